@@ -1,0 +1,77 @@
+import { tf } from './tensor.js';
+import { BackendUnavailableError, ConfigError } from './errors.js';
+
+export const BACKENDS = ['wasm', 'cpu', 'tensorflow', 'webgpu'] as const;
+export type BackendName = (typeof BACKENDS)[number];
+
+/** The backend asked for by argument, else BILEVEL_BACKEND, else `wasm`. */
+export function requestedBackend(name?: string): BackendName {
+  const raw = name ?? process.env.BILEVEL_BACKEND ?? 'wasm';
+  if (!(BACKENDS as readonly string[]).includes(raw)) {
+    throw new ConfigError('backend', `unknown backend "${raw}"`, `use one of ${BACKENDS.join(', ')}`);
+  }
+  return raw as BackendName;
+}
+
+async function importOptional(pkg: string): Promise<unknown> {
+  try {
+    return await import(pkg);
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') return undefined;
+    throw e;
+  }
+}
+
+/**
+ * Loads and activates a tfjs backend. `wasm` and `cpu` ship with bilevel; `tensorflow` needs
+ * @tensorflow/tfjs-node-gpu (CUDA) or @tensorflow/tfjs-node; `webgpu` needs the `webgpu` package
+ * (Dawn for Node) and @tensorflow/tfjs-backend-webgpu. Returns the active backend's name.
+ */
+export async function useBackend(name?: string, opts: { threads?: number } = {}): Promise<BackendName> {
+  const backend = requestedBackend(name);
+  if (tf.getBackend() === backend) return backend;
+  switch (backend) {
+    case 'cpu':
+      await import('@tensorflow/tfjs-backend-cpu');
+      break;
+    case 'wasm': {
+      const wasm = await import('@tensorflow/tfjs-backend-wasm');
+      if (opts.threads) wasm.setThreadsCount(opts.threads);
+      break;
+    }
+    case 'tensorflow': {
+      const found = (await importOptional('@tensorflow/tfjs-node-gpu')) ?? (await importOptional('@tensorflow/tfjs-node'));
+      if (!found) {
+        throw new BackendUnavailableError('tensorflow', 'neither @tensorflow/tfjs-node-gpu nor @tensorflow/tfjs-node is installed',
+          'on a CUDA workstation run `npm install @tensorflow/tfjs-node-gpu` (or `@tensorflow/tfjs-node` for CPU), or use --backend wasm');
+      }
+      break;
+    }
+    case 'webgpu': {
+      const dawn = (await importOptional('webgpu')) as { create?: (o: string[]) => unknown; globals?: object } | undefined;
+      if (!dawn?.create) {
+        throw new BackendUnavailableError('webgpu', 'the `webgpu` package (Dawn for Node) is not installed',
+          'run `npm install webgpu @tensorflow/tfjs-backend-webgpu` on a machine with a Vulkan-capable GPU, or use --backend wasm');
+      }
+      const g = globalThis as Record<string, unknown>;
+      Object.assign(g, dawn.globals ?? {});
+      if (!g.navigator || !(g.navigator as { gpu?: unknown }).gpu) g.navigator = { gpu: dawn.create([]) };
+      if (!(await importOptional('@tensorflow/tfjs-backend-webgpu'))) {
+        throw new BackendUnavailableError('webgpu', '@tensorflow/tfjs-backend-webgpu is not installed', 'run `npm install @tensorflow/tfjs-backend-webgpu`');
+      }
+      break;
+    }
+  }
+  let ok = false;
+  try {
+    ok = await tf.setBackend(backend);
+  } catch {
+    ok = false;
+  }
+  if (!ok) {
+    throw new BackendUnavailableError(backend, 'it is installed but failed to initialise (no device?)', 'check the GPU driver, or use --backend wasm (default) or cpu');
+  }
+  await tf.ready();
+  return backend;
+}

@@ -1,0 +1,127 @@
+import type { DataFidelity } from '../contracts/fidelity.js';
+import type { ForwardOperator } from '../contracts/operator.js';
+import type { Budget, IterationRecord, OuterOptimizer, StopReason } from '../contracts/optimizer.js';
+import type { Regularizer } from '../contracts/regularizer.js';
+import type { LinearSolver, LowerSolver } from '../contracts/solvers.js';
+import { HypergradientOracle } from '../hypergradient/oracle.js';
+import { meanPsnr, meanSsim } from '../metrics.js';
+import { LowerLevelProblem } from '../problem.js';
+import { tf, type ImageBatch, type Tensor } from '../tensor.js';
+
+/** Ground truth and measurements of one split. */
+export interface ImagePairs {
+  readonly clean: ImageBatch;
+  readonly measurement: Tensor;
+}
+
+/** Everything a run needs, as instances (compose one from a config with `composeExperiment`). */
+export interface ExperimentSpec {
+  operator: ForwardOperator;
+  fidelity: DataFidelity;
+  regularizer: Regularizer;
+  lowerSolver: LowerSolver;
+  linearSolver: LinearSolver;
+  optimizer: OuterOptimizer;
+  /** Weight of γ/2‖x‖² in h (needed when AᵀA is singular and R is not strongly convex). */
+  gamma: number;
+  theta0: Float64Array;
+  train: ImagePairs;
+  test?: ImagePairs;
+  budget: Budget;
+  seed: number;
+  /** Lower-level accuracy ε used for the final evaluation of θ. */
+  evaluationTolerance?: number;
+}
+
+export interface QualityPair {
+  input: number;
+  learned: number;
+}
+export interface SplitMetrics {
+  psnr: QualityPair;
+  ssim: QualityPair;
+}
+
+export interface ExperimentResult {
+  theta: number[];
+  stopReason: StopReason;
+  message: string;
+  iterations: number;
+  upperLoss: number;
+  lowerIterations: number;
+  cgIterations: number;
+  wallSeconds: number;
+  train: SplitMetrics;
+  test?: SplitMetrics;
+  /** Learned reconstructions and naive reconstructions (caller disposes). */
+  images: { train: { input: ImageBatch; learned: ImageBatch }; test?: { input: ImageBatch; learned: ImageBatch } };
+}
+
+export interface RunHooks {
+  onIteration?(record: IterationRecord, theta: Float64Array): void;
+  shouldStop?(): boolean;
+  /** Called right after the oracle is built (e.g. to restore a checkpoint). */
+  onOracle?(oracle: HypergradientOracle): void;
+}
+
+function problemFor(spec: ExperimentSpec, pairs: ImagePairs): LowerLevelProblem {
+  return new LowerLevelProblem(spec.operator, spec.fidelity, spec.regularizer, pairs.measurement, spec.gamma);
+}
+
+/** Solves the lower level at θ to the evaluation tolerance and reports PSNR/SSIM against the naive reconstruction. */
+export function evaluateSplit(spec: ExperimentSpec, pairs: ImagePairs, theta: Float64Array, x0?: ImageBatch) {
+  const problem = problemFor(spec, pairs);
+  const thetaT = tf.tensor1d(Float32Array.from(theta));
+  const start = x0 ?? spec.operator.naiveReconstruction(pairs.measurement);
+  const tol = spec.evaluationTolerance ?? 1e-3;
+  const solved = spec.lowerSolver.solve(problem, thetaT, start, tol);
+  thetaT.dispose();
+  if (!x0) start.dispose();
+  const input = spec.operator.naiveReconstruction(pairs.measurement);
+  const metrics: SplitMetrics = {
+    psnr: { input: meanPsnr(input, pairs.clean), learned: meanPsnr(solved.x, pairs.clean) },
+    ssim: { input: meanSsim(input, pairs.clean), learned: meanSsim(solved.x, pairs.clean) },
+  };
+  return { metrics, input, learned: solved.x, iterations: solved.iterations };
+}
+
+/** Runs the outer optimizer on the training split, then evaluates θ on train and test. */
+export function runExperiment(spec: ExperimentSpec, hooks: RunHooks = {}): ExperimentResult {
+  const t0 = performance.now();
+  const problem = problemFor(spec, spec.train);
+  const x0 = spec.operator.naiveReconstruction(spec.train.measurement);
+  const oracle = new HypergradientOracle(problem, spec.train.clean, spec.lowerSolver, spec.linearSolver, x0, spec.seed);
+  x0.dispose();
+  hooks.onOracle?.(oracle);
+  const result = spec.optimizer.run(oracle, spec.theta0, {
+    budget: spec.budget,
+    shouldStop: hooks.shouldStop,
+    onIteration: (record, theta) => {
+      record.psnr = meanPsnr(oracle.current, spec.train.clean);
+      hooks.onIteration?.(record, theta);
+    },
+  });
+  const train = evaluateSplit(spec, spec.train, result.theta, oracle.current);
+  const upperLoss = oracle.upper.value(train.learned);
+  const upper = upperLoss.dataSync()[0];
+  upperLoss.dispose();
+  const counters = { ...oracle.counters };
+  oracle.dispose();
+  const test = spec.test ? evaluateSplit(spec, spec.test, result.theta) : undefined;
+  return {
+    theta: Array.from(result.theta),
+    stopReason: result.stopReason,
+    message: result.message,
+    iterations: result.iterations,
+    upperLoss: upper,
+    lowerIterations: counters.lowerIterations,
+    cgIterations: counters.cgIterations,
+    wallSeconds: (performance.now() - t0) / 1000,
+    train: train.metrics,
+    test: test?.metrics,
+    images: {
+      train: { input: train.input, learned: train.learned },
+      test: test ? { input: test.input, learned: test.learned } : undefined,
+    },
+  };
+}

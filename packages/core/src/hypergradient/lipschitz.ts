@@ -1,0 +1,54 @@
+import type { LowerLevelProblem } from '../problem.js';
+import { tf, readScalars, type ImageBatch, type Tensor1D } from '../tensor.js';
+
+/**
+ * Running-maximum estimates of the constants in MAID's error bound, probed at radius r around x̃:
+ *   ‖J‖ ≥ ‖Jᵀq‖/‖q‖,
+ *   L_J ≈ ‖(J(x̃+p) − J(x̃))ᵀ q̂‖ / ‖p‖,
+ *   L_H ≈ ‖(B(x̃+p) − B(x̃)) q̂‖ / ‖p‖   (then L_{B⁻¹} ≤ L_H/μ²),
+ * with ‖p‖ = r a seeded random direction and q̂ = q/‖q‖.
+ */
+export class LipschitzEstimates {
+  jacobianNorm = 0;
+  lipschitzJ = 0;
+  lipschitzHessian = 0;
+  private seed: number;
+
+  constructor(seed: number) {
+    this.seed = seed * 7919 + 17;
+  }
+
+  update(problem: LowerLevelProblem, x: ImageBatch, theta: Tensor1D, q: ImageBatch, z: Float64Array, radius: number) {
+    const zNorm = Math.hypot(...z);
+    const [qNormSq, xNormSq] = readScalars(tf.sum(tf.square(q)), tf.sum(tf.square(x)));
+    const qNorm = Math.sqrt(qNormSq);
+    if (qNorm > 0) this.jacobianNorm = Math.max(this.jacobianNorm, zNorm / qNorm);
+    if (qNorm > 0) {
+      // Probe no finer than float32 can resolve relative to ‖x‖.
+      const r = Math.max(radius, 1e-4 * Math.sqrt(xNormSq));
+      const [dJ, dH] = readScalars(...tf.tidy(() => {
+        const dir = tf.randomNormal(x.shape, 0, 1, 'float32', this.seed++);
+        const p = tf.mul(dir, r / Math.sqrt(tf.sum(tf.square(dir)).dataSync()[0]));
+        const xp = tf.add(x, p) as ImageBatch;
+        const qh = tf.div(q, qNorm) as ImageBatch;
+        const jDiff = tf.sub(problem.mixedVjp(xp, theta, qh), problem.mixedVjp(x, theta, qh));
+        const hDiff = tf.sub(problem.hvpX(xp, theta, qh), problem.hvpX(x, theta, qh));
+        return [tf.div(tf.norm(jDiff), r), tf.div(tf.norm(hDiff), r)];
+      }));
+      this.lipschitzJ = Math.max(this.lipschitzJ, dJ);
+      this.lipschitzHessian = Math.max(this.lipschitzHessian, dH);
+    }
+    return { jacobianNorm: this.jacobianNorm, lipschitzJ: this.lipschitzJ, lipschitzHessian: this.lipschitzHessian };
+  }
+
+  snapshot() {
+    return { jacobianNorm: this.jacobianNorm, lipschitzJ: this.lipschitzJ, lipschitzHessian: this.lipschitzHessian, seed: this.seed };
+  }
+
+  restore(s: { jacobianNorm: number; lipschitzJ: number; lipschitzHessian: number; seed?: number }) {
+    this.jacobianNorm = s.jacobianNorm;
+    this.lipschitzJ = s.lipschitzJ;
+    this.lipschitzHessian = s.lipschitzHessian;
+    if (s.seed !== undefined) this.seed = s.seed;
+  }
+}

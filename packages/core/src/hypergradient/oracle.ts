@@ -1,0 +1,197 @@
+import type { LinearSolver, LowerSolveResult, LowerSolver } from '../contracts/solvers.js';
+import type { LowerLevelProblem } from '../problem.js';
+import { tf, readScalars, type ImageBatch, type Tensor1D } from '../tensor.js';
+import { MeanSquaredUpperLoss } from '../upper.js';
+import { LipschitzEstimates } from './lipschitz.js';
+
+/** Float32 unit round-off. */
+export const FLOAT32_EPS = 2 ** -23;
+
+/** The lower level solved at θ to accuracy ε: x̃ with ‖x̃ − x̂(θ)‖ ≤ certifiedError. */
+export interface LowerEvaluation {
+  readonly theta: Float64Array;
+  readonly x: ImageBatch;
+  /** g(x̃). */
+  readonly value: number;
+  /** ‖∇g(x̃)‖. */
+  readonly upperGradNorm: number;
+  readonly lower: LowerSolveResult;
+}
+
+export interface HypergradientStats {
+  lowerIterations: number;
+  cgIterations: number;
+  cgResidual: number;
+  jacobianNorm: number;
+  lipschitzJ: number;
+  lipschitzHessianInverse: number;
+  mu: number;
+  lowerSeconds: number;
+  cgSeconds: number;
+}
+
+/** ∇f(θ) ≈ z = −J(x̃)ᵀq̃, B(x̃)q̃ ≈ ∇g(x̃), with the a-posteriori bound ‖z − ∇f(θ)‖ ≤ errorBound. */
+export interface HypergradientResult {
+  readonly value: number;
+  readonly grad: Float64Array;
+  readonly errorBound: number;
+  readonly stats: HypergradientStats;
+  readonly evaluation: LowerEvaluation;
+}
+
+/** Running totals of the work done through the oracle. */
+export interface OracleCounters {
+  lowerIterations: number;
+  cgIterations: number;
+  lowerSeconds: number;
+  cgSeconds: number;
+}
+
+/** Serializable warm-start state (for checkpoints). */
+export interface OracleState {
+  x: Float32Array;
+  q: Float32Array | null;
+  counters: OracleCounters;
+  lipschitz: { jacobianNorm: number; lipschitzJ: number; lipschitzHessian: number };
+}
+
+/**
+ * The implicit-differentiation engine (DESIGN §1): any lower-level problem, lower solver and linear solver.
+ * Keeps per-image warm starts for x (the last accepted x̃) and for q (the last CG solution).
+ */
+export class HypergradientOracle {
+  readonly upper: MeanSquaredUpperLoss;
+  readonly counters: OracleCounters = { lowerIterations: 0, cgIterations: 0, lowerSeconds: 0, cgSeconds: 0 };
+  private readonly estimates: LipschitzEstimates;
+  private warmX: ImageBatch;
+  private warmQ: ImageBatch | undefined;
+
+  constructor(
+    readonly problem: LowerLevelProblem,
+    targets: ImageBatch,
+    readonly lowerSolver: LowerSolver,
+    readonly linearSolver: LinearSolver,
+    x0?: ImageBatch,
+    seed = 0,
+  ) {
+    this.upper = new MeanSquaredUpperLoss(targets);
+    this.warmX = tf.keep(x0 ? x0.clone() : tf.zeros(problem.imageShape));
+    this.estimates = new LipschitzEstimates(seed);
+  }
+
+  /** Strong convexity and smoothness of h(·, θ). */
+  curvature(theta: Float64Array): { mu: number; L: number } {
+    return this.problem.curvature(Float32Array.from(theta));
+  }
+
+  /** The smallest ε a float32 gradient can certify: ~ 4 u κ ‖x‖ (u = 2⁻²³, κ = L/μ). */
+  accuracyFloor(theta: Float64Array): number {
+    const { mu, L } = this.curvature(theta);
+    const [xNorm] = readScalars(tf.norm(this.warmX));
+    return 4 * FLOAT32_EPS * (L / mu) * Math.max(xNorm, 1);
+  }
+
+  /** Solves the lower level at θ to accuracy ε from the current warm start (which it does not change). */
+  evaluate(theta: Float64Array, epsilon: number): LowerEvaluation {
+    const t0 = performance.now();
+    const thetaT = tf.tensor1d(Float32Array.from(theta));
+    const lower = this.lowerSolver.solve(this.problem, thetaT, this.warmX, epsilon);
+    thetaT.dispose();
+    const [value, gradNormSq] = readScalars(
+      this.upper.value(lower.x),
+      tf.tidy(() => tf.sum(tf.square(this.upper.gradient(lower.x)))),
+    );
+    this.counters.lowerIterations += lower.iterations;
+    this.counters.lowerSeconds += (performance.now() - t0) / 1000;
+    return { theta: Float64Array.from(theta), x: lower.x, value, upperGradNorm: Math.sqrt(gradNormSq), lower };
+  }
+
+  /** Makes `ev.x` the warm start of later solves (after an accepted step). */
+  accept(ev: LowerEvaluation): void {
+    if (ev.x === this.warmX) return;
+    this.warmX.dispose();
+    this.warmX = tf.keep(ev.x.clone());
+  }
+
+  /** Frees an evaluation's tensors (call once an evaluation is no longer needed). */
+  release(ev: LowerEvaluation): void {
+    if (ev.x !== this.warmX && !ev.x.isDisposed) ev.x.dispose();
+  }
+
+  /** The current warm-start iterate (the last accepted x̃). */
+  get current(): ImageBatch {
+    return this.warmX;
+  }
+
+  /** Inexact hypergradient at θ with lower accuracy ε and CG residual δ (DESIGN §1–2). */
+  hypergradient(theta: Float64Array, epsilon: number, delta: number, evaluation?: LowerEvaluation): HypergradientResult {
+    const ev = evaluation ?? this.evaluate(theta, epsilon);
+    const thetaT = tf.tensor1d(Float32Array.from(theta));
+    const { mu } = this.curvature(theta);
+    const x = ev.x;
+    const t0 = performance.now();
+    const b = this.upper.gradient(x);
+    const cg = this.linearSolver.solve((v) => this.problem.hvpX(x, thetaT, v as ImageBatch), b, this.warmQ, delta);
+    b.dispose();
+    const q = cg.solution as ImageBatch;
+    this.counters.cgIterations += cg.iterations;
+    this.counters.cgSeconds += (performance.now() - t0) / 1000;
+    const zT = tf.tidy(() => tf.neg(this.problem.mixedVjp(x, thetaT, q))) as Tensor1D;
+    const grad = Float64Array.from(zT.dataSync());
+    const constants = this.estimates.update(this.problem, x, thetaT, q, grad, Math.max(epsilon, 1e-12));
+    zT.dispose();
+    thetaT.dispose();
+    if (this.warmQ) this.warmQ.dispose();
+    this.warmQ = tf.keep(q);
+    // ω = c₁ε + c₂δ + c₃ε² with c₂ = ‖J‖/μ, c₁ = L_g‖J‖/μ + L_{H⁻¹}‖∇g‖‖J‖ + L_J‖∇g‖/μ, c₃ = L_J L_g/μ.
+    const Lg = this.upper.lipschitz;
+    const gnorm = ev.upperGradNorm;
+    const J = constants.jacobianNorm;
+    const LHinv = constants.lipschitzHessian / (mu * mu);
+    const c1 = (Lg * J) / mu + LHinv * gnorm * J + (constants.lipschitzJ * gnorm) / mu;
+    const c2 = J / mu;
+    const c3 = (constants.lipschitzJ * Lg) / mu;
+    const errorBound = c1 * epsilon + c2 * delta + c3 * epsilon * epsilon;
+    return {
+      value: ev.value,
+      grad,
+      errorBound,
+      evaluation: ev,
+      stats: {
+        lowerIterations: ev.lower.iterations,
+        cgIterations: cg.iterations,
+        cgResidual: cg.residualNorm,
+        jacobianNorm: J,
+        lipschitzJ: constants.lipschitzJ,
+        lipschitzHessianInverse: LHinv,
+        mu,
+        lowerSeconds: 0,
+        cgSeconds: (performance.now() - t0) / 1000,
+      },
+    };
+  }
+
+  /** Warm starts, counters and constant estimates, for checkpoints. */
+  saveState(): OracleState {
+    return {
+      x: Float32Array.from(this.warmX.dataSync()),
+      q: this.warmQ ? Float32Array.from(this.warmQ.dataSync()) : null,
+      counters: { ...this.counters },
+      lipschitz: this.estimates.snapshot(),
+    };
+  }
+
+  restoreState(s: OracleState): void {
+    this.warmX.dispose();
+    this.warmX = tf.keep(tf.tensor(s.x, this.problem.imageShape)) as ImageBatch;
+    this.warmQ?.dispose();
+    this.warmQ = s.q ? (tf.keep(tf.tensor(s.q, this.problem.imageShape)) as ImageBatch) : undefined;
+    Object.assign(this.counters, s.counters);
+    this.estimates.restore(s.lipschitz);
+  }
+
+  dispose(): void {
+    this.warmX.dispose();
+    this.warmQ?.dispose();
+  }
+}

@@ -1,0 +1,23 @@
+import 'reflect-metadata';
+
+export * from './tensor.js';
+export * from './errors.js';
+export * from './options.js';
+export * from './backend.js';
+export * from './registry.js';
+export * from './metrics.js';
+export * from './problem.js';
+export * from './upper.js';
+export type * from './contracts/operator.js';
+export type * from './contracts/regularizer.js';
+export type * from './contracts/fidelity.js';
+export type * from './contracts/solvers.js';
+export type * from './contracts/optimizer.js';
+export type { PluginContext, PluginDescriptor, PluginKind, PluginKinds } from './contracts/plugin.js';
+export { PLUGIN_KINDS } from './contracts/plugin.js';
+export * from './hypergradient/oracle.js';
+export * from './hypergradient/lipschitz.js';
+export * from './experiment/config.js';
+export * from './experiment/compose.js';
+export * from './experiment/runner.js';
+export { ContainerModule } from 'inversify';

@@ -1,0 +1,59 @@
+import { resolve } from 'node:path';
+import { ConfigError, tf, type ImageBatch, type ImageSource, type NoiseSpec, type Tensor } from '@bilevel/core';
+import { listPngs, loadPng, type GrayImage } from './png.js';
+import { resize } from './resize.js';
+import { Rng } from './random.js';
+import { syntheticImage } from './synthetic.js';
+
+/** Stacks equally sized grayscale images into [n, h, w, 1]. */
+export function toBatch(images: readonly GrayImage[]): ImageBatch {
+  const { height, width } = images[0];
+  const data = new Float32Array(images.length * height * width);
+  images.forEach((img, i) => data.set(img.data, i * height * width));
+  return tf.tensor4d(data, [images.length, height, width, 1]);
+}
+
+/** Loads the images of a source (folder of PNGs, optionally resized; or synthetic); `baseDir` resolves relative paths. */
+export function loadImages(source: ImageSource, path = 'data', baseDir = process.cwd()): GrayImage[] {
+  if (source.source === 'synthetic') {
+    const seed = source.seed ?? 1000;
+    return Array.from({ length: source.count }, (_, i) => syntheticImage(source.size[0], source.size[1], seed + i));
+  }
+  const files = listPngs(resolve(baseDir, source.path), `${path}.path`);
+  const offset = source.offset ?? 0;
+  const chosen = files.slice(offset, source.count === undefined ? undefined : offset + source.count);
+  if (chosen.length === 0) throw new ConfigError(`${path}.offset`, `no images left after skipping ${offset} of ${files.length}`, 'lower offset');
+  if (source.count !== undefined && chosen.length < source.count) {
+    throw new ConfigError(`${path}.count`, `asked for ${source.count} images but only ${chosen.length} are available`, `lower count to ≤ ${chosen.length}`);
+  }
+  const images = chosen.map(loadPng);
+  const [h, w] = source.size ?? [images[0].height, images[0].width];
+  return images.map((img) => {
+    if (!source.size && (img.height !== h || img.width !== w)) {
+      throw new ConfigError(`${path}.size`, `images differ in size (${img.name}: ${img.height}×${img.width}, expected ${h}×${w})`, 'set size: [height, width] to resize them all');
+    }
+    return resize(img, h, w);
+  });
+}
+
+/** y + σ·n with n ~ N(0, I) from a seeded generator (σ relative to max|y| when noise.relative). */
+export function addGaussianNoise(clean: Tensor, noise: NoiseSpec, seed: number): Tensor {
+  const values = clean.dataSync() as Float32Array;
+  let sigma = noise.sigma;
+  if (noise.relative) sigma *= values.reduce((m: number, v: number) => Math.max(m, Math.abs(v)), 0);
+  const rng = new Rng(seed);
+  const out = new Float32Array(values.length);
+  for (let i = 0; i < out.length; i++) out[i] = values[i] + sigma * rng.normal();
+  return tf.tensor(out, clean.shape);
+}
+
+/** Splits images into train and test by a seeded shuffle. */
+export function trainTestSplit<T>(items: readonly T[], testCount: number, seed: number): { train: T[]; test: T[] } {
+  const order = items.map((_, i) => i);
+  const rng = new Rng(seed);
+  for (let i = order.length - 1; i > 0; i--) {
+    const j = Math.floor(rng.uniform() * (i + 1));
+    [order[i], order[j]] = [order[j], order[i]];
+  }
+  return { test: order.slice(0, testCount).map((i) => items[i]), train: order.slice(testCount).map((i) => items[i]) };
+}

@@ -1,0 +1,5 @@
+export * from './png.js';
+export * from './resize.js';
+export * from './random.js';
+export * from './synthetic.js';
+export * from './images.js';

@@ -1,0 +1,158 @@
+import {
+  FLOAT32_EPS, type HypergradientOracle, type HypergradientResult, type IterationRecord, type LowerEvaluation,
+  type OptimizerContext, type OptimizerResult, type OuterOptimizer, type StopReason,
+} from '@bilevel/core';
+import { StopRules } from './stopping.js';
+
+/** MAID's constants (DESIGN §2), with the reference defaults. */
+export interface MaidOptions {
+  /** Initial lower-level accuracy ε₀ and CG residual δ₀. */
+  epsilon0: number;
+  delta0: number;
+  /** Initial step α₀. */
+  step0: number;
+  /** Descent test: recompute while ω > (1 − η)‖z‖. */
+  eta: number;
+  /** Sufficient decrease: U(θ⁺) − L(θ) + λα‖z‖² ≤ 0. */
+  lambda: number;
+  /** Shrink of ε, δ on a failed descent test or backtracking (ν). */
+  shrink: number;
+  /** Backtracking shrink of α (ρ). */
+  backtrack: number;
+  /** Growth of ε, δ after a success (ν̄). */
+  grow: number;
+  /** Growth of the next initial α after a success. */
+  stepGrow: number;
+  /** Backtracking steps tried before shrinking ε, δ. */
+  maxBacktracks: number;
+  /** Stop as converged once ‖z‖ + ω ≤ gradTol (absolute) … */
+  gradTol: number;
+  /** … or ‖z‖ + ω ≤ relGradTol · ‖z₀‖. */
+  relGradTol: number;
+}
+
+export const MAID_DEFAULTS: MaidOptions = {
+  epsilon0: 1e-1, delta0: 1e-1, step0: 1e-2, eta: 1e-4, lambda: 1e-4, shrink: 0.5, backtrack: 0.5, grow: 1.05,
+  stepGrow: 10 / 9, maxBacktracks: 10, gradTol: 0, relGradTol: 1e-4,
+};
+
+/** Serializable optimizer state (for checkpoints and resume). */
+export interface MaidState {
+  theta: number[];
+  epsilon: number;
+  delta: number;
+  step: number;
+  iter: number;
+  firstGradNorm: number;
+}
+
+/**
+ * MAID — Method of Adaptive Inexact Descent (Salehi, Mukherjee, Roberts, Ehrhardt). Each iteration:
+ * 1. z with bound ω at accuracies (ε, δ); while ω > (1 − η)‖z‖ shrink ε, δ by ν (−z is then a certified descent direction);
+ * 2. backtrack α ← ρα until U(θ − αz) − L(θ) + λα‖z‖² ≤ 0 with
+ *    U = g(x̃⁺) + ‖∇g(x̃⁺)‖ε⁺ + (L_g/2)ε⁺², L = g(x̃) − ‖∇g(x̃)‖ε − (L_g/2)ε²  (ε the certified accuracies);
+ *    if no α passes, shrink ε, δ and go back to 1;
+ * 3. after a success grow ε, δ by ν̄ and the next initial α by `stepGrow`.
+ */
+export class Maid implements OuterOptimizer {
+  readonly name = 'maid';
+  state: MaidState | undefined;
+
+  constructor(readonly options: MaidOptions = MAID_DEFAULTS) {}
+
+  private lowerBound(ev: LowerEvaluation, Lg: number): number {
+    const e = ev.lower.certifiedError;
+    return ev.value - ev.upperGradNorm * e - 0.5 * Lg * e * e;
+  }
+
+  private upperBound(ev: LowerEvaluation, Lg: number): number {
+    const e = ev.lower.certifiedError;
+    return ev.value + ev.upperGradNorm * e + 0.5 * Lg * e * e;
+  }
+
+  run(oracle: HypergradientOracle, theta0: Float64Array, ctx: OptimizerContext): OptimizerResult {
+    const o = this.options;
+    const s: MaidState = this.state ?? { theta: Array.from(theta0), epsilon: o.epsilon0, delta: o.delta0, step: o.step0, iter: 0, firstGradNorm: 0 };
+    this.state = s;
+    const rules = new StopRules(ctx.budget, oracle, ctx.shouldStop);
+    const Lg = oracle.upper.lipschitz;
+    let current: LowerEvaluation | undefined;
+    const finish = (reason: StopReason, message: string): OptimizerResult => {
+      if (current) oracle.release(current);
+      return { theta: Float64Array.from(s.theta), stopReason: reason, message, iterations: s.iter };
+    };
+
+    for (;;) {
+      const stop = rules.check(s.iter);
+      if (stop) return finish(stop.reason, stop.message);
+      const theta = Float64Array.from(s.theta);
+      let backtracks = 0;
+      let accepted: { ev: LowerEvaluation; step: number; hg: HypergradientResult } | undefined;
+      let hg: HypergradientResult | undefined;
+      while (!accepted) {
+        const floor = oracle.accuracyFloor(theta);
+        if (s.epsilon < floor) return finish('accuracy-floor', `ε = ${s.epsilon.toExponential(2)} fell below the float32 floor ${floor.toExponential(2)}`);
+        if (current && current.lower.certifiedError > s.epsilon) {
+          oracle.release(current);
+          current = undefined;
+        }
+        current ??= oracle.evaluate(theta, s.epsilon);
+        if (current.lower.stop === 'float32-floor') return finish('accuracy-floor', `the lower-level solver stalled at ‖∇h‖/μ = ${current.lower.certifiedError.toExponential(2)} > ε (float32)`);
+        const deltaFloor = 4 * FLOAT32_EPS * current.upperGradNorm * (oracle.curvature(theta).L / oracle.curvature(theta).mu);
+        if (s.delta < deltaFloor) return finish('accuracy-floor', `δ = ${s.delta.toExponential(2)} fell below the float32 floor ${deltaFloor.toExponential(2)}`);
+        hg = oracle.hypergradient(theta, current.lower.certifiedError, s.delta, current);
+        const zNorm = Math.hypot(...hg.grad);
+        if (s.iter === 0 && s.firstGradNorm === 0) s.firstGradNorm = zNorm;
+        if (zNorm + hg.errorBound <= Math.max(o.gradTol, o.relGradTol * s.firstGradNorm)) {
+          return finish('converged', `‖z‖ + ω = ${(zNorm + hg.errorBound).toExponential(2)} is below the gradient tolerance`);
+        }
+        if (hg.errorBound > (1 - o.eta) * zNorm) {
+          s.epsilon *= o.shrink;
+          s.delta *= o.shrink;
+          continue;
+        }
+        const lower = this.lowerBound(current, Lg);
+        const zSq = zNorm * zNorm;
+        for (let i = 0; i < o.maxBacktracks; i++) {
+          const step = s.step * o.backtrack ** i;
+          const trial = theta.map((t, j) => t - step * hg!.grad[j]);
+          const ev = oracle.evaluate(trial, s.epsilon);
+          if (this.upperBound(ev, Lg) - lower + o.lambda * step * zSq <= 0) {
+            accepted = { ev, step, hg };
+            break;
+          }
+          oracle.release(ev);
+          backtracks++;
+          const stopNow = rules.check(s.iter);
+          if (stopNow) return finish(stopNow.reason, stopNow.message);
+        }
+        if (!accepted) {
+          s.epsilon *= o.shrink;
+          s.delta *= o.shrink;
+        }
+      }
+      oracle.accept(accepted.ev);
+      oracle.release(current!);
+      current = accepted.ev;
+      s.theta = Array.from(accepted.ev.theta);
+      const record: IterationRecord = {
+        iter: s.iter + 1,
+        seconds: rules.seconds,
+        upperLoss: accepted.ev.value,
+        epsilon: s.epsilon,
+        delta: s.delta,
+        omega: accepted.hg.errorBound,
+        gradNorm: Math.hypot(...accepted.hg.grad),
+        step: accepted.step,
+        backtracks,
+        lowerIterations: oracle.counters.lowerIterations,
+        cgIterations: oracle.counters.cgIterations,
+      };
+      s.iter++;
+      s.step = accepted.step * o.stepGrow;
+      s.epsilon *= o.grow;
+      s.delta *= o.grow;
+      ctx.onIteration?.(record, Float64Array.from(s.theta));
+    }
+  }
+}

@@ -1,0 +1,22 @@
+import { bindPlugins, ContainerModule, rejectUnknownOptions, type PluginDescriptor } from '@bilevel/core';
+import { AnisotropicTV } from './anisotropic.js';
+import { IsotropicTV } from './isotropic.js';
+
+export { AnisotropicTV, IsotropicTV };
+export { FiniteDifferences } from './differences.js';
+
+export const tvPlugins: PluginDescriptor<'regularizer'>[] = [
+  {
+    kind: 'regularizer', name: 'tv', parameterCount: 2,
+    description: 'smoothed anisotropic TV, MAID reference: ½e^{θ₀} Σ √((Dx)² + e^{2θ₁}); θ₀ = (−5, −5)',
+    create: (o, _ctx, path) => (rejectUnknownOptions(o, [], path), new AnisotropicTV()),
+  },
+  {
+    kind: 'regularizer', name: 'tv-isotropic', parameterCount: 2,
+    description: 'smoothed isotropic TV: ½e^{θ₀} Σ √(|∇x|² + e^{2θ₁})',
+    create: (o, _ctx, path) => (rejectUnknownOptions(o, [], path), new IsotropicTV()),
+  },
+];
+
+/** Registers the TV regularizers. */
+export const tvModule = new ContainerModule((bind) => bindPlugins(bind, tvPlugins));
