@@ -1,1 +1,5 @@
-export {};
+export { builtinModules, defaultRegistry, importPluginModules } from './plugins.js';
+export { buildExperiment, configDir, type BuildOptions } from './build.js';
+export { DEFAULT_CONFIG } from './defaults.js';
+export { runCommand, readConfig, type RunOptions } from './run.js';
+export { writeAtomic, prepareOutDir, IterationLog, summaryOf, svgPlot } from './output.js';

@@ -1,4 +1,4 @@
-import { tf, readScalars, type LinearSolveResult, type LinearSolver, type Tensor } from '@bilevel/core';
+import { dot, squaredNorm, tf, readScalars, type LinearSolveResult, type LinearSolver, type Tensor } from '@bilevel/core';
 
 export interface CgOptions {
   /** Safety cap; reaching it is reported (converged: false). */
@@ -16,12 +16,12 @@ export class ConjugateGradient implements LinearSolver {
   solve(apply: (v: Tensor) => Tensor, b: Tensor, x0: Tensor | undefined, tolerance: number): LinearSolveResult {
     let x = tf.zerosLike(b);
     let r = tf.clone(b);
-    let [rs] = readScalars(tf.sum(tf.square(r)));
+    let [rs] = readScalars(squaredNorm(r));
     let iterations = 0;
     if (x0) {
       const rWarm = tf.tidy(() => tf.sub(b, apply(x0)));
       iterations = 1;
-      const [rsWarm] = readScalars(tf.sum(tf.square(rWarm)));
+      const [rsWarm] = readScalars(squaredNorm(rWarm));
       if (rsWarm < rs) {
         x.dispose(); r.dispose();
         x = tf.clone(x0); r = rWarm; rs = rsWarm;
@@ -31,12 +31,12 @@ export class ConjugateGradient implements LinearSolver {
     while (Math.sqrt(rs) > tolerance && iterations < this.options.maxIterations) {
       iterations++;
       const Ap = apply(p);
-      const [pAp] = readScalars(tf.sum(tf.mul(p, Ap)));
+      const [pAp] = readScalars(dot(p, Ap));
       const alpha = rs / pAp;
       const [xn, rn] = tf.tidy(() => [tf.add(x, tf.mul(p, alpha)), tf.sub(r, tf.mul(Ap, alpha))]);
       Ap.dispose(); x.dispose(); r.dispose();
       x = xn; r = rn;
-      const [rsNew] = readScalars(tf.sum(tf.square(r)));
+      const [rsNew] = readScalars(squaredNorm(r));
       const pn = tf.tidy(() => tf.add(r, tf.mul(p, rsNew / rs)));
       p.dispose();
       p = pn;

@@ -1,4 +1,4 @@
-import { tf, readScalars, type ImageBatch, type LowerLevelProblem, type LowerSolveResult, type LowerSolver, type Tensor1D } from '@bilevel/core';
+import { dot, squaredNorm, tf, readScalars, type ImageBatch, type LowerLevelProblem, type LowerSolveResult, type LowerSolver, type Tensor1D } from '@bilevel/core';
 
 export interface FistaOptions {
   /** Safety cap on gradient evaluations; reaching it is reported as 'iteration-cap', never silently. */
@@ -31,7 +31,7 @@ export class Fista implements LowerSolver {
     let bestAt = 0;
     for (let k = 1; ; k++) {
       const g = problem.gradX(z, theta);
-      const [gnSq, gDotMomentum] = readScalars(tf.sum(tf.square(g)), tf.tidy(() => tf.sum(tf.mul(g, tf.sub(z, x)))));
+      const [gnSq, gDotMomentum] = readScalars(squaredNorm(g), tf.tidy(() => dot(g, tf.sub(z, x))));
       const gradNorm = Math.sqrt(gnSq);
       const stop = gradNorm / mu <= tolerance ? 'certified'
         : k >= this.options.maxIterations ? 'iteration-cap'

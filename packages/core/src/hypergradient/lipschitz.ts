@@ -1,5 +1,5 @@
 import type { LowerLevelProblem } from '../problem.js';
-import { tf, readScalars, type ImageBatch, type Tensor1D } from '../tensor.js';
+import { squaredNorm, tf, readScalars, type ImageBatch, type Tensor1D } from '../tensor.js';
 
 /**
  * Running-maximum estimates of the constants in MAID's error bound, probed at radius r around x̃:
@@ -20,7 +20,7 @@ export class LipschitzEstimates {
 
   update(problem: LowerLevelProblem, x: ImageBatch, theta: Tensor1D, q: ImageBatch, z: Float64Array, radius: number) {
     const zNorm = Math.hypot(...z);
-    const [qNormSq, xNormSq] = readScalars(tf.sum(tf.square(q)), tf.sum(tf.square(x)));
+    const [qNormSq, xNormSq] = readScalars(squaredNorm(q), squaredNorm(x));
     const qNorm = Math.sqrt(qNormSq);
     if (qNorm > 0) this.jacobianNorm = Math.max(this.jacobianNorm, zNorm / qNorm);
     if (qNorm > 0) {

@@ -1,0 +1,86 @@
+#!/usr/bin/env node
+import { BilevelError, PLUGIN_KINDS, parseConfig } from '@bilevel/core';
+import { buildExperiment, configDir } from './build.js';
+import { defaultRegistry } from './plugins.js';
+import { readConfig, runCommand } from './run.js';
+
+const USAGE = `usage:
+  bilevel run <config.json> --out <dir> [--backend wasm|cpu|tensorflow|webgpu] [--seed N] [--force] [--quiet]
+  bilevel run --default --out <dir> [...]     the embedded synthetic TV-denoising experiment
+  bilevel validate <config.json>               check a config (and its data) without running it
+  bilevel plugins [--plugin <package> ...]     list the registered plugins`;
+
+function parseArgs(argv: string[]) {
+  const positional: string[] = [];
+  const flags: Record<string, string | true> = {};
+  const plugins: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (!a.startsWith('--')) positional.push(a);
+    else if (['--default', '--force', '--quiet', '--help'].includes(a)) flags[a.slice(2)] = true;
+    else {
+      const v = argv[++i];
+      if (v === undefined || v.startsWith('--')) throw new BilevelError(`option ${a} needs a value`, USAGE);
+      if (a === '--plugin') plugins.push(v);
+      else flags[a.slice(2)] = v;
+    }
+  }
+  return { positional, flags, plugins };
+}
+
+async function main(argv: string[]): Promise<number> {
+  const { positional, flags, plugins } = parseArgs(argv);
+  const [command, file] = positional;
+  if (!command || flags.help) {
+    process.stdout.write(USAGE + '\n');
+    return command || flags.help ? 0 : 2;
+  }
+  switch (command) {
+    case 'run': {
+      if (!flags.default && !file) throw new BilevelError('run needs a config file or --default', USAGE);
+      if (typeof flags.out !== 'string') throw new BilevelError('run needs --out <dir>', 'name the folder for summary.json, iterations.jsonl and figures');
+      let seed: number | undefined;
+      if (flags.seed !== undefined) {
+        seed = Number(flags.seed);
+        if (!Number.isInteger(seed)) throw new BilevelError(`--seed must be an integer, got "${flags.seed}"`, 'pass e.g. --seed 0');
+      }
+      await runCommand({
+        config: file, useDefault: Boolean(flags.default), out: flags.out, backend: flags.backend as string | undefined,
+        seed, force: Boolean(flags.force), quiet: Boolean(flags.quiet),
+      });
+      return 0;
+    }
+    case 'validate': {
+      if (!file) throw new BilevelError('validate needs a config file', USAGE);
+      const raw = readConfig(file);
+      const config = parseConfig(raw);
+      await buildExperiment(raw, { baseDir: configDir(file) });
+      process.stdout.write(`${file}: valid (${config.name})\n`);
+      return 0;
+    }
+    case 'plugins': {
+      const registry = await defaultRegistry(plugins);
+      for (const kind of PLUGIN_KINDS) {
+        process.stdout.write(`${kind}:\n`);
+        for (const name of registry.names(kind)) {
+          const d = registry.descriptor(kind, name);
+          const count = d.parameterCount !== undefined ? ` [${d.parameterCount} parameters]` : '';
+          process.stdout.write(`  ${name.padEnd(16)} ${d.description}${count}\n`);
+          for (const [opt, doc] of Object.entries(d.options ?? {})) process.stdout.write(`      ${opt}: ${doc}\n`);
+        }
+      }
+      return 0;
+    }
+    default:
+      throw new BilevelError(`unknown command "${command}"`, USAGE);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    const err = e as Error;
+    process.stderr.write(`bilevel: ${err instanceof BilevelError ? err.message : err.stack ?? String(err)}\n`);
+    process.exit(1);
+  },
+);

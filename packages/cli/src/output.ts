@@ -1,0 +1,109 @@
+import { appendFileSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { BilevelError, tf, type ExperimentResult, type ImageBatch, type IterationRecord } from '@bilevel/core';
+import { encodePng } from '@bilevel/datasets';
+
+/** Writes `data` to `file` atomically (write a sibling temp file, then rename). */
+export function writeAtomic(file: string, data: string | Buffer): void {
+  const tmp = `${file}.tmp-${process.pid}`;
+  writeFileSync(tmp, data);
+  renameSync(tmp, file);
+}
+
+/** Creates the output folder; an existing non-empty one is refused unless `force` (then emptied). */
+export function prepareOutDir(dir: string, force: boolean): void {
+  if (existsSync(dir) && readdirSync(dir).length > 0) {
+    if (!force) throw new BilevelError(`output folder "${dir}" already exists and is not empty`, 'choose another --out, or pass --force to overwrite it');
+    rmSync(dir, { recursive: true, force: true });
+  }
+  mkdirSync(dir, { recursive: true });
+}
+
+/** Appends one JSON row per outer iteration to iterations.jsonl. */
+export class IterationLog {
+  readonly file: string;
+  readonly rows: IterationRecord[] = [];
+  constructor(dir: string) {
+    this.file = join(dir, 'iterations.jsonl');
+    writeFileSync(this.file, '');
+  }
+  append(r: IterationRecord): void {
+    this.rows.push({ ...r });
+    appendFileSync(this.file, JSON.stringify(r) + '\n');
+  }
+}
+
+/** Tiles rows of images (each row: ground truth | input | learned) into one grayscale PNG. */
+export function comparisonPng(rows: ImageBatch[], count = 4): Buffer {
+  const n = Math.min(count, rows[0].shape[0]);
+  const [, h, w] = rows[0].shape;
+  const gap = 2, W = rows.length * w + (rows.length - 1) * gap, H = n * h + (n - 1) * gap;
+  const data = new Float32Array(W * H).fill(1);
+  rows.forEach((batch, c) => {
+    const v = batch.dataSync();
+    for (let i = 0; i < n; i++) for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
+      data[(i * (h + gap) + y) * W + c * (w + gap) + x] = v[(i * h + y) * w + x];
+    }
+  });
+  return encodePng({ height: H, width: W, data });
+}
+
+/** A small SVG line plot of one series against another. */
+export function svgPlot(title: string, xs: number[], ys: number[], xLabel: string, yLabel: string): string {
+  const W = 480, H = 300, m = 48;
+  const finite = ys.filter(Number.isFinite);
+  if (xs.length === 0 || finite.length === 0) return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}"><text x="10" y="20">${title}: no data</text></svg>`;
+  const [x0, x1] = [Math.min(...xs), Math.max(...xs)], [y0, y1] = [Math.min(...finite), Math.max(...finite)];
+  const sx = (x: number) => m + ((x - x0) / (x1 - x0 || 1)) * (W - 2 * m);
+  const sy = (y: number) => H - m - ((y - y0) / (y1 - y0 || 1)) * (H - 2 * m);
+  const pts = xs.map((x, i) => `${sx(x).toFixed(1)},${sy(ys[i]).toFixed(1)}`).join(' ');
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="11">
+<rect width="${W}" height="${H}" fill="white"/><text x="${W / 2}" y="16" text-anchor="middle" font-size="13">${title}</text>
+<line x1="${m}" y1="${H - m}" x2="${W - m}" y2="${H - m}" stroke="black"/><line x1="${m}" y1="${m}" x2="${m}" y2="${H - m}" stroke="black"/>
+<text x="${W / 2}" y="${H - 12}" text-anchor="middle">${xLabel}</text><text x="12" y="${H / 2}" transform="rotate(-90 12 ${H / 2})" text-anchor="middle">${yLabel}</text>
+<text x="${m}" y="${H - m + 14}">${x0.toPrecision(3)}</text><text x="${W - m}" y="${H - m + 14}" text-anchor="end">${x1.toPrecision(3)}</text>
+<text x="${m - 4}" y="${H - m}" text-anchor="end">${y0.toPrecision(4)}</text><text x="${m - 4}" y="${m + 4}" text-anchor="end">${y1.toPrecision(4)}</text>
+<polyline fill="none" stroke="#1f77b4" stroke-width="2" points="${pts}"/></svg>`;
+}
+
+/** summary.json content (DESIGN §5). */
+export function summaryOf(name: string, r: ExperimentResult, extra: Record<string, unknown>) {
+  return {
+    name,
+    train: r.train,
+    ...(r.test ? { test: r.test } : {}),
+    theta: r.theta,
+    upperLoss: r.upperLoss,
+    lowerIterations: r.lowerIterations,
+    cgIterations: r.cgIterations,
+    wallSeconds: r.wallSeconds,
+    stopReason: r.stopReason,
+    stopMessage: r.message,
+    outerIterations: r.iterations,
+    ...extra,
+  };
+}
+
+/** Writes images, plots and a self-contained HTML page next to summary.json. */
+export function writeFigures(dir: string, r: ExperimentResult, rows: IterationRecord[], clean: { train: ImageBatch; test?: ImageBatch }): void {
+  writeAtomic(join(dir, 'train-examples.png'), comparisonPng([clean.train, r.images.train.input, r.images.train.learned]));
+  if (r.images.test && clean.test) writeAtomic(join(dir, 'test-examples.png'), comparisonPng([clean.test, r.images.test.input, r.images.test.learned]));
+  const cost = rows.map((q) => q.lowerIterations + q.cgIterations);
+  const plots = {
+    'loss.svg': svgPlot('upper loss', cost, rows.map((q) => q.upperLoss), 'lower-level + CG iterations', 'upper loss'),
+    'psnr.svg': svgPlot('train PSNR', cost, rows.map((q) => q.psnr ?? NaN), 'lower-level + CG iterations', 'PSNR (dB)'),
+    'accuracy.svg': svgPlot('lower-level accuracy ε', rows.map((q) => q.iter), rows.map((q) => Math.log10(q.epsilon)), 'outer iteration', 'log₁₀ ε'),
+  };
+  for (const [f, svg] of Object.entries(plots)) writeAtomic(join(dir, f), svg);
+  const fmt = (s: { psnr: { input: number; learned: number } }) => `${s.psnr.input.toFixed(2)} → ${s.psnr.learned.toFixed(2)} dB`;
+  const html = `<!doctype html><html><head><meta charset="utf-8"><title>bilevel run</title>
+<style>body{font-family:sans-serif;margin:2em}img{image-rendering:pixelated;max-width:100%}</style></head><body>
+<h1>bilevel run</h1><p>stop: ${r.stopReason} (${r.message}); ${r.iterations} outer iterations, ${r.wallSeconds.toFixed(1)} s</p>
+<p>train PSNR ${fmt(r.train)}${r.test ? `; test PSNR ${fmt(r.test)}` : ''}</p>
+${Object.values(plots).join('\n')}
+<h2>train: ground truth | input | learned</h2><img src="train-examples.png">
+${r.images.test ? '<h2>test: ground truth | input | learned</h2><img src="test-examples.png">' : ''}
+</body></html>`;
+  writeAtomic(join(dir, 'report.html'), html);
+  tf.dispose([r.images.train.input, r.images.train.learned, ...(r.images.test ? [r.images.test.input, r.images.test.learned] : [])]);
+}

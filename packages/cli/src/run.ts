@@ -1,0 +1,87 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { BilevelError, parseConfig, runExperiment, tf, useBackend, type ExperimentResult } from '@bilevel/core';
+import { buildExperiment, configDir } from './build.js';
+import { DEFAULT_CONFIG } from './defaults.js';
+import { IterationLog, prepareOutDir, summaryOf, writeAtomic, writeFigures } from './output.js';
+import { Progress } from './progress.js';
+
+export interface RunOptions {
+  config?: string;
+  useDefault?: boolean;
+  out: string;
+  backend?: string;
+  seed?: number;
+  force?: boolean;
+  quiet?: boolean;
+}
+
+/** Reads a config file as JSON, with errors that name the file. */
+export function readConfig(file: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    throw new BilevelError(`cannot read config "${file}"`, 'check the path');
+  }
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new BilevelError(`config "${file}" is not valid JSON: ${(e as Error).message}`, 'fix the JSON syntax');
+  }
+}
+
+/** `bilevel run`: validates, composes, runs, and writes summary.json, iterations.jsonl and figures into `out`. */
+export async function runCommand(o: RunOptions): Promise<ExperimentResult> {
+  const raw = (o.useDefault ? structuredClone(DEFAULT_CONFIG) : readConfig(o.config!)) as Record<string, unknown>;
+  if (o.seed !== undefined) raw.seed = o.seed;
+  const config = parseConfig(raw);
+  const backend = await useBackend(o.backend ?? config.backend);
+  const spec = await buildExperiment(raw, { baseDir: o.useDefault ? process.cwd() : configDir(o.config!) });
+  prepareOutDir(o.out, Boolean(o.force));
+  const log = new IterationLog(o.out);
+  const progress = new Progress(config.budget.maxIterations, config.budget.maxSeconds);
+  let interrupted = false;
+  const onSignal = () => {
+    interrupted = true;
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const say = (s: string) => o.quiet || process.stdout.write(s + '\n');
+  say(`bilevel: ${config.name} on ${backend}: ${spec.train.clean.shape[0]} train${spec.test ? ` / ${spec.test.clean.shape[0]} test` : ''} images ${spec.train.clean.shape[1]}×${spec.train.clean.shape[2]}, ${spec.regularizer.name} (${spec.regularizer.layout.size} parameters), ${spec.optimizer.name}`);
+  try {
+    const result = runExperiment(spec, {
+      shouldStop: () => interrupted,
+      onIteration: (r) => {
+        log.append(r);
+        if (!o.quiet) progress.update(r);
+      },
+    });
+    progress.done();
+    const summary = summaryOf(config.name, result, {
+      backend,
+      seed: config.seed,
+      configHash: createHash('sha256').update(JSON.stringify(raw)).digest('hex').slice(0, 16),
+      machine: { cores: cpus().length, memoryGiB: +(totalmem() / 2 ** 30).toFixed(1), node: process.version },
+      tfjs: tf.version_core,
+    });
+    writeFigures(o.out, result, log.rows, { train: spec.train.clean, test: spec.test?.clean });
+    writeAtomic(join(o.out, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');
+    const f = (s: { psnr: { input: number; learned: number }; ssim: { input: number; learned: number } }) =>
+      `PSNR ${s.psnr.input.toFixed(2)} → ${s.psnr.learned.toFixed(2)} dB, SSIM ${s.ssim.input.toFixed(3)} → ${s.ssim.learned.toFixed(3)}`;
+    say(`stopped: ${result.stopReason} (${result.message}) after ${result.iterations} iterations, ${result.wallSeconds.toFixed(1)} s`);
+    say(`train: ${f(result.train)}`);
+    if (result.test) say(`test:  ${f(result.test)}`);
+    say(`θ = [${result.theta.slice(0, 8).map((t) => t.toFixed(4)).join(', ')}${result.theta.length > 8 ? ', …' : ''}]`);
+    say(`wrote ${o.out}/summary.json, iterations.jsonl, report.html`);
+    return result;
+  } catch (e) {
+    writeAtomic(join(o.out, 'error.json'), JSON.stringify({ error: (e as Error).message }, null, 2) + '\n');
+    throw e;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}

@@ -1,0 +1,24 @@
+import { HypergradientOracle, LowerLevelProblem, tf, type ImageBatch } from '@bilevel/core';
+import { addGaussianNoise, syntheticImage, toBatch } from '@bilevel/datasets';
+import { IdentityOperator, L2Fidelity } from '@bilevel/operators';
+import { AnisotropicTV } from '@bilevel/regularizers-tv';
+import { ConjugateGradient, Fista } from '@bilevel/solvers';
+
+/** A small generated TV-denoising problem: `count` piecewise-smooth images of size×size, σ = 0.1. */
+export function smallTvOracle(count = 2, size = 24, seed = 0): HypergradientOracle {
+  const clean = toBatch(Array.from({ length: count }, (_, i) => syntheticImage(size, size, seed + i)));
+  const noisy = addGaussianNoise(clean, { type: 'gaussian', sigma: 0.1 }, seed + 100) as ImageBatch;
+  const problem = new LowerLevelProblem(new IdentityOperator([size, size]), new L2Fidelity(), new AnisotropicTV(), noisy, 0);
+  return new HypergradientOracle(problem, clean, new Fista({ maxIterations: 50000, restart: true, stallWindow: 500 }), new ConjugateGradient({ maxIterations: 5000 }), noisy, seed);
+}
+
+/** f(θ) with the lower level solved to accuracy ε (from the oracle's warm start). */
+export function upperValue(oracle: HypergradientOracle, theta: number[], epsilon: number): number {
+  const ev = oracle.evaluate(Float64Array.from(theta), epsilon);
+  oracle.release(ev);
+  return ev.value;
+}
+
+export function disposeAll(...t: tf.Tensor[]) {
+  tf.dispose(t);
+}

@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest';
+import { tf, useBackend, type IterationRecord } from '@bilevel/core';
+import { Maid, MAID_DEFAULTS } from '@bilevel/optimizers';
+import { smallTvOracle } from '../../core/test/fixtures.js';
+
+const theta0 = Float64Array.from([-5, -5]);
+
+describe('MAID on a small TV denoising problem', () => {
+  it('decreases the upper loss at every accepted step and stops by itself with a reason', () => {
+    const oracle = smallTvOracle(2, 24);
+    const rows: IterationRecord[] = [];
+    const r = new Maid().run(oracle, theta0, { budget: { maxIterations: 500 }, onIteration: (row) => rows.push({ ...row }) });
+    expect(['converged', 'accuracy-floor']).toContain(r.stopReason);
+    expect(r.message.length).toBeGreaterThan(10);
+    expect(rows.length).toBe(r.iterations);
+    // Certified descent: each accepted upper-level value is below the previous one (up to the certified slack).
+    for (let k = 1; k < rows.length; k++) expect(rows[k].upperLoss).toBeLessThan(rows[k - 1].upperLoss + 1e-6);
+    expect(rows.at(-1)!.upperLoss).toBeLessThan(0.5 * rows[0].upperLoss);
+    oracle.dispose();
+  });
+
+  it('stops with max-iterations and with budget when those limits bind', () => {
+    const oracle = smallTvOracle(2, 24);
+    expect(new Maid().run(oracle, theta0, { budget: { maxIterations: 3 } }).stopReason).toBe('max-iterations');
+    expect(new Maid().run(oracle, theta0, { budget: { maxIterations: 1000, maxInnerIterations: 50 } }).stopReason).toBe('budget');
+    expect(new Maid().run(oracle, theta0, { budget: { maxIterations: 1000 }, shouldStop: () => true }).stopReason).toBe('interrupted');
+    oracle.dispose();
+  });
+
+  it('stops with accuracy-floor when the requested accuracy is below what float32 can certify', () => {
+    const oracle = smallTvOracle(2, 24);
+    const r = new Maid({ ...MAID_DEFAULTS, epsilon0: 1e-9, delta0: 1e-9 }).run(oracle, theta0, { budget: { maxIterations: 100 } });
+    expect(r.stopReason).toBe('accuracy-floor');
+    expect(r.iterations).toBe(0);
+    oracle.dispose();
+  });
+
+  it('keeps tf.memory().numTensors flat between outer iterations 5 and 50', () => {
+    const oracle = smallTvOracle(2, 16);
+    const counts: Record<number, number> = {};
+    // No step growth: progress is slow enough that the run neither converges nor reaches the float32 floor by iteration 50.
+    const maid = new Maid({ ...MAID_DEFAULTS, stepGrow: 1, relGradTol: 0 });
+    const r = maid.run(oracle, theta0, { budget: { maxIterations: 50 }, onIteration: (row) => (counts[row.iter] = tf.memory().numTensors) });
+    expect(r.iterations).toBe(50);
+    expect(counts[50]).toBe(counts[5]);
+    oracle.dispose();
+  });
+
+  it('wasm and cpu backends learn the same θ to 1e-4 relative on a short run', async () => {
+    const run = async (backend: string) => {
+      await useBackend(backend);
+      const oracle = smallTvOracle(2, 16);
+      const r = new Maid().run(oracle, theta0, { budget: { maxIterations: 8 } });
+      oracle.dispose();
+      return r.theta;
+    };
+    const a = await run('wasm');
+    const b = await run('cpu');
+    await useBackend(process.env.BILEVEL_BACKEND ?? 'wasm');
+    const rel = Math.hypot(...Array.from(a, (v, i) => v - b[i])) / Math.hypot(...a);
+    console.log(`θ wasm ${Array.from(a)} cpu ${Array.from(b)} relative difference ${rel.toExponential(2)}`);
+    expect(rel).toBeLessThanOrEqual(1e-4);
+  });
+});
