@@ -1,5 +1,6 @@
 export { builtinModules, defaultRegistry, importPluginModules } from './plugins.js';
 export { buildExperiment, configDir, type BuildOptions } from './build.js';
 export { DEFAULT_CONFIG } from './defaults.js';
-export { runCommand, readConfig, type RunOptions } from './run.js';
+export { runCommand, resumeCommand, readConfig, type RunOptions } from './run.js';
+export { saveCheckpoint, loadCheckpoint } from './checkpoint.js';
 export { writeAtomic, prepareOutDir, IterationLog, summaryOf, svgPlot } from './output.js';

@@ -2,11 +2,13 @@
 import { BilevelError, PLUGIN_KINDS, parseConfig } from '@bilevel/core';
 import { buildExperiment, configDir } from './build.js';
 import { defaultRegistry } from './plugins.js';
-import { readConfig, runCommand } from './run.js';
+import { readConfig, resumeCommand, runCommand } from './run.js';
 
 const USAGE = `usage:
   bilevel run <config.json> --out <dir> [--backend wasm|cpu|tensorflow|webgpu] [--seed N] [--force] [--quiet]
   bilevel run --default --out <dir> [...]     the embedded synthetic TV-denoising experiment
+      [--checkpoint-every N] (default 5)  [--test-every M] (test PSNR in iterations.jsonl every M iterations)
+  bilevel resume <dir>                         continue a stopped or killed run from its last checkpoint
   bilevel validate <config.json>               check a config (and its data) without running it
   bilevel plugins [--plugin <package> ...]     list the registered plugins`;
 
@@ -28,6 +30,14 @@ function parseArgs(argv: string[]) {
   return { positional, flags, plugins };
 }
 
+function intFlag(flags: Record<string, string | true>, name: string): number | undefined {
+  const v = flags[name];
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new BilevelError(`--${name} must be a non-negative integer, got "${v}"`, `pass e.g. --${name} 5`);
+  return n;
+}
+
 async function main(argv: string[]): Promise<number> {
   const { positional, flags, plugins } = parseArgs(argv);
   const [command, file] = positional;
@@ -39,15 +49,16 @@ async function main(argv: string[]): Promise<number> {
     case 'run': {
       if (!flags.default && !file) throw new BilevelError('run needs a config file or --default', USAGE);
       if (typeof flags.out !== 'string') throw new BilevelError('run needs --out <dir>', 'name the folder for summary.json, iterations.jsonl and figures');
-      let seed: number | undefined;
-      if (flags.seed !== undefined) {
-        seed = Number(flags.seed);
-        if (!Number.isInteger(seed)) throw new BilevelError(`--seed must be an integer, got "${flags.seed}"`, 'pass e.g. --seed 0');
-      }
       await runCommand({
         config: file, useDefault: Boolean(flags.default), out: flags.out, backend: flags.backend as string | undefined,
-        seed, force: Boolean(flags.force), quiet: Boolean(flags.quiet),
+        seed: intFlag(flags, 'seed'), force: Boolean(flags.force), quiet: Boolean(flags.quiet),
+        checkpointEvery: intFlag(flags, 'checkpoint-every'), testEvery: intFlag(flags, 'test-every'),
       });
+      return 0;
+    }
+    case 'resume': {
+      if (!file) throw new BilevelError('resume needs the output folder of a run', USAGE);
+      await resumeCommand(file, Boolean(flags.quiet));
       return 0;
     }
     case 'validate': {

@@ -23,9 +23,11 @@ export function prepareOutDir(dir: string, force: boolean): void {
 export class IterationLog {
   readonly file: string;
   readonly rows: IterationRecord[] = [];
-  constructor(dir: string) {
+  /** Starts a new log, or continues one whose first `kept` lines are already on disk. */
+  constructor(dir: string, kept: string[] = []) {
     this.file = join(dir, 'iterations.jsonl');
-    writeFileSync(this.file, '');
+    this.rows.push(...kept.map((l) => JSON.parse(l) as IterationRecord));
+    if (kept.length === 0) writeFileSync(this.file, '');
   }
   append(r: IterationRecord): void {
     this.rows.push({ ...r });

@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { BilevelError, parseConfig, runExperiment, tf, useBackend, type ExperimentResult } from '@bilevel/core';
+import { BilevelError, parseConfig, runExperiment, tf, useBackend, type ExperimentResult, type RunCheckpoint } from '@bilevel/core';
+import { loadCheckpoint, saveCheckpoint, truncateLog } from './checkpoint.js';
 import { buildExperiment, configDir } from './build.js';
 import { DEFAULT_CONFIG } from './defaults.js';
 import { IterationLog, prepareOutDir, summaryOf, writeAtomic, writeFigures } from './output.js';
@@ -16,6 +17,19 @@ export interface RunOptions {
   seed?: number;
   force?: boolean;
   quiet?: boolean;
+  /** Checkpoint every N outer iterations (default 5; 0 = only on SIGINT/SIGTERM). */
+  checkpointEvery?: number;
+  /** Evaluate test PSNR every M iterations (default 0 = only at the end). */
+  testEvery?: number;
+}
+
+/** What `bilevel resume` needs to rebuild the same experiment. */
+interface RunRecord {
+  config: Record<string, unknown>;
+  baseDir: string;
+  backend?: string;
+  checkpointEvery: number;
+  testEvery: number;
 }
 
 /** Reads a config file as JSON, with errors that name the file. */
@@ -37,11 +51,34 @@ export function readConfig(file: string): unknown {
 export async function runCommand(o: RunOptions): Promise<ExperimentResult> {
   const raw = (o.useDefault ? structuredClone(DEFAULT_CONFIG) : readConfig(o.config!)) as Record<string, unknown>;
   if (o.seed !== undefined) raw.seed = o.seed;
+  const record: RunRecord = {
+    config: raw, baseDir: o.useDefault ? process.cwd() : configDir(o.config!), backend: o.backend,
+    checkpointEvery: o.checkpointEvery ?? 5, testEvery: o.testEvery ?? 0,
+  };
+  return execute(record, o.out, { force: Boolean(o.force), quiet: Boolean(o.quiet) });
+}
+
+/** `bilevel resume <dir>`: continues a stopped or killed run from its last checkpoint. */
+export async function resumeCommand(dir: string, quiet = false): Promise<ExperimentResult> {
+  const f = join(dir, 'run.json');
+  if (!existsSync(f)) throw new BilevelError(`${dir} has no run.json`, 'resume takes the --out folder of an earlier `bilevel run`');
+  const record = JSON.parse(readFileSync(f, 'utf8')) as RunRecord;
+  const checkpoint = loadCheckpoint(dir);
+  return execute(record, dir, { quiet, resume: checkpoint ?? null });
+}
+
+async function execute(record: RunRecord, out: string, o: { force?: boolean; quiet: boolean; resume?: RunCheckpoint | null }): Promise<ExperimentResult> {
+  const raw = record.config;
   const config = parseConfig(raw);
-  const backend = await useBackend(o.backend ?? config.backend);
-  const spec = await buildExperiment(raw, { baseDir: o.useDefault ? process.cwd() : configDir(o.config!) });
-  prepareOutDir(o.out, Boolean(o.force));
-  const log = new IterationLog(o.out);
+  const backend = await useBackend(record.backend ?? config.backend);
+  const spec = await buildExperiment(raw, { baseDir: record.baseDir });
+  const resuming = o.resume !== undefined;
+  if (!resuming) {
+    prepareOutDir(out, Boolean(o.force));
+    writeAtomic(join(out, 'run.json'), JSON.stringify(record, null, 2));
+  }
+  for (const f of ['summary.json', 'error.json']) rmSync(join(out, f), { force: true });
+  const log = new IterationLog(out, o.resume ? truncateLog(join(out, 'iterations.jsonl'), o.resume.iterations) : []);
   const progress = new Progress(config.budget.maxIterations, config.budget.maxSeconds);
   let interrupted = false;
   const onSignal = () => {
@@ -50,10 +87,16 @@ export async function runCommand(o: RunOptions): Promise<ExperimentResult> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   const say = (s: string) => o.quiet || process.stdout.write(s + '\n');
+  if (o.resume) say(`resuming ${out} from iteration ${o.resume.iterations}`);
+  else if (resuming) say(`no checkpoint in ${out}: restarting from the beginning`);
   say(`bilevel: ${config.name} on ${backend}: ${spec.train.clean.shape[0]} train${spec.test ? ` / ${spec.test.clean.shape[0]} test` : ''} images ${spec.train.clean.shape[1]}×${spec.train.clean.shape[2]}, ${spec.regularizer.name} (${spec.regularizer.layout.size} parameters), ${spec.optimizer.name}`);
   try {
     const result = runExperiment(spec, {
       shouldStop: () => interrupted,
+      checkpointEvery: record.checkpointEvery,
+      testEvery: record.testEvery,
+      onCheckpoint: (c) => saveCheckpoint(out, c),
+      resume: o.resume ?? undefined,
       onIteration: (r) => {
         log.append(r);
         if (!o.quiet) progress.update(r);
@@ -67,18 +110,18 @@ export async function runCommand(o: RunOptions): Promise<ExperimentResult> {
       machine: { cores: cpus().length, memoryGiB: +(totalmem() / 2 ** 30).toFixed(1), node: process.version },
       tfjs: tf.version_core,
     });
-    writeFigures(o.out, result, log.rows, { train: spec.train.clean, test: spec.test?.clean });
-    writeAtomic(join(o.out, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');
+    writeFigures(out, result, log.rows, { train: spec.train.clean, test: spec.test?.clean });
+    writeAtomic(join(out, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');
     const f = (s: { psnr: { input: number; learned: number }; ssim: { input: number; learned: number } }) =>
       `PSNR ${s.psnr.input.toFixed(2)} → ${s.psnr.learned.toFixed(2)} dB, SSIM ${s.ssim.input.toFixed(3)} → ${s.ssim.learned.toFixed(3)}`;
     say(`stopped: ${result.stopReason} (${result.message}) after ${result.iterations} iterations, ${result.wallSeconds.toFixed(1)} s`);
     say(`train: ${f(result.train)}`);
     if (result.test) say(`test:  ${f(result.test)}`);
     say(`θ = [${result.theta.slice(0, 8).map((t) => t.toFixed(4)).join(', ')}${result.theta.length > 8 ? ', …' : ''}]`);
-    say(`wrote ${o.out}/summary.json, iterations.jsonl, report.html`);
+    say(`wrote ${out}/summary.json, iterations.jsonl, report.html`);
     return result;
   } catch (e) {
-    writeAtomic(join(o.out, 'error.json'), JSON.stringify({ error: (e as Error).message }, null, 2) + '\n');
+    writeAtomic(join(out, 'error.json'), JSON.stringify({ error: (e as Error).message }, null, 2) + '\n');
     throw e;
   } finally {
     process.off('SIGINT', onSignal);

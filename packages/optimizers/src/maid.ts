@@ -1,6 +1,6 @@
 import {
   FLOAT32_EPS, type HypergradientOracle, type HypergradientResult, type IterationRecord, type LowerEvaluation,
-  type OptimizerContext, type OptimizerResult, type OuterOptimizer, type StopReason,
+  type LowerStop, type OptimizerContext, type OptimizerResult, type OuterOptimizer, type StopReason, tf,
 } from '@bilevel/core';
 import { StopRules } from './stopping.js';
 
@@ -36,6 +36,13 @@ export const MAID_DEFAULTS: MaidOptions = {
   stepGrow: 10 / 9, maxBacktracks: 10, gradTol: 0, relGradTol: 1e-4,
 };
 
+/** What MAID keeps of the accepted lower-level solution (its x̃ is the oracle's warm start). */
+export interface MaidCurrent {
+  value: number;
+  upperGradNorm: number;
+  lower: { iterations: number; gradNorm: number; certifiedError: number; stop: LowerStop };
+}
+
 /** Serializable optimizer state (for checkpoints and resume). */
 export interface MaidState {
   theta: number[];
@@ -44,6 +51,7 @@ export interface MaidState {
   step: number;
   iter: number;
   firstGradNorm: number;
+  current?: MaidCurrent;
 }
 
 /**
@@ -59,6 +67,14 @@ export class Maid implements OuterOptimizer {
   state: MaidState | undefined;
 
   constructor(readonly options: MaidOptions = MAID_DEFAULTS) {}
+
+  saveState(): MaidState | undefined {
+    return this.state && structuredClone(this.state);
+  }
+
+  restoreState(state: unknown): void {
+    this.state = structuredClone(state as MaidState);
+  }
 
   private lowerBound(ev: LowerEvaluation, Lg: number): number {
     const e = ev.lower.certifiedError;
@@ -76,7 +92,12 @@ export class Maid implements OuterOptimizer {
     this.state = s;
     const rules = new StopRules(ctx.budget, oracle, ctx.shouldStop);
     const Lg = oracle.upper.lipschitz;
-    let current: LowerEvaluation | undefined;
+    // After a restore, the accepted x̃ is the oracle's warm start: rebuild the evaluation around a copy of it.
+    const restored = s.current && tf.keep(oracle.current.clone());
+    let current: LowerEvaluation | undefined = s.current && restored && {
+      theta: Float64Array.from(s.theta), x: restored, value: s.current.value, upperGradNorm: s.current.upperGradNorm,
+      lower: { ...s.current.lower, x: restored },
+    };
     const finish = (reason: StopReason, message: string): OptimizerResult => {
       if (current) oracle.release(current);
       return { theta: Float64Array.from(s.theta), stopReason: reason, message, iterations: s.iter };
@@ -135,6 +156,7 @@ export class Maid implements OuterOptimizer {
       oracle.release(current!);
       current = accepted.ev;
       s.theta = Array.from(accepted.ev.theta);
+      s.current = { value: current.value, upperGradNorm: current.upperGradNorm, lower: { iterations: current.lower.iterations, gradNorm: current.lower.gradNorm, certifiedError: current.lower.certifiedError, stop: current.lower.stop } };
       const record: IterationRecord = {
         iter: s.iter + 1,
         seconds: rules.seconds,

@@ -47,4 +47,10 @@ export interface OptimizerResult {
 export interface OuterOptimizer {
   readonly name: string;
   run(oracle: HypergradientOracle, theta0: Float64Array, ctx: OptimizerContext): OptimizerResult;
+  /**
+   * A JSON-serializable snapshot taken inside `onIteration`, from which `restoreState` + `run` continue
+   * bit-for-bit (with the oracle's own state restored). Optimizers without it cannot be resumed.
+   */
+  saveState?(): unknown;
+  restoreState?(state: unknown): void;
 }

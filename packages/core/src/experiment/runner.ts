@@ -3,7 +3,8 @@ import type { ForwardOperator } from '../contracts/operator.js';
 import type { Budget, IterationRecord, OuterOptimizer, StopReason } from '../contracts/optimizer.js';
 import type { Regularizer } from '../contracts/regularizer.js';
 import type { LinearSolver, LowerSolver } from '../contracts/solvers.js';
-import { HypergradientOracle } from '../hypergradient/oracle.js';
+import { HypergradientOracle, type OracleState } from '../hypergradient/oracle.js';
+import { BilevelError } from '../errors.js';
 import { meanPsnr, meanSsim } from '../metrics.js';
 import { LowerLevelProblem } from '../problem.js';
 import { tf, type ImageBatch, type Tensor } from '../tensor.js';
@@ -57,11 +58,23 @@ export interface ExperimentResult {
   images: { train: { input: ImageBatch; learned: ImageBatch }; test?: { input: ImageBatch; learned: ImageBatch } };
 }
 
+/** Everything needed to continue a run bit-for-bit: optimizer state, oracle warm starts, log position. */
+export interface RunCheckpoint {
+  iterations: number;
+  optimizer: unknown;
+  oracle: OracleState;
+}
+
 export interface RunHooks {
   onIteration?(record: IterationRecord, theta: Float64Array): void;
   shouldStop?(): boolean;
-  /** Called right after the oracle is built (e.g. to restore a checkpoint). */
-  onOracle?(oracle: HypergradientOracle): void;
+  /** Write a checkpoint every this many outer iterations (and when interrupted); 0 = never. */
+  checkpointEvery?: number;
+  onCheckpoint?(checkpoint: RunCheckpoint): void;
+  /** Continue from this checkpoint instead of θ₀. */
+  resume?: RunCheckpoint;
+  /** Evaluate test PSNR/SSIM at the current θ every this many iterations (0 = never; costs a test solve). */
+  testEvery?: number;
 }
 
 function problemFor(spec: ExperimentSpec, pairs: ImagePairs): LowerLevelProblem {
@@ -92,15 +105,36 @@ export function runExperiment(spec: ExperimentSpec, hooks: RunHooks = {}): Exper
   const x0 = spec.operator.naiveReconstruction(spec.train.measurement);
   const oracle = new HypergradientOracle(problem, spec.train.clean, spec.lowerSolver, spec.linearSolver, x0, spec.seed);
   x0.dispose();
-  hooks.onOracle?.(oracle);
-  const result = spec.optimizer.run(oracle, spec.theta0, {
+  const opt = spec.optimizer;
+  const resumable = Boolean(opt.saveState && opt.restoreState);
+  if (hooks.resume) {
+    if (!resumable) throw new BilevelError(`optimizer "${opt.name}" cannot be resumed`, 'rerun from the start, or use an optimizer with saveState/restoreState (maid)');
+    oracle.restoreState(hooks.resume.oracle);
+    opt.restoreState!(hooks.resume.optimizer);
+  }
+  let snapshot: RunCheckpoint | undefined;
+  const every = resumable ? hooks.checkpointEvery ?? 0 : 0;
+  const result = opt.run(oracle, spec.theta0, {
     budget: spec.budget,
     shouldStop: hooks.shouldStop,
     onIteration: (record, theta) => {
       record.psnr = meanPsnr(oracle.current, spec.train.clean);
+      record.ssim = meanSsim(oracle.current, spec.train.clean);
+      const testEvery = hooks.testEvery ?? 0;
+      if (spec.test && testEvery > 0 && record.iter % testEvery === 0) {
+        const t = evaluateSplit(spec, spec.test, theta);
+        record.testPsnr = t.metrics.psnr.learned;
+        record.testSsim = t.metrics.ssim.learned;
+        tf.dispose([t.input, t.learned]);
+      }
       hooks.onIteration?.(record, theta);
+      if (every > 0) {
+        snapshot = { iterations: record.iter, optimizer: opt.saveState!(), oracle: oracle.saveState() };
+        if (record.iter % every === 0) hooks.onCheckpoint?.(snapshot);
+      }
     },
   });
+  if (result.stopReason === 'interrupted' && snapshot) hooks.onCheckpoint?.(snapshot);
   const train = evaluateSplit(spec, spec.train, result.theta, oracle.current);
   const upperLoss = oracle.upper.value(train.learned);
   const upper = upperLoss.dataSync()[0];
