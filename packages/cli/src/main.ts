@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { BilevelError, PLUGIN_KINDS, parseConfig } from '@bilevel/core';
+import { BilevelError, PLUGIN_KINDS, configJsonSchema, parseConfig, useBackend } from '@bilevel/core';
 import { buildExperiment, configDir } from './build.js';
 import { defaultRegistry } from './plugins.js';
 import { readConfig, resumeCommand, runCommand } from './run.js';
@@ -10,7 +10,8 @@ const USAGE = `usage:
       [--checkpoint-every N] (default 5)  [--test-every M] (test PSNR in iterations.jsonl every M iterations)
   bilevel resume <dir>                         continue a stopped or killed run from its last checkpoint
   bilevel validate <config.json>               check a config (and its data) without running it
-  bilevel plugins [--plugin <package> ...]     list the registered plugins`;
+  bilevel plugins [--plugin <package> ...]     list the registered plugins
+  bilevel schema                               print the JSON Schema of config files`;
 
 function parseArgs(argv: string[]) {
   const positional: string[] = [];
@@ -65,10 +66,14 @@ async function main(argv: string[]): Promise<number> {
       if (!file) throw new BilevelError('validate needs a config file', USAGE);
       const raw = readConfig(file);
       const config = parseConfig(raw);
+      await useBackend(flags.backend as string | undefined ?? config.backend);
       await buildExperiment(raw, { baseDir: configDir(file) });
       process.stdout.write(`${file}: valid (${config.name})\n`);
       return 0;
     }
+    case 'schema':
+      process.stdout.write(JSON.stringify(configJsonSchema(), null, 2) + '\n');
+      return 0;
     case 'plugins': {
       const registry = await defaultRegistry(plugins);
       for (const kind of PLUGIN_KINDS) {

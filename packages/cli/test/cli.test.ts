@@ -1,4 +1,5 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { encodePng } from '@bilevel/datasets';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { bilevel, tempDir, writeJson } from './cli.js';
@@ -54,28 +55,75 @@ describe('bad input: clear error naming the field, non-zero exit, no results wri
     regularizer: { name: 'tv' },
     budget: { maxIterations: 2 },
   };
+  const data = (patch: object) => ({ ...base, data: { ...base.data, ...patch } });
+  const dir = tempDir();
+  mkdirSync(join(dir, 'empty'));
+  mkdirSync(join(dir, 'corrupt'));
+  writeFileSync(join(dir, 'corrupt', 'a.png'), 'not a png');
+  mkdirSync(join(dir, 'mixed'));
+  writeFileSync(join(dir, 'mixed', 'a.png'), encodePng({ height: 16, width: 16, data: new Float32Array(256).fill(0.5) }));
+  writeFileSync(join(dir, 'mixed', 'b.png'), encodePng({ height: 20, width: 16, data: new Float32Array(320).fill(0.5) }));
   const cases: [string, unknown, RegExp][] = [
     ['not JSON', '{ "data": ', /not valid JSON/],
-    ['unknown regularizer', { ...base, regularizer: { name: 'tvv' } }, /unknown regularizer "tvv"[\s\S]*tv-isotropic/],
-    ['unknown optimizer', { ...base, optimizer: 'adam9' }, /unknown optimizer "adam9"/],
-    ['negative noise', { ...base, data: { ...base.data, noise: { sigma: -1 } } }, /data\.noise\.sigma/],
-    ['missing data folder', { ...base, data: { ...base.data, train: { source: 'folder', path: 'no/such/dir' } } }, /data\.train\.path/],
-    ['bad source', { ...base, data: { ...base.data, train: { source: 'web' } } }, /data\.train\.source/],
-    ['wrong theta0 length', { ...base, regularizer: { name: 'tv', theta0: [1, 2, 3] } }, /regularizer\.theta0/],
+    ['config is an array', '[1, 2]', /\$: .*expected object/],
+    ['missing data', { regularizer: { name: 'tv' } }, /data: /],
+    ['missing regularizer', { data: base.data }, /regularizer: /],
+    ['unknown top-level field', { ...base, optimiser: 'maid' }, /optimiser: unknown field/],
+    ['unknown regularizer', { ...base, regularizer: { name: 'tvv' } }, /regularizer\.name: unknown regularizer "tvv"[\s\S]*tv-isotropic/],
+    ['unknown optimizer', { ...base, optimizer: 'adam9' }, /optimizer\.name: unknown optimizer "adam9"/],
+    ['unknown operator', { ...base, operator: { name: 'mri' } }, /operator\.name: unknown operator "mri"/],
+    ['unknown backend', { ...base, backend: 'cuda' }, /backend: /],
+    ['negative noise', data({ noise: { sigma: -1 } }), /data\.noise\.sigma/],
+    ['noise as string', data({ noise: { sigma: '0.1' } }), /data\.noise\.sigma/],
+    ['unknown noise type', data({ noise: { type: 'laplace', sigma: 0.1 } }), /data\.noise\.type/],
+    ['missing data folder', data({ train: { source: 'folder', path: 'no/such/dir' } }), /data\.train\.path/],
+    ['empty image folder', data({ train: { source: 'folder', path: join(dir, 'empty') } }), /data\.train\.path: .*no \.png files/],
+    ['corrupt PNG', data({ train: { source: 'folder', path: join(dir, 'corrupt') } }), /data\.train\.path: cannot decode/],
+    ['images of different sizes', data({ train: { source: 'folder', path: join(dir, 'mixed') } }), /data\.train\.size/],
+    ['more images than available', data({ train: { source: 'folder', path: join(dir, 'mixed'), count: 5, size: [16, 16] } }), /data\.train\.count/],
+    ['zero synthetic images', data({ train: { source: 'synthetic', count: 0, size: [32, 32] } }), /data\.train\.count/],
+    ['bad source', data({ train: { source: 'web' } }), /data\.train\.source/],
+    ['bad image size', data({ train: { source: 'synthetic', count: 2, size: [32] } }), /data\.train\.size/],
+    ['train/test size mismatch', data({ test: { source: 'synthetic', count: 2, size: [40, 40] } }), /data\.test: .*expected shape \[32, 32\]/],
+    ['wrong theta0 length', { ...base, regularizer: { name: 'tv', theta0: [1, 2, 3] } }, /regularizer\.theta0: has 3 entries/],
+    ['NaN in theta0', { ...base, regularizer: { name: 'tv', theta0: ['NaN', 1] } }, /regularizer\.theta0\[0\]/],
     ['unknown solver option', { ...base, lowerSolver: { name: 'fista', options: { maxIter: 5 } } }, /lowerSolver\.options\.maxIter/],
     ['negative tolerance', { ...base, optimizer: { name: 'maid', options: { epsilon0: -1 } } }, /optimizer\.options\.epsilon0/],
-    ['bad image size', { ...base, data: { ...base.data, train: { source: 'synthetic', count: 2, size: [32] } } }, /data\.train\.size/],
+    ['impossible shrink factor', { ...base, optimizer: { name: 'maid', options: { shrink: 2 } } }, /optimizer\.options\.shrink/],
     ['string budget', { ...base, budget: { maxIterations: 'ten' } }, /budget\.maxIterations/],
+    ['negative gamma', { ...base, gamma: -0.1 }, /gamma/],
   ];
+  it(`covers at least 25 malformed configs (${cases.length})`, () => expect(cases.length).toBeGreaterThanOrEqual(25));
   for (const [what, config, message] of cases) {
     it(what, () => {
-      const dir = tempDir();
-      const file = writeJson(dir, 'config.json', config);
-      const out = join(dir, 'out');
+      const file = writeJson(dir, `${what.replace(/\W+/g, '-')}.json`, config);
+      const out = join(dir, `out-${what.replace(/\W+/g, '-')}`);
       const r = bilevel(['run', file, '--out', out]);
       expect(r.code).not.toBe(0);
       expect(r.stderr).toMatch(message);
+      expect(r.stderr).not.toMatch(/\n\s+at /); // a message, not a stack trace
       expect(existsSync(out) ? readdirSync(out) : []).toEqual([]);
     });
   }
+  it('reports every problem of a config at once', () => {
+    const file = writeJson(dir, 'many.json', { ...base, gamma: -1, regularizer: { name: 'nope' }, optimizer: { name: 'maid', options: { step0: 0 } }, data: { ...base.data, noise: { sigma: -2 } } });
+    const r = bilevel(['validate', file]);
+    expect(r.code).not.toBe(0);
+    for (const path of ['gamma', 'data.noise.sigma']) expect(r.stderr).toContain(path);
+  });
+  it('reports plugin-level problems together', () => {
+    const file = writeJson(dir, 'plugins.json', { ...base, regularizer: { name: 'nope' }, optimizer: { name: 'maid', options: { step0: 0 } } });
+    const r = bilevel(['validate', file]);
+    expect(r.code).not.toBe(0);
+    for (const path of ['regularizer.name', 'optimizer.options.step0']) expect(r.stderr).toContain(path);
+  });
+});
+
+describe('bilevel schema', () => {
+  it('prints the JSON Schema of config files', () => {
+    const r = bilevel(['schema']);
+    expect(r.code).toBe(0);
+    const schema = JSON.parse(r.stdout);
+    expect(Object.keys(schema.properties)).toEqual(expect.arrayContaining(['data', 'regularizer', 'optimizer', 'budget']));
+  });
 });

@@ -8,18 +8,46 @@ export class BilevelError extends Error {
 
 /** A config value (named by its JSON path) is missing or wrong. */
 export class ConfigError extends BilevelError {
-  constructor(readonly path: string, problem: string, fix: string) {
+  constructor(readonly path: string, readonly problem: string, readonly fix: string) {
     super(`config ${path}: ${problem}`, fix);
+  }
+}
+
+/** One problem of a config: its JSON path, what is wrong, and the fix. */
+export interface ConfigIssue {
+  path: string;
+  problem: string;
+  fix: string;
+}
+
+/** Several config problems reported at once. */
+export class ConfigErrors extends BilevelError {
+  constructor(readonly issues: readonly ConfigIssue[]) {
+    super(`config has ${issues.length} problem${issues.length === 1 ? '' : 's'}:\n` + issues.map((i) => `  ${i.path}: ${i.problem} → ${i.fix}`).join('\n'));
   }
 }
 
 /** A plugin name that no loaded module registered. */
 export class UnknownPluginError extends BilevelError {
+  readonly fix: string;
   constructor(readonly kind: string, readonly pluginName: string, available: readonly string[]) {
-    super(
-      `unknown ${kind} "${pluginName}"`,
-      `use one of: ${available.join(', ') || '(none registered)'}; third-party plugins are loaded by listing their package in the config's "plugins"`,
-    );
+    const fix = `use one of: ${available.join(', ') || '(none registered)'}; third-party plugins are loaded by listing their package in the config's "plugins"`;
+    super(`unknown ${kind} "${pluginName}"`, fix);
+    this.fix = fix;
+  }
+}
+
+/** Runs `f`, turning config-level errors into issues (collected so all are reported at once). */
+export function collectIssues<T>(issues: ConfigIssue[], path: string, f: () => T): T | undefined {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof ConfigErrors) issues.push(...e.issues);
+    else if (e instanceof ConfigError) issues.push({ path: e.path, problem: e.problem, fix: e.fix });
+    else if (e instanceof UnknownPluginError) issues.push({ path, problem: `unknown ${e.kind} "${e.pluginName}"`, fix: e.fix });
+    else if (e instanceof ShapeError || e instanceof InvalidDataError) issues.push({ path, problem: e.message.split('\n')[0], fix: e.hint ?? 'fix the data' });
+    else throw e;
+    return undefined;
   }
 }
 

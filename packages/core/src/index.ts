@@ -18,6 +18,7 @@ export { PLUGIN_KINDS } from './contracts/plugin.js';
 export * from './hypergradient/oracle.js';
 export * from './hypergradient/lipschitz.js';
 export * from './experiment/config.js';
+export * from './experiment/schema.js';
 export * from './experiment/compose.js';
 export * from './experiment/runner.js';
 export { ContainerModule } from 'inversify';

@@ -26,7 +26,7 @@ export function loadImages(source: ImageSource, path = 'data', baseDir = process
   if (source.count !== undefined && chosen.length < source.count) {
     throw new ConfigError(`${path}.count`, `asked for ${source.count} images but only ${chosen.length} are available`, `lower count to ≤ ${chosen.length}`);
   }
-  const images = chosen.map(loadPng);
+  const images = chosen.map((f) => loadPng(f, `${path}.path`));
   const [h, w] = source.size ?? [images[0].height, images[0].width];
   return images.map((img) => {
     if (!source.size && (img.height !== h || img.width !== w)) {

@@ -47,6 +47,11 @@ export function listPngs(folder: string, path = 'path'): string[] {
   return files.map((f) => join(folder, f));
 }
 
-export function loadPng(file: string): GrayImage {
-  return decodePng(readFileSync(file), file);
+/** Reads a PNG; an unreadable or corrupt file is a ConfigError on `path`. */
+export function loadPng(file: string, path = 'path'): GrayImage {
+  try {
+    return decodePng(readFileSync(file), file);
+  } catch (e) {
+    throw new ConfigError(path, `cannot decode "${file}" as PNG (${(e as Error).message})`, 'replace or remove the file');
+  }
 }

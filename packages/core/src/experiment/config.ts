@@ -1,5 +1,6 @@
-import { BACKENDS } from '../backend.js';
-import { ConfigError } from '../errors.js';
+import { z } from 'zod';
+import { ConfigErrors, type ConfigIssue } from '../errors.js';
+import { experimentSchema } from './schema.js';
 import type { Options } from '../options.js';
 
 /** A plugin chosen by name, with its options. */
@@ -38,99 +39,32 @@ export interface ExperimentConfig {
   evaluationTolerance?: number;
 }
 
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
-
-function obj(v: unknown, path: string, required: boolean): Obj | undefined {
-  if (v === undefined && !required) return undefined;
-  if (!isObj(v)) throw new ConfigError(path, `expected an object, got ${JSON.stringify(v)}`, `give ${path} as { ... }`);
-  return v;
-}
-function num(v: unknown, path: string, opts: { min?: number; positive?: boolean; integer?: boolean; fallback?: number } = {}): number {
-  if (v === undefined && opts.fallback !== undefined) return opts.fallback;
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw new ConfigError(path, `expected a finite number, got ${JSON.stringify(v)}`, `set ${path} to a number`);
-  if (opts.integer && !Number.isInteger(v)) throw new ConfigError(path, `expected an integer, got ${v}`, `set ${path} to a whole number`);
-  if (opts.positive && v <= 0) throw new ConfigError(path, `must be > 0, got ${v}`, `set ${path} to a positive number`);
-  if (opts.min !== undefined && v < opts.min) throw new ConfigError(path, `must be ≥ ${opts.min}, got ${v}`, `set ${path} to at least ${opts.min}`);
-  return v;
-}
-function str(v: unknown, path: string): string {
-  if (typeof v !== 'string' || v.length === 0) throw new ConfigError(path, `expected a non-empty string, got ${JSON.stringify(v)}`, `set ${path} to a name`);
-  return v;
-}
-function size(v: unknown, path: string): [number, number] {
-  if (!Array.isArray(v) || v.length !== 2) throw new ConfigError(path, `expected [height, width], got ${JSON.stringify(v)}`, 'give the size as [height, width]');
-  return [num(v[0], `${path}[0]`, { integer: true, min: 8 }), num(v[1], `${path}[1]`, { integer: true, min: 8 })];
-}
-function choice(v: unknown, path: string, fallback?: string): PluginChoice {
-  if (v === undefined && fallback) return { name: fallback, options: {} };
-  if (typeof v === 'string') return { name: str(v, path), options: {} };
-  const o = obj(v, path, true)!;
-  return { name: str(o.name, `${path}.name`), options: obj(o.options, `${path}.options`, false) ?? {} };
-}
-function imageSource(v: unknown, path: string): ImageSource {
-  const o = obj(v, path, true)!;
-  if (o.source === 'folder') {
-    return {
-      source: 'folder',
-      path: str(o.path, `${path}.path`),
-      count: o.count === undefined ? undefined : num(o.count, `${path}.count`, { integer: true, min: 1 }),
-      offset: o.offset === undefined ? undefined : num(o.offset, `${path}.offset`, { integer: true, min: 0 }),
-      size: o.size === undefined ? undefined : size(o.size, `${path}.size`),
-    };
+/** Turns zod issues into "path: problem → fix" items. */
+function describeIssue(issue: z.core.$ZodIssue): ConfigIssue {
+  const path = issue.path.length ? issue.path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i ? `.${String(p)}` : String(p))).join('') : '$';
+  const i = issue as z.core.$ZodIssue & { expected?: string; minimum?: number; inclusive?: boolean; keys?: string[]; values?: unknown[]; options?: unknown[] };
+  switch (issue.code) {
+    case 'invalid_type':
+      return { path, problem: issue.message, fix: i.expected === 'undefined' ? 'remove it' : `set ${path} to a ${i.expected}` };
+    case 'too_small':
+      return { path, problem: issue.message, fix: `use a value ${i.inclusive ? '≥' : '>'} ${String(i.minimum)}` };
+    case 'too_big':
+      return { path, problem: issue.message, fix: 'use a smaller value' };
+    case 'unrecognized_keys':
+      return { path: `${path === '$' ? '' : path + '.'}${(i.keys ?? []).join(', ')}`, problem: 'unknown field', fix: 'remove it or fix its spelling (see README "Config format")' };
+    case 'invalid_value':
+      return { path, problem: issue.message, fix: `use one of ${(i.values ?? []).map((v) => JSON.stringify(v)).join(', ')}` };
+    case 'invalid_union':
+      return { path, problem: issue.message, fix: path.endsWith('source') || path.endsWith('train') || path.endsWith('test') ? 'set source to "folder" (with path) or "synthetic" (with count and size)' : 'give a plugin name or { "name": ..., "options": {...} }' };
+    default:
+      return { path, problem: issue.message, fix: 'see README "Config format"' };
   }
-  if (o.source === 'synthetic') {
-    return {
-      source: 'synthetic',
-      count: num(o.count, `${path}.count`, { integer: true, min: 1 }),
-      size: size(o.size, `${path}.size`),
-      seed: o.seed === undefined ? undefined : num(o.seed, `${path}.seed`, { integer: true }),
-    };
-  }
-  throw new ConfigError(`${path}.source`, `expected "folder" or "synthetic", got ${JSON.stringify(o.source)}`, 'set source to "folder" (with path) or "synthetic" (with count and size)');
 }
 
-/** Validates a parsed JSON config; throws ConfigError naming the first bad field and its fix. */
+/** Validates a parsed JSON config; throws ConfigErrors listing every bad field with its fix. */
 export function parseConfig(raw: unknown): ExperimentConfig {
-  const c = obj(raw, '$', true)!;
-  const data = obj(c.data, 'data', true)!;
-  const noise = obj(data.noise, 'data.noise', true)!;
-  if (noise.type !== undefined && noise.type !== 'gaussian') throw new ConfigError('data.noise.type', `unknown noise ${JSON.stringify(noise.type)}`, 'use "gaussian"');
-  const reg = choice(c.regularizer, 'regularizer');
-  const theta0Raw = isObj(c.regularizer) ? c.regularizer.theta0 : undefined;
-  let theta0: number[] | undefined;
-  if (theta0Raw !== undefined) {
-    if (!Array.isArray(theta0Raw)) throw new ConfigError('regularizer.theta0', 'expected an array of numbers', 'give theta0 as [number, ...] or omit it for the reference initialisation');
-    theta0 = theta0Raw.map((t, i) => num(t, `regularizer.theta0[${i}]`));
-  }
-  const budget = obj(c.budget, 'budget', false) ?? {};
-  if (c.backend !== undefined && !(BACKENDS as readonly string[]).includes(c.backend as string)) {
-    throw new ConfigError('backend', `unknown backend ${JSON.stringify(c.backend)}`, `use one of ${BACKENDS.join(', ')}`);
-  }
-  const plugins = c.plugins ?? [];
-  if (!Array.isArray(plugins) || plugins.some((p) => typeof p !== 'string')) throw new ConfigError('plugins', 'expected an array of package names', 'give plugins as ["package-name", ...]');
-  return {
-    name: c.name === undefined ? 'experiment' : str(c.name, 'name'),
-    backend: c.backend as string | undefined,
-    seed: num(c.seed, 'seed', { integer: true, fallback: 0 }),
-    plugins: plugins as string[],
-    data: {
-      train: imageSource(data.train, 'data.train'),
-      test: data.test === undefined ? undefined : imageSource(data.test, 'data.test'),
-      noise: { type: 'gaussian', sigma: num(noise.sigma, 'data.noise.sigma', { min: 0 }), relative: noise.relative === true },
-    },
-    operator: choice(c.operator, 'operator', 'identity'),
-    fidelity: choice(c.fidelity, 'fidelity', 'l2'),
-    regularizer: { ...reg, theta0 },
-    gamma: num(c.gamma, 'gamma', { min: 0, fallback: 0 }),
-    lowerSolver: choice(c.lowerSolver, 'lowerSolver', 'fista'),
-    linearSolver: choice(c.linearSolver, 'linearSolver', 'cg'),
-    optimizer: choice(c.optimizer, 'optimizer', 'maid'),
-    budget: {
-      maxIterations: num(budget.maxIterations, 'budget.maxIterations', { integer: true, min: 1, fallback: 1000 }),
-      maxInnerIterations: budget.maxInnerIterations === undefined ? undefined : num(budget.maxInnerIterations, 'budget.maxInnerIterations', { integer: true, min: 1 }),
-      maxSeconds: budget.maxSeconds === undefined ? undefined : num(budget.maxSeconds, 'budget.maxSeconds', { positive: true }),
-    },
-    evaluationTolerance: c.evaluationTolerance === undefined ? undefined : num(c.evaluationTolerance, 'evaluationTolerance', { positive: true }),
-  };
+  const r = experimentSchema.safeParse(raw);
+  if (!r.success) throw new ConfigErrors(r.error.issues.map(describeIssue));
+  const c = r.data;
+  return { ...c, data: { ...c.data, noise: { ...c.data.noise } } } as ExperimentConfig;
 }

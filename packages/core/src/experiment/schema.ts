@@ -1,0 +1,68 @@
+import { z } from 'zod';
+import { BACKENDS } from '../backend.js';
+
+// The one source of truth for config files: parseConfig validates with it, `bilevel schema` exports it as JSON Schema.
+
+const name = z.string().min(1);
+const size = z.tuple([z.number().int().min(8), z.number().int().min(8)]).describe('[height, width] in pixels');
+const options = z.record(z.string(), z.unknown()).describe('plugin options (see `bilevel plugins`)');
+
+/** A plugin by name, or { name, options }. */
+const plugin = (fallback: string | undefined, what: string) => {
+  const full = z.strictObject({ name: name.describe(`${what} plugin name`), options: options.optional() });
+  const s = z.union([name, full]).transform((v) => (typeof v === 'string' ? { name: v, options: {} } : { name: v.name, options: v.options ?? {} }));
+  return fallback ? s.default({ name: fallback, options: {} }) : s;
+};
+
+export const imageSourceSchema = z.discriminatedUnion('source', [
+  z.strictObject({
+    source: z.literal('folder'),
+    path: name.describe('folder of PNG images (relative to the config file)'),
+    count: z.number().int().min(1).optional(),
+    offset: z.number().int().min(0).optional(),
+    size: size.optional(),
+  }),
+  z.strictObject({
+    source: z.literal('synthetic'),
+    count: z.number().int().min(1),
+    size,
+    seed: z.number().int().optional(),
+  }),
+]);
+
+export const noiseSchema = z.strictObject({
+  type: z.literal('gaussian').default('gaussian'),
+  sigma: z.number().min(0).describe('standard deviation (absolute, or relative to max |Ax| when relative)'),
+  relative: z.boolean().default(false),
+});
+
+export const experimentSchema = z.strictObject({
+  $schema: z.string().optional(),
+  name: name.default('experiment'),
+  backend: z.enum(BACKENDS).optional(),
+  seed: z.number().int().default(0),
+  plugins: z.array(name).default([]).describe('npm packages exporting a plugin ContainerModule'),
+  data: z.strictObject({ train: imageSourceSchema, test: imageSourceSchema.optional(), noise: noiseSchema }),
+  operator: plugin('identity', 'forward operator'),
+  fidelity: plugin('l2', 'data term'),
+  regularizer: z.strictObject({
+    name: name.describe('regularizer plugin name'),
+    options: options.optional(),
+    theta0: z.array(z.number()).optional().describe('initial θ (default: the reference initialisation)'),
+  }).transform((v) => ({ name: v.name, options: v.options ?? {}, theta0: v.theta0 })),
+  gamma: z.number().min(0).default(0).describe('weight of γ/2‖x‖² in the lower level'),
+  lowerSolver: plugin('fista', 'lower-level solver'),
+  linearSolver: plugin('cg', 'linear solver'),
+  optimizer: plugin('maid', 'outer optimizer'),
+  budget: z.strictObject({
+    maxIterations: z.number().int().min(1).default(1000),
+    maxInnerIterations: z.number().int().min(1).optional(),
+    maxSeconds: z.number().positive().optional(),
+  }).default({ maxIterations: 1000 }),
+  evaluationTolerance: z.number().positive().optional(),
+});
+
+/** JSON Schema of config files (for editors: `"$schema": "./bilevel.schema.json"`). */
+export function configJsonSchema(): unknown {
+  return z.toJSONSchema(experimentSchema, { io: 'input' });
+}
