@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { BilevelError, parseConfig, runExperiment, tf, useBackend, type ExperimentResult, type RunCheckpoint } from '@bilevel/core';
 import { loadCheckpoint, saveCheckpoint, truncateLog } from './checkpoint.js';
 import { buildExperiment, configDir } from './build.js';
 import { DEFAULT_CONFIG } from './defaults.js';
+import { runManifest } from './manifest.js';
 import { IterationLog, prepareOutDir, summaryOf, writeAtomic, writeFigures } from './output.js';
 import { Progress } from './progress.js';
 
@@ -107,8 +107,7 @@ async function execute(record: RunRecord, out: string, o: { force?: boolean; qui
       backend,
       seed: config.seed,
       configHash: createHash('sha256').update(JSON.stringify(raw)).digest('hex').slice(0, 16),
-      machine: { cores: cpus().length, memoryGiB: +(totalmem() / 2 ** 30).toFixed(1), node: process.version },
-      tfjs: tf.version_core,
+      ...runManifest(),
     });
     writeFigures(out, result, log.rows, { train: spec.train.clean, test: spec.test?.clean });
     writeAtomic(join(out, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');

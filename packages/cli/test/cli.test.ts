@@ -20,10 +20,13 @@ describe('bilevel run --default (the README Quickstart job)', () => {
       expect(split.ssim.learned).toBeGreaterThan(split.ssim.input);
     }
     expect(s.backend).toBe('wasm');
+    expect(s.packages['@bilevel/core']).toMatch(/^\d+\.\d+\.\d+/);
+    expect(s.machine.cores).toBeGreaterThan(0);
+    expect(typeof s.configHash).toBe('string');
     expect(['converged', 'accuracy-floor']).toContain(s.stopReason);
     const rows = readFileSync(join(out, 'iterations.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     expect(rows.length).toBe(s.outerIterations);
-    for (const key of ['iter', 'seconds', 'upperLoss', 'psnr', 'epsilon', 'delta', 'omega', 'gradNorm', 'step', 'backtracks', 'lowerIterations', 'cgIterations']) {
+    for (const key of ['iter', 'seconds', 'upperLoss', 'psnr', 'ssim', 'epsilon', 'delta', 'omega', 'omegaRatio', 'gradNorm', 'step', 'backtracks', 'lowerIterations', 'cgIterations', 'lowerIterationsCall', 'cgIterationsCall', 'lowerSeconds', 'cgSeconds', 'otherSeconds']) {
       expect(rows[0]).toHaveProperty(key);
     }
     expect(existsSync(join(out, 'report.html'))).toBe(true);

@@ -169,6 +169,12 @@ export class Maid implements OuterOptimizer {
         backtracks,
         lowerIterations: oracle.counters.lowerIterations,
         cgIterations: oracle.counters.cgIterations,
+        omegaRatio: accepted.hg.errorBound / Math.hypot(...accepted.hg.grad),
+        lowerIterationsCall: accepted.ev.lower.iterations,
+        cgIterationsCall: accepted.hg.stats.cgIterations,
+        lowerSeconds: oracle.counters.lowerSeconds,
+        cgSeconds: oracle.counters.cgSeconds,
+        otherSeconds: rules.seconds - oracle.counters.lowerSeconds - oracle.counters.cgSeconds,
       };
       s.iter++;
       s.step = accepted.step * o.stepGrow;
