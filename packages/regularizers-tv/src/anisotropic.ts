@@ -1,5 +1,6 @@
 import { tf, type Curvature, type ImageBatch, type ParameterLayout, type Regularizer, type Scalar, type Tensor, type Tensor1D } from '@bilevel/core';
 import { FiniteDifferences } from './differences.js';
+import { fusedTvGrad } from './fused.js';
 
 export const TV_LAYOUT: ParameterLayout = {
   size: 2,
@@ -54,6 +55,8 @@ export class AnisotropicTV implements Regularizer {
   }
 
   gradX(x: ImageBatch, theta: Tensor1D): ImageBatch {
+    const fused = fusedTvGrad(x, theta.dataSync());
+    if (fused) return fused;
     return tf.tidy(() => {
       const { w, nu2 } = tvScalars(theta);
       const { D, dh, dv } = this.diffs(x);

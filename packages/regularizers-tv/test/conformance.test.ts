@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { tf, PluginRegistry, type ImageBatch } from '@bilevel/core';
 import { assertConformance, regularizerConformance } from '@bilevel/testing';
-import { tvPlugins, AnisotropicTV } from '@bilevel/regularizers-tv';
+import { tvPlugins, AnisotropicTV, fusedKernels } from '@bilevel/regularizers-tv';
 
 const registry = new PluginRegistry(tvPlugins);
 // Smoothing ν = e^{θ₁} ≈ 0.1–0.2 keeps float32 finite differences well conditioned on [0, 1] images.
@@ -24,5 +24,20 @@ describe('TV regularizers through the shared conformance suite', () => {
     // ½·2·[√(1+¼) + √(4+¼)  (rows)  + √(4+¼) + √(9+¼)  (columns)]
     const expected = Math.sqrt(1.25) + 2 * Math.sqrt(4.25) + Math.sqrt(9.25);
     expect(v).toBeCloseTo(expected, 4);
+  });
+});
+
+describe('fused TV gradient kernel', () => {
+  it('agrees with the composite tfjs-op path', () => {
+    const x = tf.randomUniform([3, 20, 17, 1], 0, 1, 'float32', 5) as ImageBatch;
+    const theta = tf.tensor1d([-1.5, -3]);
+    const reg = new AnisotropicTV();
+    const fused = reg.gradX(x, theta);
+    fusedKernels.enabled = false;
+    const composite = reg.gradX(x, theta);
+    fusedKernels.enabled = true;
+    const err = tf.tidy(() => tf.max(tf.abs(tf.sub(fused, composite))).dataSync()[0] / tf.max(tf.abs(composite)).dataSync()[0]);
+    expect(err).toBeLessThan(1e-5);
+    tf.dispose([x, theta, fused, composite]);
   });
 });

@@ -1,0 +1,30 @@
+import { writeFileSync } from 'node:fs';
+import { useBackend } from '@bilevel/core';
+import { machine, type BenchRecord } from './harness.js';
+import { benchTvEndToEnd, benchTvGradient, benchTvHypergradient } from './tv.js';
+
+/** Every suite, by the figure names it produces (filter with --filter on these names). */
+const SUITES: { names: string[]; run: () => Promise<BenchRecord[]> }[] = [
+  { names: ['tv.gradX.24x96x96', 'tv.hvpX.24x96x96'], run: benchTvGradient },
+  { names: ['hypergrad.tv-kodak96'], run: benchTvHypergradient },
+  { names: ['e2e.tv-kodak96.to27.6dB'], run: benchTvEndToEnd },
+];
+
+function arg(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+
+const backend = await useBackend(arg('backend'));
+const filter = arg('filter');
+const out = arg('out') ?? 'bench-results.json';
+const results: BenchRecord[] = [];
+for (const suite of SUITES) {
+  if (filter && !suite.names.some((n) => n.includes(filter))) continue;
+  for (const r of await suite.run()) {
+    results.push(r);
+    process.stdout.write(JSON.stringify(r) + '\n');
+  }
+}
+writeFileSync(out, JSON.stringify(results, null, 2) + '\n');
+process.stderr.write(`${results.length} figures on ${backend} (${JSON.stringify(machine())}) → ${out}\n`);

@@ -1,0 +1,66 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { HypergradientOracle, LowerLevelProblem, runExperiment, tf, type ImageBatch } from '@bilevel/core';
+import { buildExperiment } from '@bilevel/cli';
+import { addGaussianNoise, loadImages, toBatch } from '@bilevel/datasets';
+import { IdentityOperator, L2Fidelity } from '@bilevel/operators';
+import { AnisotropicTV } from '@bilevel/regularizers-tv';
+import { ConjugateGradient, Fista } from '@bilevel/solvers';
+import { measure, skipped, type BenchRecord } from './harness.js';
+
+const KODAK = join(process.cwd(), '../shared/data/Kodak24-96');
+
+/** ∇ₓh of the MAID-reference TV problem at 24×96×96 (random images). */
+export async function benchTvGradient(): Promise<BenchRecord[]> {
+  const x = tf.randomUniform([24, 96, 96, 1], 0, 1, 'float32', 1) as ImageBatch;
+  const y = tf.randomUniform([24, 96, 96, 1], 0, 1, 'float32', 2) as ImageBatch;
+  const problem = new LowerLevelProblem(new IdentityOperator([96, 96]), new L2Fidelity(), new AnisotropicTV(), y, 0);
+  const theta = tf.tensor1d([-2, -5]);
+  const v = tf.randomNormal([24, 96, 96, 1], 0, 1, 'float32', 3) as ImageBatch;
+  const out = [
+    await measure('tv.gradX.24x96x96', () => problem.gradX(x, theta), { runs: 51 }),
+    await measure('tv.hvpX.24x96x96', () => problem.hvpX(x, theta, v), { runs: 51 }),
+  ];
+  tf.dispose([x, y, theta, v]);
+  return out;
+}
+
+/** One full hypergradient on Kodak96 (σ = 0.1) at θ = (−3, −5): lower solve from the noisy images to ε = 1e-2, CG to δ = 1e-2, mixed product. */
+export async function benchTvHypergradient(): Promise<BenchRecord[]> {
+  if (!existsSync(KODAK)) return [skipped('hypergrad.tv-kodak96', `${KODAK} not found`)];
+  const clean = toBatch(loadImages({ source: 'folder', path: KODAK }));
+  const noisy = addGaussianNoise(clean, { type: 'gaussian', sigma: 0.1 }, 0) as ImageBatch;
+  const problem = new LowerLevelProblem(new IdentityOperator([96, 96]), new L2Fidelity(), new AnisotropicTV(), noisy, 0);
+  let stats = {};
+  const r = await measure('hypergrad.tv-kodak96', () => {
+    const oracle = new HypergradientOracle(problem, clean, new Fista(), new ConjugateGradient(), noisy);
+    const hg = oracle.hypergradient(Float64Array.from([-3, -5]), 1e-2, 1e-2);
+    stats = { lowerIterations: hg.stats.lowerIterations, cgIterations: hg.stats.cgIterations };
+    oracle.release(hg.evaluation);
+    oracle.dispose();
+  }, { runs: 5, warmup: 1 });
+  tf.dispose([clean, noisy]);
+  return [{ ...r, ...stats }];
+}
+
+/** Wall time of examples/tv-denoising-kodak96.json (MAID) until the mean train PSNR first reaches 27.6 dB. */
+export async function benchTvEndToEnd(): Promise<BenchRecord[]> {
+  const name = 'e2e.tv-kodak96.to27.6dB';
+  if (!existsSync(KODAK)) return [skipped(name, `${KODAK} not found`)];
+  const times: number[] = [];
+  let final: Record<string, unknown> = {};
+  for (let k = 0; k < 3; k++) {
+    const spec = await buildExperiment({
+      data: { train: { source: 'folder', path: KODAK }, noise: { sigma: 0.1 } },
+      regularizer: { name: 'tv', theta0: [-5, -5] }, optimizer: 'maid', budget: { maxIterations: 500, maxSeconds: 120 },
+    });
+    const t0 = performance.now();
+    let reached = NaN;
+    const result = runExperiment(spec, { onIteration: (r) => { if (Number.isNaN(reached) && (r.psnr ?? 0) >= 27.6) reached = performance.now() - t0; } });
+    times.push(reached);
+    final = { finalPsnr: +result.train.psnr.learned.toFixed(3), stopReason: result.stopReason, totalSeconds: +result.wallSeconds.toFixed(2), outerIterations: result.iterations };
+    tf.dispose([spec.train.clean, spec.train.measurement, result.images.train.input, result.images.train.learned]);
+  }
+  times.sort((a, b) => a - b);
+  return [{ name, backend: tf.getBackend(), medianMs: +times[1].toFixed(1), runs: 3, minMs: +times[0].toFixed(1), maxMs: +times[2].toFixed(1), ...final }];
+}
