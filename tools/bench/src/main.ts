@@ -1,13 +1,14 @@
 import { writeFileSync } from 'node:fs';
 import { useBackend } from '@bilevel/core';
 import { machine, type BenchRecord } from './harness.js';
-import { benchTvEndToEnd, benchTvGradient, benchTvHypergradient } from './tv.js';
+import { benchLoggingOverhead, benchTvEndToEnd, benchTvGradient, benchTvHypergradient } from './tv.js';
 
 /** Every suite, by the figure names it produces (filter with --filter on these names). */
 const SUITES: { names: string[]; run: () => Promise<BenchRecord[]> }[] = [
   { names: ['tv.gradX.24x96x96', 'tv.hvpX.24x96x96'], run: benchTvGradient },
   { names: ['hypergrad.tv-kodak96'], run: benchTvHypergradient },
   { names: ['e2e.tv-kodak96.to27.6dB'], run: benchTvEndToEnd },
+  { names: ['overhead.log-checkpoint.tv-kodak96'], run: benchLoggingOverhead },
 ];
 
 function arg(name: string): string | undefined {

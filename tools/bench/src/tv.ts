@@ -1,7 +1,8 @@
-import { existsSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HypergradientOracle, LowerLevelProblem, runExperiment, tf, type ImageBatch } from '@bilevel/core';
-import { buildExperiment } from '@bilevel/cli';
+import { buildExperiment, saveCheckpoint } from '@bilevel/cli';
 import { addGaussianNoise, loadImages, toBatch } from '@bilevel/datasets';
 import { IdentityOperator, L2Fidelity } from '@bilevel/operators';
 import { AnisotropicTV } from '@bilevel/regularizers-tv';
@@ -63,4 +64,39 @@ export async function benchTvEndToEnd(): Promise<BenchRecord[]> {
   }
   times.sort((a, b) => a - b);
   return [{ name, backend: tf.getBackend(), medianMs: +times[1].toFixed(1), runs: 3, minMs: +times[0].toFixed(1), maxMs: +times[2].toFixed(1), ...final }];
+}
+
+/** Wall-time overhead of iterations.jsonl logging + checkpointing (every 5 iterations) on the Kodak96 MAID run. */
+export async function benchLoggingOverhead(): Promise<BenchRecord[]> {
+  const name = 'overhead.log-checkpoint.tv-kodak96';
+  if (!existsSync(KODAK)) return [skipped(name, `${KODAK} not found`)];
+  const dir = mkdtempSync(join(tmpdir(), 'bilevel-bench-'));
+  const once = async (instrumented: boolean) => {
+    const spec = await buildExperiment({
+      data: { train: { source: 'folder', path: KODAK }, noise: { sigma: 0.1 } },
+      regularizer: { name: 'tv', theta0: [-5, -5] }, optimizer: 'maid', budget: { maxIterations: 500 },
+    });
+    const log = join(dir, 'iterations.jsonl');
+    writeFileSync(log, '');
+    const t0 = performance.now();
+    const result = runExperiment(spec, instrumented ? {
+      onIteration: (r) => appendFileSync(log, JSON.stringify(r) + '\n'),
+      checkpointEvery: 5,
+      onCheckpoint: (c) => saveCheckpoint(dir, c),
+    } : {});
+    const ms = performance.now() - t0;
+    tf.dispose([spec.train.clean, spec.train.measurement, result.images.train.input, result.images.train.learned]);
+    return { ms, iterations: result.iterations };
+  };
+  const plain: number[] = [], logged: number[] = [];
+  let iterations = 0;
+  for (let k = 0; k < 3; k++) {
+    plain.push((await once(false)).ms);
+    const r = await once(true);
+    logged.push(r.ms);
+    iterations = r.iterations;
+  }
+  const med = (a: number[]) => a.sort((x, y) => x - y)[1];
+  rmSync(dir, { recursive: true, force: true });
+  return [{ name, backend: tf.getBackend(), medianMs: +med(logged).toFixed(1), runs: 3, plainMedianMs: +med(plain).toFixed(1), overheadPercent: +((100 * (med(logged) - med(plain))) / med(plain)).toFixed(2), outerIterations: iterations }];
 }
