@@ -2,14 +2,19 @@
 import { BilevelError, PLUGIN_KINDS, configJsonSchema, parseConfig, useBackend } from '@bilevel/core';
 import { buildExperiment, configDir } from './build.js';
 import { defaultRegistry } from './plugins.js';
+import { reportCommand } from './report/index.js';
 import { readConfig, resumeCommand, runCommand } from './run.js';
 
 const USAGE = `usage:
   bilevel run <config.json> --out <dir> [--backend wasm|cpu|tensorflow|webgpu] [--seed N] [--force] [--quiet]
   bilevel run --default --out <dir> [...]     the embedded synthetic TV-denoising experiment
       [--checkpoint-every N] (default 5)  [--test-every M] (test PSNR in iterations.jsonl every M iterations)
+      [--workers N] (worker threads for the training oracle; default 0 = in-process)  [--shards S] (default: CPU cores)
   bilevel resume <dir>                         continue a stopped or killed run from its last checkpoint
   bilevel validate <config.json>               check a config (and its data) without running it
+  bilevel report <dir> [<dir> ...] [--out <file.html>]
+                                               self-contained HTML report (Vega-Lite) of one run or several
+                                               overlaid; default <dir>/report.html (one run) or ./report.html
   bilevel plugins [--plugin <package> ...]     list the registered plugins
   bilevel schema                               print the JSON Schema of config files`;
 
@@ -54,12 +59,19 @@ async function main(argv: string[]): Promise<number> {
         config: file, useDefault: Boolean(flags.default), out: flags.out, backend: flags.backend as string | undefined,
         seed: intFlag(flags, 'seed'), force: Boolean(flags.force), quiet: Boolean(flags.quiet),
         checkpointEvery: intFlag(flags, 'checkpoint-every'), testEvery: intFlag(flags, 'test-every'),
+        workers: intFlag(flags, 'workers'), shards: intFlag(flags, 'shards'),
       });
       return 0;
     }
     case 'resume': {
       if (!file) throw new BilevelError('resume needs the output folder of a run', USAGE);
       await resumeCommand(file, Boolean(flags.quiet));
+      return 0;
+    }
+    case 'report': {
+      const dirs = positional.slice(1);
+      if (dirs.length === 0) throw new BilevelError('report needs one or more run folders', USAGE);
+      await reportCommand(dirs, typeof flags.out === 'string' ? flags.out : undefined, { quiet: Boolean(flags.quiet) });
       return 0;
     }
     case 'validate': {

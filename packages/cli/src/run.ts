@@ -3,11 +3,13 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { BilevelError, parseConfig, runExperiment, tf, useBackend, type ExperimentResult, type RunCheckpoint } from '@bilevel/core';
 import { loadCheckpoint, saveCheckpoint, truncateLog } from './checkpoint.js';
+import { ShardedOracle } from './parallel/sharded-oracle.js';
 import { buildExperiment, configDir } from './build.js';
 import { DEFAULT_CONFIG } from './defaults.js';
 import { runManifest } from './manifest.js';
 import { IterationLog, prepareOutDir, summaryOf, writeAtomic, writeFigures } from './output.js';
 import { Progress } from './progress.js';
+import { runReport } from './report/index.js';
 
 export interface RunOptions {
   config?: string;
@@ -21,6 +23,10 @@ export interface RunOptions {
   checkpointEvery?: number;
   /** Evaluate test PSNR every M iterations (default 0 = only at the end). */
   testEvery?: number;
+  /** Worker threads for the training oracle (0 = in-process). */
+  workers?: number;
+  /** Image shards when workers are used (default: CPU cores). */
+  shards?: number;
 }
 
 /** What `bilevel resume` needs to rebuild the same experiment. */
@@ -30,6 +36,8 @@ interface RunRecord {
   backend?: string;
   checkpointEvery: number;
   testEvery: number;
+  workers?: number;
+  shards?: number;
 }
 
 /** Reads a config file as JSON, with errors that name the file. */
@@ -53,7 +61,7 @@ export async function runCommand(o: RunOptions): Promise<ExperimentResult> {
   if (o.seed !== undefined) raw.seed = o.seed;
   const record: RunRecord = {
     config: raw, baseDir: o.useDefault ? process.cwd() : configDir(o.config!), backend: o.backend,
-    checkpointEvery: o.checkpointEvery ?? 5, testEvery: o.testEvery ?? 0,
+    checkpointEvery: o.checkpointEvery ?? 5, testEvery: o.testEvery ?? 0, workers: o.workers, shards: o.shards,
   };
   return execute(record, o.out, { force: Boolean(o.force), quiet: Boolean(o.quiet) });
 }
@@ -72,6 +80,7 @@ async function execute(record: RunRecord, out: string, o: { force?: boolean; qui
   const config = parseConfig(raw);
   const backend = await useBackend(record.backend ?? config.backend);
   const spec = await buildExperiment(raw, { baseDir: record.baseDir });
+  if (record.workers) spec.oracle = await ShardedOracle.create(spec, { config: raw, baseDir: record.baseDir, backend, workers: record.workers, shards: record.shards });
   const resuming = o.resume !== undefined;
   if (!resuming) {
     prepareOutDir(out, Boolean(o.force));
@@ -109,15 +118,18 @@ async function execute(record: RunRecord, out: string, o: { force?: boolean; qui
       configHash: createHash('sha256').update(JSON.stringify(raw)).digest('hex').slice(0, 16),
       ...runManifest(),
     });
-    writeFigures(out, result, log.rows, { train: spec.train.clean, test: spec.test?.clean });
+    writeFigures(out, result, { train: spec.train.clean, test: spec.test?.clean });
     writeAtomic(join(out, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');
+    writeAtomic(join(out, 'theta.json'), JSON.stringify({ regularizer: spec.regularizer.name, layout: spec.regularizer.layout, theta: result.theta }, null, 2) + '\n');
     const f = (s: { psnr: { input: number; learned: number }; ssim: { input: number; learned: number } }) =>
       `PSNR ${s.psnr.input.toFixed(2)} → ${s.psnr.learned.toFixed(2)} dB, SSIM ${s.ssim.input.toFixed(3)} → ${s.ssim.learned.toFixed(3)}`;
     say(`stopped: ${result.stopReason} (${result.message}) after ${result.iterations} iterations, ${result.wallSeconds.toFixed(1)} s`);
     say(`train: ${f(result.train)}`);
     if (result.test) say(`test:  ${f(result.test)}`);
     say(`θ = [${result.theta.slice(0, 8).map((t) => t.toFixed(4)).join(', ')}${result.theta.length > 8 ? ', …' : ''}]`);
-    say(`wrote ${out}/summary.json, iterations.jsonl, report.html`);
+    // The report only warns when it fails: the run itself has succeeded.
+    const report = await runReport(out, (w) => process.stderr.write(`bilevel: warning: ${w}\n`));
+    say(`wrote ${out}/summary.json, iterations.jsonl, theta.json${report ? `, report.html (${report.figures.length} figures${report.pngs.length ? ' + PNG' : ''})` : ''}`);
     return result;
   } catch (e) {
     writeAtomic(join(out, 'error.json'), JSON.stringify({ error: (e as Error).message }, null, 2) + '\n');

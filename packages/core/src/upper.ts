@@ -1,10 +1,13 @@
 import { tf, type ImageBatch, type Scalar } from './tensor.js';
 
-/** The upper-level loss g(x) = (1/n) Σᵢ ½‖xᵢ − xᵢ*‖², with ∇g = (x − x*)/n and L_g = 1/n. */
+/**
+ * The upper-level loss g(x) = (1/n) Σᵢ ½‖xᵢ − xᵢ*‖², with ∇g = (x − x*)/n and L_g = 1/n; n is the number of
+ * targets, or `count` when these targets are one shard of a larger training set.
+ */
 export class MeanSquaredUpperLoss {
   readonly lipschitz: number;
-  constructor(readonly targets: ImageBatch) {
-    this.lipschitz = 1 / targets.shape[0];
+  constructor(readonly targets: ImageBatch, count = targets.shape[0]) {
+    this.lipschitz = 1 / count;
   }
   value(x: ImageBatch): Scalar {
     return tf.tidy(() => tf.mul(0.5 * this.lipschitz, tf.sum(tf.square(tf.sub(x, this.targets)))));

@@ -9,16 +9,22 @@ export interface PluginChoice {
   options: Options;
 }
 
-/** Where images come from: a folder of PNGs, or generated piecewise-smooth images. */
+/** Where images come from: a folder of PNGs, generated piecewise-smooth images, or CT phantoms. */
 export type ImageSource =
   | { source: 'folder'; path: string; count?: number; offset?: number; size?: [number, number] }
-  | { source: 'synthetic'; count: number; size: [number, number]; seed?: number };
+  | { source: 'synthetic'; count: number; size: [number, number]; seed?: number }
+  | { source: 'phantoms'; count: number; size: [number, number]; seed?: number; kind?: 'ellipses' | 'shepp-logan' };
 
 export interface NoiseSpec {
-  type: 'gaussian';
-  /** Standard deviation, absolute (relative: false) or as a fraction of the measurement's max. */
+  /** gaussian: y + σn; poisson: transmission counts ~ Poisson(I₀ e^{−κy}), returned as −ln(counts/I₀)/κ. */
+  type: 'gaussian' | 'poisson';
+  /** Gaussian standard deviation, absolute (relative: false) or as a fraction of the measurement's max (0 for poisson). */
   sigma: number;
   relative?: boolean;
+  /** Poisson: incident photons per detector, I₀. */
+  photons?: number;
+  /** Poisson: κ (attenuation per unit of the measurement); default 2 / max y. */
+  attenuation?: number;
 }
 
 /** A whole experiment as JSON (README "Config format"). */
@@ -55,7 +61,7 @@ function describeIssue(issue: z.core.$ZodIssue): ConfigIssue {
     case 'invalid_value':
       return { path, problem: issue.message, fix: `use one of ${(i.values ?? []).map((v) => JSON.stringify(v)).join(', ')}` };
     case 'invalid_union':
-      return { path, problem: issue.message, fix: path.endsWith('source') || path.endsWith('train') || path.endsWith('test') ? 'set source to "folder" (with path) or "synthetic" (with count and size)' : 'give a plugin name or { "name": ..., "options": {...} }' };
+      return { path, problem: issue.message, fix: path.endsWith('source') || path.endsWith('train') || path.endsWith('test') ? 'set source to "folder" (with path), "synthetic" or "phantoms" (with count and size)' : 'give a plugin name or { "name": ..., "options": {...} }' };
     default:
       return { path, problem: issue.message, fix: 'see README "Config format"' };
   }

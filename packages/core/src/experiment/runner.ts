@@ -4,6 +4,7 @@ import type { Budget, IterationRecord, OuterOptimizer, StopReason } from '../con
 import type { Regularizer } from '../contracts/regularizer.js';
 import type { LinearSolver, LowerSolver } from '../contracts/solvers.js';
 import { HypergradientOracle, type OracleState } from '../hypergradient/oracle.js';
+import type { Oracle } from '../hypergradient/oracle-api.js';
 import { BilevelError } from '../errors.js';
 import { meanPsnr, meanSsim } from '../metrics.js';
 import { LowerLevelProblem } from '../problem.js';
@@ -32,6 +33,8 @@ export interface ExperimentSpec {
   seed: number;
   /** Lower-level accuracy ε used for the final evaluation of θ. */
   evaluationTolerance?: number;
+  /** An oracle over the training split to use instead of the in-process one (e.g. sharded over workers). */
+  oracle?: Oracle;
 }
 
 export interface QualityPair {
@@ -103,7 +106,7 @@ export function runExperiment(spec: ExperimentSpec, hooks: RunHooks = {}): Exper
   const t0 = performance.now();
   const problem = problemFor(spec, spec.train);
   const x0 = spec.operator.naiveReconstruction(spec.train.measurement);
-  const oracle = new HypergradientOracle(problem, spec.train.clean, spec.lowerSolver, spec.linearSolver, x0, spec.seed);
+  const oracle = spec.oracle ?? new HypergradientOracle(problem, spec.train.clean, spec.lowerSolver, spec.linearSolver, x0, spec.seed);
   x0.dispose();
   const opt = spec.optimizer;
   const resumable = Boolean(opt.saveState && opt.restoreState);
@@ -114,7 +117,8 @@ export function runExperiment(spec: ExperimentSpec, hooks: RunHooks = {}): Exper
   }
   let snapshot: RunCheckpoint | undefined;
   const every = resumable ? hooks.checkpointEvery ?? 0 : 0;
-  const result = opt.run(oracle, spec.theta0, {
+  // Optimizers accept any Oracle; the contract still names the in-process class until all optimizers are ported.
+  const result = opt.run(oracle as HypergradientOracle, spec.theta0, {
     budget: spec.budget,
     shouldStop: hooks.shouldStop,
     onIteration: (record, theta) => {

@@ -28,13 +28,25 @@ export const imageSourceSchema = z.discriminatedUnion('source', [
     size,
     seed: z.number().int().optional(),
   }),
+  z.strictObject({
+    source: z.literal('phantoms'),
+    count: z.number().int().min(1),
+    size,
+    seed: z.number().int().optional(),
+    kind: z.enum(['ellipses', 'shepp-logan']).default('ellipses').describe('seeded random ellipses, or the modified Shepp–Logan phantom'),
+  }),
 ]);
 
 export const noiseSchema = z.strictObject({
-  type: z.literal('gaussian').default('gaussian'),
-  sigma: z.number().min(0).describe('standard deviation (absolute, or relative to max |Ax| when relative)'),
+  type: z.enum(['gaussian', 'poisson']).default('gaussian'),
+  sigma: z.number().min(0).optional().describe('gaussian: standard deviation (absolute, or relative to max |Ax| when relative)'),
   relative: z.boolean().default(false),
-});
+  photons: z.number().positive().optional().describe('poisson: incident photons per detector I₀'),
+  attenuation: z.number().positive().optional().describe('poisson: κ in counts ~ Poisson(I₀ exp(−κ Ax)) (default 2 / max Ax)'),
+}).superRefine((v, ctx) => {
+  if (v.type === 'gaussian' && v.sigma === undefined) ctx.addIssue({ code: 'custom', path: ['sigma'], message: 'gaussian noise needs sigma' });
+  if (v.type === 'poisson' && v.photons === undefined) ctx.addIssue({ code: 'custom', path: ['photons'], message: 'poisson noise needs photons (I₀)' });
+}).transform((v) => ({ ...v, sigma: v.sigma ?? 0 }));
 
 export const experimentSchema = z.strictObject({
   $schema: z.string().optional(),

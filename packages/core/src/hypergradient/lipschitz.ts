@@ -38,7 +38,7 @@ export class LipschitzEstimates {
       this.lipschitzJ = Math.max(this.lipschitzJ, dJ);
       this.lipschitzHessian = Math.max(this.lipschitzHessian, dH);
     }
-    return { jacobianNorm: this.jacobianNorm, lipschitzJ: this.lipschitzJ, lipschitzHessian: this.lipschitzHessian };
+    return { jacobianNorm: this.jacobianNorm, lipschitzJ: this.lipschitzJ, lipschitzHessian: this.lipschitzHessian, qNorm };
   }
 
   snapshot() {

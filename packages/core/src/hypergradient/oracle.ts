@@ -3,6 +3,7 @@ import type { LowerLevelProblem } from '../problem.js';
 import { squaredNorm, tf, readScalars, type ImageBatch, type Tensor1D } from '../tensor.js';
 import { MeanSquaredUpperLoss } from '../upper.js';
 import { LipschitzEstimates } from './lipschitz.js';
+import type { Oracle } from './oracle-api.js';
 
 /** Float32 unit round-off. */
 export const FLOAT32_EPS = 2 ** -23;
@@ -19,6 +20,8 @@ export interface LowerEvaluation {
 }
 
 export interface HypergradientStats {
+  /** ‖q̃‖ of the CG solution. */
+  qNorm: number;
   lowerIterations: number;
   cgIterations: number;
   cgResidual: number;
@@ -39,6 +42,19 @@ export interface HypergradientResult {
   readonly evaluation: LowerEvaluation;
 }
 
+/**
+ * MAID's a-posteriori bound ω = c₁ε + c₂δ + c₃ε² with c₂ = ‖J‖/μ, c₁ = L_g‖J‖/μ + L_{H⁻¹}‖∇g‖‖J‖ + L_J‖∇g‖/μ,
+ * c₃ = L_J L_g/μ, and L_{H⁻¹} ≤ L_H/μ².
+ */
+export function maidErrorBound(c: { epsilon: number; delta: number; mu: number; Lg: number; upperGradNorm: number; jacobianNorm: number; lipschitzJ: number; lipschitzHessian: number }): number {
+  const { epsilon, delta, mu, Lg, upperGradNorm: g, jacobianNorm: J, lipschitzJ: LJ } = c;
+  const LHinv = c.lipschitzHessian / (mu * mu);
+  const c1 = (Lg * J) / mu + LHinv * g * J + (LJ * g) / mu;
+  const c2 = J / mu;
+  const c3 = (LJ * Lg) / mu;
+  return c1 * epsilon + c2 * delta + c3 * epsilon * epsilon;
+}
+
 /** Running totals of the work done through the oracle. */
 export interface OracleCounters {
   lowerIterations: number;
@@ -52,14 +68,16 @@ export interface OracleState {
   x: Float32Array;
   q: Float32Array | null;
   counters: OracleCounters;
-  lipschitz: { jacobianNorm: number; lipschitzJ: number; lipschitzHessian: number };
+  lipschitz: { jacobianNorm: number; lipschitzJ: number; lipschitzHessian: number; seed?: number };
+  /** Per-shard constants of a sharded oracle (worker threads). */
+  shards?: { counters: OracleCounters; lipschitz: OracleState['lipschitz'] }[];
 }
 
 /**
  * The implicit-differentiation engine (DESIGN §1): any lower-level problem, lower solver and linear solver.
  * Keeps per-image warm starts for x (the last accepted x̃) and for q (the last CG solution).
  */
-export class HypergradientOracle {
+export class HypergradientOracle implements Oracle {
   readonly upper: MeanSquaredUpperLoss;
   readonly counters: OracleCounters = { lowerIterations: 0, cgIterations: 0, lowerSeconds: 0, cgSeconds: 0 };
   private readonly estimates: LipschitzEstimates;
@@ -73,8 +91,10 @@ export class HypergradientOracle {
     readonly linearSolver: LinearSolver,
     x0?: ImageBatch,
     seed = 0,
+    /** Size of the whole training set when `targets` is one shard of it (normalises g by it). */
+    trainingSetSize?: number,
   ) {
-    this.upper = new MeanSquaredUpperLoss(targets);
+    this.upper = new MeanSquaredUpperLoss(targets, trainingSetSize);
     this.warmX = tf.keep(x0 ? x0.clone() : tf.zeros(problem.imageShape));
     this.estimates = new LipschitzEstimates(seed);
   }
@@ -146,21 +166,16 @@ export class HypergradientOracle {
     thetaT.dispose();
     if (this.warmQ) this.warmQ.dispose();
     this.warmQ = tf.keep(q);
-    // ω = c₁ε + c₂δ + c₃ε² with c₂ = ‖J‖/μ, c₁ = L_g‖J‖/μ + L_{H⁻¹}‖∇g‖‖J‖ + L_J‖∇g‖/μ, c₃ = L_J L_g/μ.
-    const Lg = this.upper.lipschitz;
-    const gnorm = ev.upperGradNorm;
     const J = constants.jacobianNorm;
     const LHinv = constants.lipschitzHessian / (mu * mu);
-    const c1 = (Lg * J) / mu + LHinv * gnorm * J + (constants.lipschitzJ * gnorm) / mu;
-    const c2 = J / mu;
-    const c3 = (constants.lipschitzJ * Lg) / mu;
-    const errorBound = c1 * epsilon + c2 * delta + c3 * epsilon * epsilon;
+    const errorBound = maidErrorBound({ epsilon, delta, mu, Lg: this.upper.lipschitz, upperGradNorm: ev.upperGradNorm, ...constants });
     return {
       value: ev.value,
       grad,
       errorBound,
       evaluation: ev,
       stats: {
+        qNorm: constants.qNorm,
         lowerIterations: ev.lower.iterations,
         cgIterations: cg.iterations,
         cgResidual: cg.residualNorm,
