@@ -12,9 +12,10 @@ const USAGE = `usage:
       [--workers N] (worker threads for the training oracle; default 0 = in-process)  [--shards S] (default: CPU cores)
   bilevel resume <dir>                         continue a stopped or killed run from its last checkpoint
   bilevel validate <config.json>               check a config (and its data) without running it
-  bilevel report <dir> [<dir> ...] [--out <file.html>]
+  bilevel report <dir> [<dir> ...] [--out <file.html>] [--screenshot <page.png>]
                                                self-contained HTML report (Vega-Lite) of one run or several
-                                               overlaid; default <dir>/report.html (one run) or ./report.html
+                                               overlaid; default <dir>/report.html (one run) or ./report.html;
+                                               figures also as SVG, and PNG when /usr/bin/chromium is installed
   bilevel plugins [--plugin <package> ...]     list the registered plugins
   bilevel schema                               print the JSON Schema of config files`;
 
@@ -71,7 +72,9 @@ async function main(argv: string[]): Promise<number> {
     case 'report': {
       const dirs = positional.slice(1);
       if (dirs.length === 0) throw new BilevelError('report needs one or more run folders', USAGE);
-      await reportCommand(dirs, typeof flags.out === 'string' ? flags.out : undefined, { quiet: Boolean(flags.quiet) });
+      await reportCommand(dirs, typeof flags.out === 'string' ? flags.out : undefined, {
+        quiet: Boolean(flags.quiet), pageScreenshot: typeof flags.screenshot === 'string' ? flags.screenshot : undefined,
+      });
       return 0;
     }
     case 'validate': {

@@ -86,26 +86,9 @@ export function summaryOf(name: string, r: ExperimentResult, extra: Record<strin
   };
 }
 
-/** Writes images, plots and a self-contained HTML page next to summary.json. */
-export function writeFigures(dir: string, r: ExperimentResult, rows: IterationRecord[], clean: { train: ImageBatch; test?: ImageBatch }): void {
+/** Writes the example tiles (ground truth | input | learned) next to summary.json and disposes the images; report.html comes from ./report. */
+export function writeFigures(dir: string, r: ExperimentResult, clean: { train: ImageBatch; test?: ImageBatch }): void {
   writeAtomic(join(dir, 'train-examples.png'), comparisonPng([clean.train, r.images.train.input, r.images.train.learned]));
   if (r.images.test && clean.test) writeAtomic(join(dir, 'test-examples.png'), comparisonPng([clean.test, r.images.test.input, r.images.test.learned]));
-  const cost = rows.map((q) => q.lowerIterations + q.cgIterations);
-  const plots = {
-    'loss.svg': svgPlot('upper loss', cost, rows.map((q) => q.upperLoss), 'lower-level + CG iterations', 'upper loss'),
-    'psnr.svg': svgPlot('train PSNR', cost, rows.map((q) => q.psnr ?? NaN), 'lower-level + CG iterations', 'PSNR (dB)'),
-    'accuracy.svg': svgPlot('lower-level accuracy ε', rows.map((q) => q.iter), rows.map((q) => Math.log10(q.epsilon)), 'outer iteration', 'log₁₀ ε'),
-  };
-  for (const [f, svg] of Object.entries(plots)) writeAtomic(join(dir, f), svg);
-  const fmt = (s: { psnr: { input: number; learned: number } }) => `${s.psnr.input.toFixed(2)} → ${s.psnr.learned.toFixed(2)} dB`;
-  const html = `<!doctype html><html><head><meta charset="utf-8"><title>bilevel run</title>
-<style>body{font-family:sans-serif;margin:2em}img{image-rendering:pixelated;max-width:100%}</style></head><body>
-<h1>bilevel run</h1><p>stop: ${r.stopReason} (${r.message}); ${r.iterations} outer iterations, ${r.wallSeconds.toFixed(1)} s</p>
-<p>train PSNR ${fmt(r.train)}${r.test ? `; test PSNR ${fmt(r.test)}` : ''}</p>
-${Object.values(plots).join('\n')}
-<h2>train: ground truth | input | learned</h2><img src="train-examples.png">
-${r.images.test ? '<h2>test: ground truth | input | learned</h2><img src="test-examples.png">' : ''}
-</body></html>`;
-  writeAtomic(join(dir, 'report.html'), html);
   tf.dispose([r.images.train.input, r.images.train.learned, ...(r.images.test ? [r.images.test.input, r.images.test.learned] : [])]);
 }
