@@ -9,7 +9,7 @@ export const MAIN = join(ROOT, 'packages/cli/dist/main.js');
 /** Runs the built `bilevel` command; the tests need `npm run build` (npm test does it). */
 export function bilevel(args: string[], env: Record<string, string> = {}) {
   if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run \`npm run build\` first (npm test does)`);
-  const r = spawnSync(process.execPath, [MAIN, ...args], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, CI: '1', ...env }, timeout: 180_000 });
+  const r = spawnSync(process.execPath, [MAIN, ...args], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, CI: '1', BILEVEL_REPORT_PNG: '0', ...env }, timeout: 180_000 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 

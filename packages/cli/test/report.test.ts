@@ -83,10 +83,10 @@ describe('bilevel report', () => {
       const config = JSON.parse(readFileSync(join(ROOT, 'examples/tv-denoising-kodak96.json'), 'utf8'));
       config.data.train.path = KODAK;
       config.budget = { maxIterations: 12 };
-      const r = bilevel(['run', writeJson(base, 'kodak.json', config), '--out', tv, '--quiet']);
+      const r = bilevel(['run', writeJson(base, 'kodak.json', config), '--out', tv, '--quiet'], { BILEVEL_REPORT_PNG: '1' });
       expect(r.code, r.stderr).toBe(0);
     } else {
-      const r = bilevel(['run', '--default', '--out', tv, '--quiet', '--test-every', '5']);
+      const r = bilevel(['run', '--default', '--out', tv, '--quiet', '--test-every', '5'], { BILEVEL_REPORT_PNG: '1' });
       expect(r.code, r.stderr).toBe(0);
     }
     fakeRun(fake);
