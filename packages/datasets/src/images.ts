@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
-import { ConfigError, tf, type ImageBatch, type ImageSource, type NoiseSpec, type Tensor } from '@bilevel/core';
+import { ConfigError, tf, type ImageBatch, type ImageSource } from '@bilevel/core';
 import { listPngs, loadPng, type GrayImage } from './png.js';
+import { randomEllipsePhantom, sheppLogan } from './phantoms.js';
 import { resize } from './resize.js';
 import { Rng } from './random.js';
 import { syntheticImage } from './synthetic.js';
@@ -13,11 +14,17 @@ export function toBatch(images: readonly GrayImage[]): ImageBatch {
   return tf.tensor4d(data, [images.length, height, width, 1]);
 }
 
-/** Loads the images of a source (folder of PNGs, optionally resized; or synthetic); `baseDir` resolves relative paths. */
+/** Loads the images of a source (folder of PNGs, optionally resized; synthetic; or phantoms); `baseDir` resolves relative paths. */
 export function loadImages(source: ImageSource, path = 'data', baseDir = process.cwd()): GrayImage[] {
   if (source.source === 'synthetic') {
     const seed = source.seed ?? 1000;
     return Array.from({ length: source.count }, (_, i) => syntheticImage(source.size[0], source.size[1], seed + i));
+  }
+  if (source.source === 'phantoms') {
+    const [h, w] = source.size;
+    if (source.kind === 'shepp-logan') return Array.from({ length: source.count }, () => sheppLogan(h, w));
+    const seed = source.seed ?? 2000;
+    return Array.from({ length: source.count }, (_, i) => randomEllipsePhantom(h, w, seed + i));
   }
   const files = listPngs(resolve(baseDir, source.path), `${path}.path`);
   const offset = source.offset ?? 0;
@@ -36,16 +43,7 @@ export function loadImages(source: ImageSource, path = 'data', baseDir = process
   });
 }
 
-/** y + σ·n with n ~ N(0, I) from a seeded generator (σ relative to max|y| when noise.relative). */
-export function addGaussianNoise(clean: Tensor, noise: NoiseSpec, seed: number): Tensor {
-  const values = clean.dataSync() as Float32Array;
-  let sigma = noise.sigma;
-  if (noise.relative) sigma *= values.reduce((m: number, v: number) => Math.max(m, Math.abs(v)), 0);
-  const rng = new Rng(seed);
-  const out = new Float32Array(values.length);
-  for (let i = 0; i < out.length; i++) out[i] = values[i] + sigma * rng.normal();
-  return tf.tensor(out, clean.shape);
-}
+// The noise models (addNoise, and addGaussianNoise for existing callers) live in noise.ts.
 
 /** Splits images into train and test by a seeded shuffle. */
 export function trainTestSplit<T>(items: readonly T[], testCount: number, seed: number): { train: T[]; test: T[] } {

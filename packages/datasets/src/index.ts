@@ -3,3 +3,5 @@ export * from './resize.js';
 export * from './random.js';
 export * from './synthetic.js';
 export * from './images.js';
+export * from './phantoms.js';
+export * from './noise.js';

@@ -1,9 +1,25 @@
-import { describe, it } from 'vitest';
-import { PluginRegistry } from '@bilevel/core';
+import { afterAll, describe, expect, it } from 'vitest';
+import { PluginRegistry, type Options } from '@bilevel/core';
 import { assertConformance, operatorConformance } from '@bilevel/testing';
 import { operatorPlugins } from '@bilevel/operators';
 
 const registry = new PluginRegistry(operatorPlugins);
+
+/** Adjoint errors measured below, printed once at the end (for the record). */
+const measured: string[] = [];
+afterAll(() => {
+  if (measured.length) console.log(`normalised adjoint errors |⟨Ax,y⟩−⟨x,Aᵀy⟩|/(‖A‖‖x‖‖y‖):\n  ${measured.join('\n  ')}`);
+});
+
+function conform(name: string, options: Options, imageShape: [number, number]) {
+  const op = registry.create('operator', name, options, { imageShape, seed: 0 }, 'operator.options');
+  const report = operatorConformance(op);
+  const adjoint = report.checks.find((c) => c.name.includes('adjoint'));
+  measured.push(`${name} ${JSON.stringify(options)} ${imageShape.join('×')}: ${adjoint?.error.toExponential(2)}`);
+  assertConformance(report);
+  expect(adjoint!.error).toBeLessThanOrEqual(1e-5);
+  (op as { dispose?: () => void }).dispose?.();
+}
 
 describe('every registered operator passes the shared conformance suite', () => {
   for (const name of registry.names('operator')) {
@@ -12,4 +28,31 @@ describe('every registered operator passes the shared conformance suite', () => 
       assertConformance(operatorConformance(op));
     });
   }
+});
+
+// The same suite over the geometries and boundaries the issue names (float32, tolerance 1e-5).
+const BLUR_VARIANTS: { options: Options; shape: [number, number] }[] = [];
+for (const boundary of ['reflect', 'zero', 'periodic']) {
+  BLUR_VARIANTS.push(
+    { options: { kernel: 'gaussian', size: 5, sigma: 1, boundary }, shape: [24, 20] },
+    { options: { kernel: 'motion', length: 7, angle: 30, boundary }, shape: [19, 23] },
+    // non-symmetric, even-sized kernel wider than the image: reflect/periodic padding wraps more than once.
+    { options: { kernel: 'custom', weights: [0.1, 0.5, -0.2, 0.05, 0.3, 0.0, 0.7, 0.2, 0.1, 0.4, -0.3, 0.2, 0.6, 0.1, 0.0, 0.25], boundary }, shape: [3, 5] },
+  );
+}
+
+const RADON_VARIANTS: { options: Options; shape: [number, number] }[] = [
+  { options: { angles: 32, detectors: 17, detectorSpacing: 1.7 }, shape: [16, 16] },
+  { options: { angles: 25, detectors: 40 }, shape: [24, 20] },
+  { options: { angles: 20, angleRange: 120, angleStart: 15 }, shape: [20, 20] },
+  { options: { angleList: [0, 13, 45, 47.5, 90, 91, 135, 179.5, 250], detectors: 31, detectorSpacing: 0.6 }, shape: [18, 22] },
+  { options: { angles: 12, detectors: 64, detectorSpacing: 0.5, pixelSize: 0.05, filter: 'hann' }, shape: [32, 32] },
+];
+
+describe('blur: every boundary and kernel kind', () => {
+  for (const v of BLUR_VARIANTS) it(`${JSON.stringify(v.options)} on ${v.shape.join('×')}`, () => conform('blur', v.options, v.shape));
+});
+
+describe('radon: several geometries (detectors ≠ image size, limited angle, angle list, pixel size)', () => {
+  for (const v of RADON_VARIANTS) it(`${JSON.stringify(v.options)} on ${v.shape.join('×')}`, () => conform('radon', v.options, v.shape));
 });

@@ -1,9 +1,23 @@
-import { bindPlugins, ContainerModule, numberOption, rejectUnknownOptions, type PluginDescriptor } from '@bilevel/core';
+import { bindPlugins, ContainerModule, numberOption, rejectUnknownOptions, type Options, type PluginContext, type PluginDescriptor } from '@bilevel/core';
 import { Maid, MAID_DEFAULTS, type MaidOptions } from './maid.js';
+import { DECAY_KINDS, OptionReader } from './common.js';
+import { Dfo, DFO_DEFAULTS, type DfoOptions } from './dfo.js';
+import { Hoag, HOAG_DEFAULTS, HOAG_SCHEDULES, type HoagOptions } from './hoag.js';
+import { ADAM_DEFAULTS, Isgd, ISGD_DEFAULTS, type IsgdOptions } from './isgd.js';
+import { StochasticMaid, STOCHASTIC_MAID_DEFAULTS, type StochasticMaidOptions } from './stochastic-maid.js';
 
 export { Maid, MAID_DEFAULTS };
 export type { MaidOptions, MaidState } from './maid.js';
 export { StopRules } from './stopping.js';
+export { Hoag, HOAG_DEFAULTS, HOAG_SCHEDULES, Isgd, ISGD_DEFAULTS, ADAM_DEFAULTS, StochasticMaid, STOCHASTIC_MAID_DEFAULTS, Dfo, DFO_DEFAULTS };
+export type { HoagOptions, HoagSchedule, HoagState } from './hoag.js';
+export type { IsgdOptions, IsgdState, StochasticUpdate } from './isgd.js';
+export type { StochasticMaidOptions, StochasticMaidState } from './stochastic-maid.js';
+export type { DfoOptions } from './dfo.js';
+export { symmetricEigen, trustRegionStep } from './dfo.js';
+export { decay, DECAY_KINDS, OptionReader, type DecayKind, type FloorPolicy } from './common.js';
+export * from './piggyback/index.js';
+export { FixedAccuracyDescent, FIXED_ACCURACY_DEFAULTS, type FixedAccuracyOptions } from './fixed.js';
 
 const MAID_OPTION_DOCS: Record<keyof MaidOptions, string> = {
   epsilon0: 'initial lower-level accuracy ε₀', delta0: 'initial CG residual δ₀', step0: 'initial step α₀',
@@ -32,6 +46,162 @@ export const optimizerPlugins: PluginDescriptor[] = [
     },
   },
 ];
+
+const FLOOR = ['clamp', 'stop'] as const;
+const COST = ['per-image', 'raw'] as const;
+
+function readMaidOptions(r: OptionReader, defaults: MaidOptions): MaidOptions {
+  const opts = { ...defaults };
+  for (const k of Object.keys(MAID_DEFAULTS) as (keyof MaidOptions)[]) {
+    if (['eta', 'shrink', 'backtrack'].includes(k)) opts[k] = r.fraction(k, defaults[k]);
+    else opts[k] = r.num(k, defaults[k], { min: 0, integer: k === 'maxBacktracks', exclusiveMin: !['gradTol', 'relGradTol', 'lambda'].includes(k) });
+  }
+  return opts;
+}
+
+const HOAG_OPTION_DOCS: Record<keyof HoagOptions, string> = {
+  schedule: 'accuracy schedule: geometric ε₀·decay^(k−1) | quadratic ε₀/k² | cubic ε₀/k³ | custom (epsilons)',
+  epsilon0: 'ε₀', delta0: 'δ₀ (δ_k = ε_k δ₀/ε₀)', decay: 'ratio of the geometric schedule (0.9)', epsilons: 'custom schedule ε_1, ε_2, … (last repeats)',
+  L0: 'initial L of the step 1/L (0: ‖z₀‖/√d as the reference)', lAccept: 'L factor after sufficient decrease (0.95)',
+  lShrink: 'L factor when the decrease test fails or a step is rejected (2)', rejectRatio: 'reject when g_k ≥ ratio·g_{k−1} (1.2)',
+  tighten: 'schedule factor after a rejection (0.5)', C: 'constant C of the decrease test (0.25)',
+  gradTol: 'stop when ‖z‖ ≤ gradTol', relGradTol: 'stop when ‖z‖ ≤ relGradTol·‖z₀‖', atFloor: 'below the float32 floor: clamp | stop',
+};
+
+const ISGD_OPTION_DOCS: Record<keyof IsgdOptions, string> = {
+  batchSize: 'images per minibatch', step0: 'α₀', stepSchedule: 'α_k = α₀·s(k): constant | poly (k+1)^−stepPower | log 1/log₂(k+2)',
+  stepPower: 'q of the poly step schedule', epsilon0: 'ε₀', delta0: 'δ₀ (δ_k = ε_k δ₀/ε₀)',
+  accuracySchedule: 'ε_k = ε₀·s(k): constant | poly (k+1)^−accuracyPower | log', accuracyPower: 'p of the poly accuracy schedule',
+  update: 'sgd | adam', beta1: 'Adam β₁', beta2: 'Adam β₂', adamEpsilon: 'Adam ε', maxEpochs: 'stop after this many epochs (0: no limit)',
+  gradTol: 'stop when the epoch-mean ‖z̄‖ ≤ gradTol', relGradTol: 'stop when the epoch-mean ‖z̄‖ ≤ relGradTol·(first epoch)',
+  atFloor: 'below the float32 floor: clamp | stop', shuffle: '1 = reshuffle every epoch (seeded), 0 = fixed order', seed: 'minibatch order seed (default: the experiment seed)',
+  costScaling: "work accounting: per-image (a batch iteration counts |B|/n) | raw",
+};
+
+const DFO_OPTION_DOCS: Record<keyof DfoOptions, string> = {
+  radius0: 'initial trust-region radius Δ₀', radiusMin: 'stop (converged) when Δ < radiusMin', radiusMax: 'largest Δ',
+  eta1: 'accept when ρ ≥ eta1', eta2: 'grow Δ when ρ ≥ eta2', shrink: 'Δ factor after a failed step', grow: 'Δ factor after a very successful step',
+  epsilon0: 'lower-level accuracy at Δ₀ (ε ∝ Δ²)', noiseRatio: 'certified f errors ≤ noiseRatio × predicted decrease, else tighten ε',
+  atFloor: 'below the float32 floor: clamp | stop',
+};
+
+function readIsgd(o: Options, ctx: PluginContext, path: string, defaults: IsgdOptions): IsgdOptions {
+  const r = new OptionReader(o, path);
+  const opts: IsgdOptions = {
+    batchSize: r.num('batchSize', defaults.batchSize, { min: 1, integer: true }),
+    step0: r.positive('step0', defaults.step0),
+    stepSchedule: r.choice('stepSchedule', defaults.stepSchedule, DECAY_KINDS),
+    stepPower: r.num('stepPower', defaults.stepPower, { min: 0 }),
+    epsilon0: r.positive('epsilon0', defaults.epsilon0),
+    delta0: r.positive('delta0', defaults.delta0),
+    accuracySchedule: r.choice('accuracySchedule', defaults.accuracySchedule, DECAY_KINDS),
+    accuracyPower: r.num('accuracyPower', defaults.accuracyPower, { min: 0 }),
+    update: defaults.update,
+    beta1: defaults.update === 'adam' ? r.num('beta1', defaults.beta1, { min: 0, max: 0.999999 }) : defaults.beta1,
+    beta2: defaults.update === 'adam' ? r.num('beta2', defaults.beta2, { min: 0, max: 0.999999 }) : defaults.beta2,
+    adamEpsilon: defaults.update === 'adam' ? r.positive('adamEpsilon', defaults.adamEpsilon) : defaults.adamEpsilon,
+    maxEpochs: r.num('maxEpochs', defaults.maxEpochs, { min: 0, integer: true }),
+    gradTol: r.num('gradTol', defaults.gradTol, { min: 0 }),
+    relGradTol: r.num('relGradTol', defaults.relGradTol, { min: 0 }),
+    atFloor: r.choice('atFloor', defaults.atFloor, FLOOR),
+    shuffle: r.num('shuffle', defaults.shuffle, { min: 0, max: 1, integer: true }),
+    seed: r.num('seed', ctx.seed, { integer: true }),
+    costScaling: r.choice('costScaling', defaults.costScaling, COST),
+  };
+  r.done();
+  return opts;
+}
+
+optimizerPlugins.push(
+  {
+    kind: 'optimizer', name: 'hoag',
+    description: 'HOAG (Pedregosa 2016): a-priori accuracy schedule, step 1/L with accept/shrink/reject-and-tighten, warm-started CG',
+    options: HOAG_OPTION_DOCS,
+    create: (o, _ctx, path) => {
+      const r = new OptionReader(o, path);
+      const schedule = r.choice('schedule', HOAG_DEFAULTS.schedule, HOAG_SCHEDULES);
+      const epsilons = r.array('epsilons');
+      if (schedule === 'custom' && (!epsilons || epsilons.length === 0)) r.fail('epsilons', 'the custom schedule needs a non-empty list', 'give epsilons: [ε_1, ε_2, …] or choose another schedule');
+      if (epsilons?.some((e) => e <= 0)) r.fail('epsilons', 'every accuracy must be > 0', 'remove zero or negative entries');
+      if (epsilons && schedule !== 'custom') r.fail('epsilons', 'only used by schedule "custom"', 'set schedule: "custom" or remove epsilons');
+      const opts: HoagOptions = {
+        schedule, epsilons,
+        epsilon0: r.positive('epsilon0', epsilons?.[0] ?? HOAG_DEFAULTS.epsilon0),
+        delta0: r.positive('delta0', epsilons?.[0] ?? HOAG_DEFAULTS.delta0),
+        decay: r.fraction('decay', HOAG_DEFAULTS.decay),
+        L0: r.num('L0', HOAG_DEFAULTS.L0, { min: 0 }),
+        lAccept: r.fraction('lAccept', HOAG_DEFAULTS.lAccept),
+        lShrink: r.num('lShrink', HOAG_DEFAULTS.lShrink, { min: 1 }),
+        rejectRatio: r.num('rejectRatio', HOAG_DEFAULTS.rejectRatio, { min: 1, exclusiveMin: true }),
+        tighten: r.fraction('tighten', HOAG_DEFAULTS.tighten),
+        C: r.num('C', HOAG_DEFAULTS.C, { min: 0 }),
+        gradTol: r.num('gradTol', HOAG_DEFAULTS.gradTol, { min: 0 }),
+        relGradTol: r.num('relGradTol', HOAG_DEFAULTS.relGradTol, { min: 0 }),
+        atFloor: r.choice('atFloor', HOAG_DEFAULTS.atFloor, FLOOR),
+      };
+      r.done();
+      return new Hoag(opts);
+    },
+  },
+  {
+    kind: 'optimizer', name: 'isgd',
+    description: 'inexact stochastic hypergradient descent over seeded minibatches: α_k = α₀ s(k), ε_k = ε₀ s(k) (poly / constant / log)',
+    options: ISGD_OPTION_DOCS,
+    create: (o, ctx, path) => new Isgd(readIsgd(o, ctx, path, ISGD_DEFAULTS)),
+  },
+  {
+    kind: 'optimizer', name: 'adam-hypergradient',
+    description: 'Adam on inexact minibatch hypergradients (the ISGD family with an Adam update)',
+    options: ISGD_OPTION_DOCS,
+    create: (o, ctx, path) => new Isgd(readIsgd(o, ctx, path, ADAM_DEFAULTS)),
+  },
+  {
+    kind: 'optimizer', name: 'stochastic-maid',
+    description: "stochastic MAID: MAID's certified descent test and inexact backtracking per minibatch, adaptive ε/δ/α carried across batches",
+    options: {
+      ...MAID_OPTION_DOCS, batchSize: 'images per minibatch', maxEpochs: 'stop after this many epochs (0: no limit)',
+      shuffle: '1 = reshuffle every epoch (seeded), 0 = fixed order', seed: 'minibatch order seed (default: the experiment seed)',
+      costScaling: 'work accounting: per-image (a batch iteration counts |B|/n) | raw',
+    },
+    create: (o, ctx, path) => {
+      const r = new OptionReader(o, path);
+      const opts: StochasticMaidOptions = {
+        ...readMaidOptions(r, STOCHASTIC_MAID_DEFAULTS),
+        batchSize: r.num('batchSize', STOCHASTIC_MAID_DEFAULTS.batchSize, { min: 1, integer: true }),
+        maxEpochs: r.num('maxEpochs', 0, { min: 0, integer: true }),
+        shuffle: r.num('shuffle', 1, { min: 0, max: 1, integer: true }),
+        seed: r.num('seed', ctx.seed, { integer: true }),
+        costScaling: r.choice('costScaling', STOCHASTIC_MAID_DEFAULTS.costScaling, COST),
+      };
+      r.done();
+      return new StochasticMaid(opts);
+    },
+  },
+  {
+    kind: 'optimizer', name: 'dfo',
+    description: 'derivative-free trust region with quadratic models and dynamic lower-level accuracy (DFO-LS style baseline, few parameters)',
+    options: DFO_OPTION_DOCS,
+    create: (o, _ctx, path) => {
+      const r = new OptionReader(o, path);
+      const opts: DfoOptions = {
+        radius0: r.positive('radius0', DFO_DEFAULTS.radius0),
+        radiusMin: r.positive('radiusMin', DFO_DEFAULTS.radiusMin),
+        radiusMax: r.positive('radiusMax', DFO_DEFAULTS.radiusMax),
+        eta1: r.fraction('eta1', DFO_DEFAULTS.eta1),
+        eta2: r.fraction('eta2', DFO_DEFAULTS.eta2),
+        shrink: r.fraction('shrink', DFO_DEFAULTS.shrink),
+        grow: r.num('grow', DFO_DEFAULTS.grow, { min: 1 }),
+        epsilon0: r.positive('epsilon0', DFO_DEFAULTS.epsilon0),
+        noiseRatio: r.positive('noiseRatio', DFO_DEFAULTS.noiseRatio),
+        atFloor: r.choice('atFloor', DFO_DEFAULTS.atFloor, FLOOR),
+      };
+      if (opts.eta2 < opts.eta1) r.fail('eta2', `must be ≥ eta1 (${opts.eta1})`, 'raise eta2 or lower eta1');
+      if (opts.radiusMin >= opts.radius0 || opts.radius0 > opts.radiusMax) r.fail('radius0', 'needs radiusMin < radius0 ≤ radiusMax', 'adjust the radii');
+      r.done();
+      return new Dfo(opts);
+    },
+  },
+);
 
 /** Registers the outer optimizers. */
 export const optimizersModule = new ContainerModule((bind) => bindPlugins(bind, optimizerPlugins));

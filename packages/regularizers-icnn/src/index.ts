@@ -1,1 +1,47 @@
-export {};
+import { bindPlugins, choiceOption, ContainerModule, numberArrayOption, numberOption, rejectUnknownOptions, ConfigError, type PluginDescriptor } from '@bilevel/core';
+import { Icnn, ICNN_DEFAULTS, icnnParameterCount } from './icnn.js';
+
+export { Icnn, ICNN_DEFAULTS, icnnParameterCount, type IcnnOptions } from './icnn.js';
+
+const OPTIONS = ['engine', 'boundary', 'channels', 'size', 'leak', 'sharpness', 'gamma', 'learnGamma', 'logScale'] as const;
+
+export const icnnPlugins: PluginDescriptor<'regularizer'>[] = [
+  {
+    kind: 'regularizer',
+    name: 'icnn',
+    parameterCount: icnnParameterCount(),
+    description: 'convolutional input-convex network: α Σ z_L + γ/2‖x‖², z_l = σ(W_l⁺ z_{l−1} + V_l x + b_l), W⁺ ≥ 0 (softplus); 2 layers [32, 4], 7×7 (1930 parameters)',
+    options: {
+      engine: "convolution layout: 'auto' (default), 'patches' (wasm/cpu) or 'native' (conv2d)",
+      boundary: "'reflect' (default: mirror-extended image, one window per pixel), 'symmetric' or 'valid'",
+      channels: 'channels per layer, the last included (default [32, 4])',
+      size: 'size s of the s×s input convolutions V_l (default 7)',
+      leak: 'leak λ of σ(t) = λt + (1 − λ) softplus(βt)/β (default 0.2)',
+      sharpness: 'sharpness β of σ (default 10)',
+      gamma: 'initial (or fixed) γ of γ/2‖x‖² (default 1e-3)',
+      learnGamma: '1 learns log γ (default), 0 keeps γ fixed',
+      logScale: 'initial log α of the output scale (default 0)',
+    },
+    create: (o, _ctx, path) => {
+      rejectUnknownOptions(o, OPTIONS, path);
+      const channels = numberArrayOption(o, 'channels', path) ?? ICNN_DEFAULTS.channels;
+      if (channels.length === 0 || channels.some((c) => !Number.isInteger(c) || c < 1 || c > 1024)) {
+        throw new ConfigError(`${path}.channels`, `expected a non-empty list of whole numbers in [1, 1024], got ${JSON.stringify(channels)}`, 'e.g. [32, 4]');
+      }
+      return new Icnn({
+        channels,
+        size: numberOption(o, 'size', ICNN_DEFAULTS.size, path, { integer: true, min: 1, max: 31 }),
+        leak: numberOption(o, 'leak', ICNN_DEFAULTS.leak, path, { min: 0, max: 1 }),
+        sharpness: numberOption(o, 'sharpness', ICNN_DEFAULTS.sharpness, path, { min: 0, exclusiveMin: true }),
+        gamma: numberOption(o, 'gamma', ICNN_DEFAULTS.gamma, path, { min: 0, exclusiveMin: true }),
+        learnGamma: numberOption(o, 'learnGamma', 1, path, { integer: true, min: 0, max: 1 }) === 1,
+        logScale: numberOption(o, 'logScale', ICNN_DEFAULTS.logScale, path),
+        engine: choiceOption(o, 'engine', 'auto', ['auto', 'patches', 'native'] as const, path),
+        boundary: choiceOption(o, 'boundary', 'reflect', ['reflect', 'symmetric', 'valid'] as const, path),
+      });
+    },
+  },
+];
+
+/** Registers the ICNN regularizer ("icnn"). */
+export const icnnModule = new ContainerModule((bind) => bindPlugins(bind, icnnPlugins));

@@ -1,2 +1,3 @@
 export * from './checks.js';
 export * from './suites.js';
+export * from './plugin.js';

@@ -58,6 +58,11 @@ export interface RegularizerSuiteOptions {
   tolerance?: number;
   /** Finite-difference step (in units of the random direction). */
   step?: number;
+  /**
+   * Step of the θ-direction finite differences of the mixed check (the direction is N(0, I) in θ). Default:
+   * `step` for up to 16 parameters, scaled by 4/√P beyond (so each of many parameters moves by ~step·4/√P).
+   */
+  mixedStep?: number;
   seed?: number;
 }
 
@@ -72,7 +77,8 @@ export function regularizerConformance(reg: Regularizer, o: RegularizerSuiteOpti
     const x = tf.tidy(() => tf.add(tf.randomUniform(shape, 0, 1, 'float32', seed + 31 * k), 0)) as ImageBatch;
     const p: RegularizerPoint = { x, theta };
     const tol = o.tolerance;
-    checks.push(gradientCheck(reg, p, 11 + k, tol ?? 2e-3, o.step), hvpCheck(reg, p, 13 + k, tol ?? 5e-3, o.step), mixedCheck(reg, p, 17 + k, tol ?? 5e-3, o.step), curvatureCheck(reg, p));
+    const mixedStep = o.mixedStep ?? (o.step ?? 1e-2) * Math.min(1, 4 / Math.sqrt(theta.length));
+    checks.push(gradientCheck(reg, p, 11 + k, tol ?? 2e-3, o.step), hvpCheck(reg, p, 13 + k, tol ?? 5e-3, o.step), mixedCheck(reg, p, 17 + k, tol ?? 5e-3, mixedStep), curvatureCheck(reg, p));
     if (o.convex) checks.push(convexityCheck(reg, p));
     const th = tf.tensor1d(theta);
     const v = randn(shape, 99) as ImageBatch;

@@ -1,0 +1,73 @@
+import {
+  ConfigError, FLOAT32_EPS, choiceOption, numberArrayOption, numberOption, rejectUnknownOptions,
+  type HypergradientOracle, type IterationRecord, type Options,
+} from '@bilevel/core';
+
+/** What to do when a schedule asks for an accuracy below the float32 floor. */
+export type FloorPolicy = 'clamp' | 'stop';
+
+/** The smallest CG residual worth asking for (as MAID): 4u‖∇g‖ L/μ. */
+export function deltaFloor(oracle: HypergradientOracle, theta: Float64Array, upperGradNorm: number): number {
+  const { mu, L } = oracle.curvature(theta);
+  return 4 * FLOAT32_EPS * upperGradNorm * (L / mu);
+}
+
+export function norm(v: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < v.length; i++) s += v[i] * v[i];
+  return Math.sqrt(s);
+}
+
+/** One iterations.jsonl row with the work counters read from the (full) oracle. */
+export function iterationRecord(
+  oracle: { counters: { lowerIterations: number; cgIterations: number } },
+  r: { iter: number; seconds: number; upperLoss: number; epsilon: number; delta: number; omega: number; gradNorm: number; step: number; backtracks: number; [extra: string]: number | undefined },
+): IterationRecord {
+  return { ...r, lowerIterations: oracle.counters.lowerIterations, cgIterations: oracle.counters.cgIterations } as IterationRecord;
+}
+
+/** Decay shapes shared by the step and accuracy schedules: x_k = x₀ · s(k), k = 0, 1, … */
+export type DecayKind = 'constant' | 'poly' | 'log';
+export const DECAY_KINDS: readonly DecayKind[] = ['constant', 'poly', 'log'];
+
+/** s(k) = 1 (constant), (k+1)^(−power) (poly), 1/log₂(k+2) (log). */
+export function decay(kind: DecayKind, k: number, power: number): number {
+  switch (kind) {
+    case 'constant': return 1;
+    case 'poly': return (k + 1) ** -power;
+    case 'log': return 1 / Math.log2(k + 2);
+  }
+}
+
+/** Option reading with the shared validation helpers; remembers the keys it was asked about. */
+export class OptionReader {
+  private readonly known: string[] = [];
+  constructor(private readonly opts: Options, private readonly path: string) {}
+
+  num(key: string, fallback: number, bounds: { min?: number; max?: number; integer?: boolean; exclusiveMin?: boolean } = {}): number {
+    this.known.push(key);
+    return numberOption(this.opts, key, fallback, this.path, bounds);
+  }
+  /** A number in (0, 1). */
+  fraction(key: string, fallback: number): number {
+    return this.num(key, fallback, { min: 0, exclusiveMin: true, max: 0.999999 });
+  }
+  positive(key: string, fallback: number): number {
+    return this.num(key, fallback, { min: 0, exclusiveMin: true });
+  }
+  choice<T extends string>(key: string, fallback: T, choices: readonly T[]): T {
+    this.known.push(key);
+    return choiceOption(this.opts, key, fallback, choices, this.path);
+  }
+  array(key: string): number[] | undefined {
+    this.known.push(key);
+    return numberArrayOption(this.opts, key, this.path);
+  }
+  /** Call last: rejects every option key that was not read. */
+  done(): void {
+    rejectUnknownOptions(this.opts, this.known, this.path);
+  }
+  fail(key: string, problem: string, fix: string): never {
+    throw new ConfigError(`${this.path}.${key}`, problem, fix);
+  }
+}

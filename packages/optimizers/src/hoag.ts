@@ -1,0 +1,168 @@
+import type {
+  HypergradientOracle, LowerEvaluation, OptimizerContext, OptimizerResult, OuterOptimizer, StopReason,
+} from '@bilevel/core';
+import { deltaFloor, iterationRecord, norm, type FloorPolicy } from './common.js';
+import { StopRules } from './stopping.js';
+
+/** A-priori accuracy schedules of HOAG (Pedregosa 2016), k = 1, 2, …: geometric ε₀·ρ^(k−1), quadratic ε₀/k², cubic ε₀/k³. */
+export type HoagSchedule = 'geometric' | 'quadratic' | 'cubic' | 'custom';
+export const HOAG_SCHEDULES: readonly HoagSchedule[] = ['geometric', 'quadratic', 'cubic', 'custom'];
+
+export interface HoagOptions {
+  schedule: HoagSchedule;
+  /** ε₀: lower-level accuracy of the first iteration. */
+  epsilon0: number;
+  /** δ₀: CG residual of the first iteration; δ_k follows the same schedule (δ_k = ε_k δ₀/ε₀). */
+  delta0: number;
+  /** Ratio ρ of the geometric schedule (the reference's exponential_decrease_factor). */
+  decay: number;
+  /** The 'custom' schedule: ε_k = epsilons[k − 1] (the last entry repeats). */
+  epsilons?: number[];
+  /** Initial L (step 1/L); 0 = the reference's choice ‖z₀‖/√d (1 when ‖z₀‖ ≤ 1e-3). */
+  L0: number;
+  /** L ← L·lAccept after a sufficient decrease (the step grows). */
+  lAccept: number;
+  /** L ← L·lShrink when the decrease test fails but the loss did not jump (the step shrinks). */
+  lShrink: number;
+  /** Reject when g(x̃_k) ≥ rejectRatio·g(x̃_{k−1}): go back to θ_{k−1}, L ← L·lShrink, tighten the schedule by `tighten`. */
+  rejectRatio: number;
+  tighten: number;
+  /** C of the reference's decrease test g_k ≤ g_{k−1} + Cε_k + ε_{k−1}(C + 1)‖Δθ‖ − L‖Δθ‖². */
+  C: number;
+  /** Stop as converged once ‖z‖ ≤ max(gradTol, relGradTol·‖z₀‖). */
+  gradTol: number;
+  relGradTol: number;
+  /** Below the float32 floor: 'clamp' keeps iterating at the floor, 'stop' stops with accuracy-floor. */
+  atFloor: FloorPolicy;
+}
+
+export const HOAG_DEFAULTS: HoagOptions = {
+  schedule: 'geometric', epsilon0: 1e-1, delta0: 1e-1, decay: 0.9, L0: 0, lAccept: 0.95, lShrink: 2, rejectRatio: 1.2,
+  tighten: 0.5, C: 0.25, gradTol: 0, relGradTol: 1e-4, atFloor: 'clamp',
+};
+
+/** Serializable HOAG state. */
+export interface HoagState {
+  theta: number[];
+  iter: number;
+  L: number;
+  /** Product of the `tighten` factors of all rejections so far. */
+  tightening: number;
+  firstGradNorm: number;
+  previous?: { theta: number[]; value: number; epsilon: number };
+}
+
+/**
+ * HOAG (Pedregosa, ICML 2016) on the hypergradient oracle: at iteration k, x̃_k to accuracy ε_k (warm-started
+ * from x̃_{k−1}), q̃_k by CG to residual δ_k (warm-started from q̃_{k−1}), z_k = −Jᵀq̃_k and θ_{k+1} = θ_k − z_k/L.
+ * L adapts as in the reference on the step just taken: sufficient decrease → accept, L ← 0.95L; no decrease but
+ * no jump → shrink the step, L ← 2L; a jump g_k ≥ 1.2 g_{k−1} → reject: back to θ_{k−1}, L ← 2L and the schedule
+ * is tightened by 1/2 from then on.
+ */
+export class Hoag implements OuterOptimizer {
+  readonly name = 'hoag';
+  state: HoagState | undefined;
+
+  constructor(readonly options: HoagOptions = HOAG_DEFAULTS) {}
+
+  /** ε_k (k = 1, 2, …) before tightening. */
+  scheduled(k: number): number {
+    const o = this.options;
+    switch (o.schedule) {
+      case 'geometric': return o.epsilon0 * o.decay ** (k - 1);
+      case 'quadratic': return o.epsilon0 / (k * k);
+      case 'cubic': return o.epsilon0 / (k * k * k);
+      case 'custom': {
+        const e = o.epsilons ?? [o.epsilon0];
+        return e[Math.min(k - 1, e.length - 1)];
+      }
+    }
+  }
+
+  run(oracle: HypergradientOracle, theta0: Float64Array, ctx: OptimizerContext): OptimizerResult {
+    const o = this.options;
+    const s: HoagState = this.state ?? { theta: Array.from(theta0), iter: 0, L: o.L0, tightening: 1, firstGradNorm: 0 };
+    this.state = s;
+    const rules = new StopRules(ctx.budget, oracle, ctx.shouldStop);
+    const finish = (reason: StopReason, message: string): OptimizerResult => ({ theta: Float64Array.from(s.theta), stopReason: reason, message, iterations: s.iter });
+    const d = theta0.length;
+
+    for (;;) {
+      const stop = rules.check(s.iter);
+      if (stop) return finish(stop.reason, stop.message);
+      const theta = Float64Array.from(s.theta);
+      const k = s.iter + 1;
+      let epsilon = this.scheduled(k) * s.tightening;
+      let delta = epsilon * (o.delta0 / o.epsilon0);
+      const floor = oracle.accuracyFloor(theta);
+      let atFloor = false;
+      if (epsilon < floor) {
+        if (o.atFloor === 'stop') return finish('accuracy-floor', `the schedule asks ε = ${epsilon.toExponential(2)} below the float32 floor ${floor.toExponential(2)}`);
+        epsilon = floor;
+        atFloor = true;
+      }
+      const ev: LowerEvaluation = oracle.evaluate(theta, epsilon);
+      if (ev.lower.stop === 'float32-floor') {
+        oracle.release(ev);
+        return finish('accuracy-floor', `the lower-level solver stalled at ‖∇h‖/μ = ${ev.lower.certifiedError.toExponential(2)} > ε (float32)`);
+      }
+      const dFloor = deltaFloor(oracle, theta, ev.upperGradNorm);
+      if (delta < dFloor) {
+        if (o.atFloor === 'stop') {
+          oracle.release(ev);
+          return finish('accuracy-floor', `the schedule asks δ = ${delta.toExponential(2)} below the float32 floor ${dFloor.toExponential(2)}`);
+        }
+        delta = dFloor;
+        atFloor = true;
+      }
+
+      // L-adaptation on the step θ_{k−1} → θ_k (the reference's accept / shrink / reject-and-tighten).
+      let outcome = 0; // 1 accept, 0 shrink, −1 reject
+      if (s.previous) {
+        const incr = norm(theta.map((t, j) => t - s.previous!.theta[j]));
+        const prev = s.previous;
+        if (ev.value <= prev.value + o.C * epsilon + prev.epsilon * (o.C + 1) * incr - s.L * incr * incr) {
+          s.L *= o.lAccept;
+          outcome = 1;
+        } else if (ev.value >= o.rejectRatio * prev.value) {
+          oracle.release(ev);
+          s.L *= o.lShrink;
+          s.theta = prev.theta;
+          s.previous = undefined;
+          const record = iterationRecord(oracle, {
+            iter: s.iter + 1, seconds: rules.seconds, upperLoss: ev.value, epsilon, delta, omega: 0, gradNorm: 0, step: 0,
+            backtracks: 1, L: s.L, rejected: 1,
+          });
+          s.iter++;
+          s.tightening *= o.tighten;
+          ctx.onIteration?.(record, Float64Array.from(s.theta));
+          continue;
+        } else {
+          s.L *= o.lShrink;
+        }
+      }
+
+      const hg = oracle.hypergradient(theta, ev.lower.certifiedError, delta, ev);
+      const zNorm = norm(hg.grad);
+      if (s.firstGradNorm === 0) s.firstGradNorm = zNorm;
+      if (s.L === 0) s.L = zNorm > 1e-3 ? zNorm / Math.sqrt(d) : 1;
+      oracle.accept(ev);
+      oracle.release(ev);
+      if (zNorm <= Math.max(o.gradTol, o.relGradTol * s.firstGradNorm)) {
+        return finish('converged', `‖z‖ = ${zNorm.toExponential(2)} is below the gradient tolerance`);
+      }
+      if (atFloor && zNorm <= hg.errorBound) {
+        return finish('accuracy-floor', `‖z‖ = ${zNorm.toExponential(2)} ≤ ω = ${hg.errorBound.toExponential(2)} at the float32 accuracy floor: the hypergradient is no longer resolved`);
+      }
+      const step = 1 / s.L;
+      s.previous = { theta: Array.from(theta), value: ev.value, epsilon };
+      s.theta = Array.from(theta, (t, j) => t - step * hg.grad[j]);
+      const record = iterationRecord(oracle, {
+        iter: s.iter + 1, seconds: rules.seconds, upperLoss: ev.value, epsilon, delta, omega: hg.errorBound, gradNorm: zNorm,
+        step, backtracks: 0, L: s.L, accepted: outcome,
+      });
+      s.iter++;
+      ctx.onIteration?.(record, Float64Array.from(s.theta));
+    }
+  }
+}

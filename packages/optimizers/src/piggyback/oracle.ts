@@ -1,0 +1,360 @@
+import {
+  FLOAT32_EPS, MeanSquaredUpperLoss, readScalars, squaredNorm, tf,
+  type HypergradientResult, type ImageBatch, type LowerEvaluation, type LowerStop, type OracleCounters, type OracleState,
+} from '@bilevel/core';
+import { ConvOperatorFamily, type BoundConvOperator, type DualField } from './operator.js';
+
+export interface PiggybackOptions {
+  /** ε_H: strong convexity of f*(y) = δ_{|y_{p,c}| ≤ 1} + (ε_H/2)‖y‖², i.e. f = Huber with threshold ε_H on |K x|. */
+  huber: number;
+  /** Safety cap on PDHG iterations per call (reported as 'iteration-cap'). */
+  maxIterations: number;
+  /** Certificates are evaluated every `checkEvery` iterations. */
+  checkEvery: number;
+  /** Iterations without a new smallest certificate after which the float32 floor is declared. */
+  stallWindow: number;
+  /**
+   * Estimate of the Lipschitz constant of the adjoint solution (X̂, Ŷ) in (x, y), used in ω (0 = L_ℓ = 1/n: the change of
+   * the source term ∇ℓ only). The descent of accepted steps does not depend on it (MAID's bounds on f are certified).
+   */
+  adjointLipschitz: number;
+}
+
+export const PIGGYBACK_DEFAULTS: PiggybackOptions = { huber: 1e-3, maxIterations: 20000, checkEvery: 8, stallWindow: 400, adjointLipschitz: 0 };
+
+/** A forward solve: (x, y) with certified distances to the saddle point (x̂, ŷ). */
+export interface PiggybackEvaluation extends LowerEvaluation {
+  readonly y: DualField;
+  /** ‖y − ŷ‖ ≤ dualError. */
+  readonly dualError: number;
+  /** The accuracy it was asked for. */
+  readonly requested: number;
+}
+
+interface SolverState {
+  x: ImageBatch;
+  xbar: ImageBatch;
+  y: DualField;
+}
+
+interface AdjointState {
+  X: ImageBatch;
+  Xbar: ImageBatch;
+  Y: DualField;
+}
+
+/**
+ * Inexact piggyback (Bogensperger, Ehrhardt, Pock, Salehi, Wong) for the saddle-point lower level
+ *   min_x max_y ⟨K_θ x, y⟩ + g(x) − f*(y),  g(x) = ½‖x − z‖²,  f*(y) = δ_{|y_{p,c}|₂ ≤ 1}(y) + (ε_H/2)‖y‖²
+ * (a Huber-smoothed TV with a learned discretization K_θ; both g and f* strongly convex: μ_g = 1, μ_{f*} = ε_H).
+ * PDHG with the step sizes of Chambolle–Pock for strongly convex g and f* (linear rate) solves the forward problem;
+ * the adjoint (X, Y) solves the linearised saddle problem — same K, g̃(X) = ½‖X‖² + ⟨∇ℓ(x), X⟩, f̃* the second-order
+ * expansion of f* through the derivative of prox_{σf*} — with the same iteration run alongside ("piggyback"), and
+ *   ∇_K ℓ(x̂(K)) = y ⊗ X + Y ⊗ x,  i.e. dℓ = ⟨dK X, y⟩ + ⟨dK x, Y⟩.
+ * Certificates: ‖x − x̂‖ ≤ ‖x − z + Kᵀ∇f(Kx)‖ (μ_g = 1), ‖y − ŷ‖ ≤ dist(0, K(Kᵀy − z) + ε_H y + N_B(y))/ε_H, and for the
+ * adjoint ‖(X, Y) − (X̂, Ŷ)‖ ≤ ‖residual of the linearised optimality system‖/min(1, ε_H).
+ *
+ * The class has the shape of HypergradientOracle (evaluate / accept / release / hypergradient / accuracyFloor /
+ * curvature / counters / upper), so MAID and the other oracle-based optimizers run on it unchanged.
+ */
+export class PiggybackOracle {
+  readonly upper: MeanSquaredUpperLoss;
+  readonly counters: OracleCounters = { lowerIterations: 0, cgIterations: 0, lowerSeconds: 0, cgSeconds: 0 };
+  readonly options: PiggybackOptions;
+  private warm: SolverState;
+  private warmAdjoint: AdjointState | undefined;
+  private readonly dualShape: [number, number, number, number];
+  private bound: { key: string; op: BoundConvOperator } | undefined;
+  /** [1, 1, 2C, C]: sums the two components of each group; [1, 1, C, 2C]: copies a group value to its components. */
+  private readonly pair: tf.Tensor4D;
+  private readonly spread: tf.Tensor4D;
+
+  constructor(
+    readonly family: ConvOperatorFamily,
+    /** Noisy images z, [n, h, w, 1]. */
+    readonly data: ImageBatch,
+    /** Ground truth x*, [n, h, w, 1]. */
+    targets: ImageBatch,
+    options: Partial<PiggybackOptions> = {},
+  ) {
+    this.options = { ...PIGGYBACK_DEFAULTS, ...options };
+    this.upper = new MeanSquaredUpperLoss(targets);
+    const [n, h, w] = data.shape;
+    this.dualShape = [n, h, w, 2 * family.groups];
+    this.warm = { x: tf.keep(data.clone()), xbar: tf.keep(data.clone()), y: tf.keep(tf.zeros(this.dualShape)) };
+    const C = family.groups;
+    const pair = new Float32Array(2 * C * C), spread = new Float32Array(2 * C * C);
+    for (let ch = 0; ch < 2 * C; ch++) {
+      pair[ch * C + (ch >> 1)] = 1;
+      spread[(ch >> 1) * 2 * C + ch] = 1;
+    }
+    this.pair = tf.keep(tf.tensor4d(pair, [1, 1, 2 * C, C]));
+    this.spread = tf.keep(tf.tensor4d(spread, [1, 1, C, 2 * C]));
+  }
+
+  get imageShape(): [number, number, number, number] {
+    return this.data.shape as [number, number, number, number];
+  }
+
+  /** The current warm-start primal iterate (the last accepted x). */
+  get current(): ImageBatch {
+    return this.warm.x;
+  }
+
+  private operator(theta: ArrayLike<number>): BoundConvOperator {
+    const key = Array.from(theta).join(',');
+    if (this.bound?.key !== key) {
+      this.bound?.op.dispose();
+      this.bound = { key, op: this.family.bind(theta) };
+    }
+    return this.bound.op;
+  }
+
+  /** μ = μ_g = 1 and L = 1 + ‖K‖²/ε_H of the primal problem P(x) = g(x) + f(Kx). */
+  curvature(theta: Float64Array): { mu: number; L: number } {
+    const K = this.operator(theta);
+    return { mu: 1, L: 1 + (K.norm * K.norm) / this.options.huber };
+  }
+
+  /** u κ ‖x‖/4 as HypergradientOracle.accuracyFloor. */
+  accuracyFloor(theta: Float64Array): number {
+    const { mu, L } = this.curvature(theta);
+    const [xNorm] = readScalars(tf.norm(this.warm.x));
+    return 0.25 * FLOAT32_EPS * (L / mu) * Math.max(xNorm, 1);
+  }
+
+  /** Chambolle–Pock steps for μ_g = 1, μ_{f*} = ε_H: τ = m/2, σ = m/(2ε_H), extrapolation 1/(1 + m), m = 0.99·2√ε_H/‖K‖. */
+  private steps(K: BoundConvOperator) {
+    const eh = this.options.huber;
+    const m = (0.99 * 2 * Math.sqrt(eh)) / Math.max(K.norm, 1e-12);
+    return { tau: m / 2, sigma: m / (2 * eh), theta: 1 / (1 + m) };
+  }
+
+  /** Per-group norms |v_{p,c}|, broadcast back to the 2 components: [n, h', w', 2C] (1×1 convolutions with 0/1 pairing matrices). */
+  private groupNorm(v: tf.Tensor): DualField {
+    return tf.conv2d(tf.sqrt(tf.conv2d(tf.square(v) as DualField, this.pair, 1, 'valid')), this.spread, 1, 'valid');
+  }
+
+  /** Per-group ⟨u, v⟩, broadcast back to the components. */
+  private groupDot(u: tf.Tensor, v: tf.Tensor): DualField {
+    return tf.conv2d(tf.conv2d(tf.mul(u, v) as DualField, this.pair, 1, 'valid'), this.spread, 1, 'valid');
+  }
+
+  /** One PDHG step (dual first): y⁺ = proj((y + σK x̄)/(1 + σε_H)), x⁺ = (x − τKᵀy⁺ + τz)/(1 + τ), x̄⁺ = x⁺ + θ(x⁺ − x). Returns w = the projection's argument. */
+  private forwardStep(K: BoundConvOperator, st: SolverState, keepW: boolean): { next: SolverState; w?: DualField } {
+    const { tau, sigma, theta } = this.steps(K);
+    const eh = this.options.huber;
+    return tf.tidy(() => {
+      const w = tf.div(tf.add(st.y, tf.mul(K.apply(st.xbar), sigma)), 1 + sigma * eh) as DualField;
+      const y = tf.div(w, tf.maximum(this.groupNorm(w), 1)) as DualField;
+      const x = tf.div(tf.add(tf.sub(st.x, tf.mul(K.adjoint(y, this.imageShape), tau)), tf.mul(this.data, tau)), 1 + tau) as ImageBatch;
+      const xbar = tf.add(x, tf.mul(tf.sub(x, st.x), theta)) as ImageBatch;
+      return keepW ? { next: { x, xbar, y }, w } : { next: { x, xbar, y } };
+    });
+  }
+
+  /** The matching adjoint step through D prox at w: Y⁺ = P_w (Y + σK X̄)/(1 + σε_H), X⁺ = (X − τKᵀY⁺ − τ∇ℓ(x⁺))/(1 + τ). */
+  private adjointStep(K: BoundConvOperator, ad: AdjointState, w: DualField, xNew: ImageBatch): AdjointState {
+    const { tau, sigma, theta } = this.steps(K);
+    const eh = this.options.huber;
+    return tf.tidy(() => {
+      const v = tf.div(tf.add(ad.Y, tf.mul(K.apply(ad.Xbar), sigma)), 1 + sigma * eh);
+      const wn = this.groupNorm(w);
+      const outside = tf.greater(wn, 1);
+      const what = tf.div(w, tf.maximum(wn, 1e-30));
+      const projected = tf.div(tf.sub(v, tf.mul(what, this.groupDot(what, v))), tf.maximum(wn, 1));
+      const Y = tf.where(outside, projected, v) as DualField;
+      const gradL = this.upper.gradient(xNew);
+      const X = tf.div(tf.sub(tf.sub(ad.X, tf.mul(K.adjoint(Y, this.imageShape), tau)), tf.mul(gradL, tau)), 1 + tau) as ImageBatch;
+      const Xbar = tf.add(X, tf.mul(tf.sub(X, ad.X), theta)) as ImageBatch;
+      return { X, Xbar, Y };
+    });
+  }
+
+  /** Primal and dual distance certificates of (x, y). */
+  private forwardCertificates(K: BoundConvOperator, st: SolverState, withDual: boolean): { primal: number; dual: number } {
+    const eh = this.options.huber;
+    const [p2, d2] = readScalars(...tf.tidy(() => {
+      const Kx = K.apply(st.x);
+      const gradF = tf.div(Kx, tf.maximum(this.groupNorm(Kx), eh));
+      const rx = tf.add(tf.sub(st.x, this.data), K.adjoint(gradF as DualField, this.imageShape));
+      if (!withDual) return [squaredNorm(rx), tf.scalar(Infinity)];
+      const v = tf.add(K.apply(tf.sub(K.adjoint(st.y, this.imageShape), this.data) as ImageBatch), tf.mul(st.y, eh));
+      const yn = this.groupNorm(st.y);
+      const yhat = tf.div(st.y, tf.maximum(yn, 1e-30));
+      const vy = this.groupDot(v, yhat);
+      const onBoundary = tf.logicalAnd(tf.greater(yn, 1 - 1e-4), tf.less(vy, 0));
+      const r = tf.where(onBoundary, tf.sub(v, tf.mul(vy, yhat)), v);
+      return [squaredNorm(rx), squaredNorm(r)];
+    }));
+    return { primal: Math.sqrt(p2), dual: Math.sqrt(d2) / eh };
+  }
+
+  /** Distance certificate of (X, Y) to the solution of the adjoint system linearised at (x, y). */
+  private adjointCertificate(K: BoundConvOperator, st: SolverState, ad: AdjointState): number {
+    const { sigma } = this.steps(K);
+    const eh = this.options.huber;
+    const [r2] = readScalars(tf.tidy(() => {
+      const u = tf.div(tf.add(st.y, tf.mul(K.apply(st.x), sigma)), 1 + sigma * eh);
+      const un = this.groupNorm(u);
+      const uhat = tf.div(u, tf.maximum(un, 1e-30));
+      const active = tf.greater(un, 1);
+      const c = tf.div(tf.sub(tf.mul(un, 1 + sigma * eh), 1), sigma);
+      const KX = K.apply(ad.X);
+      const tangentKX = tf.sub(KX, tf.mul(uhat, this.groupDot(uhat, KX)));
+      const r2 = tf.where(active, tf.sub(tangentKX, tf.mul(c, ad.Y)), tf.sub(KX, tf.mul(ad.Y, eh)));
+      const r1 = tf.add(tf.add(ad.X, K.adjoint(ad.Y, this.imageShape)), this.upper.gradient(st.x));
+      return tf.add(squaredNorm(r1), squaredNorm(r2));
+    }));
+    return Math.sqrt(r2) / Math.min(1, eh);
+  }
+
+  private disposeState(s: SolverState | AdjointState | undefined): void {
+    if (s) tf.dispose(Object.values(s));
+  }
+
+  /**
+   * Iterates from `start` (not modified) until `done(certificates)`; with `adjoint`, the adjoint runs alongside.
+   * Returns the final states and certificates.
+   */
+  private iterate(K: BoundConvOperator, start: SolverState, adjoint: AdjointState | undefined, done: (c: { primal: number; dual: number; adjoint: number }) => boolean) {
+    const o = this.options;
+    let st: SolverState = { x: start.x.clone(), xbar: start.xbar.clone(), y: start.y.clone() };
+    let ad: AdjointState | undefined = adjoint && { X: adjoint.X.clone(), Xbar: adjoint.Xbar.clone(), Y: adjoint.Y.clone() };
+    let best = Infinity, bestAt = 0, k = 0;
+    let stop: LowerStop = 'certified';
+    let cert = { primal: Infinity, dual: Infinity, adjoint: 0 };
+    for (;;) {
+      if (k % o.checkEvery === 0) {
+        const fc = this.forwardCertificates(K, st, ad !== undefined);
+        cert = { ...fc, adjoint: ad ? this.adjointCertificate(K, st, ad) : 0 };
+        if (done(cert)) break;
+        const progress = ad ? cert.primal + cert.dual + cert.adjoint : cert.primal;
+        if (progress < 0.999 * best) {
+          best = progress;
+          bestAt = k;
+        }
+        if (k >= o.maxIterations) {
+          stop = 'iteration-cap';
+          break;
+        }
+        if (k - bestAt > o.stallWindow) {
+          stop = 'float32-floor';
+          break;
+        }
+      }
+      const { next, w } = this.forwardStep(K, st, ad !== undefined);
+      if (ad) {
+        const nextAd = this.adjointStep(K, ad, w!, next.x);
+        w!.dispose();
+        this.disposeState(ad);
+        ad = nextAd;
+      }
+      this.disposeState(st);
+      st = next;
+      k++;
+    }
+    return { st, ad, cert, iterations: k, stop };
+  }
+
+  /** Solves the forward saddle problem at θ until ‖x − x̂‖ ≤ ε (certified), from the warm start. */
+  evaluate(theta: Float64Array, epsilon: number): PiggybackEvaluation {
+    const t0 = performance.now();
+    const K = this.operator(theta);
+    const r = this.iterate(K, this.warm, undefined, (c) => c.primal <= epsilon);
+    tf.dispose(r.st.xbar);
+    const x = r.st.x;
+    const [value, gradNormSq] = readScalars(this.upper.value(x), tf.tidy(() => squaredNorm(this.upper.gradient(x))));
+    this.counters.lowerIterations += r.iterations;
+    this.counters.lowerSeconds += (performance.now() - t0) / 1000;
+    return {
+      theta: Float64Array.from(theta), x, y: r.st.y, value, upperGradNorm: Math.sqrt(gradNormSq), dualError: r.cert.dual, requested: epsilon,
+      lower: { x, iterations: r.iterations, gradNorm: r.cert.primal, certifiedError: r.cert.primal, stop: r.stop },
+    };
+  }
+
+  /** Makes the evaluation's (x, y) the warm start of later solves. */
+  accept(ev: LowerEvaluation): void {
+    const e = ev as PiggybackEvaluation;
+    if (e.x === this.warm.x) return;
+    this.disposeState(this.warm);
+    this.warm = { x: tf.keep(e.x.clone()), xbar: tf.keep(e.x.clone()), y: tf.keep(e.y.clone()) };
+  }
+
+  release(ev: LowerEvaluation): void {
+    const e = ev as PiggybackEvaluation;
+    if (e.x !== this.warm.x && !e.x.isDisposed) e.x.dispose();
+    if (e.y && e.y !== this.warm.y && !e.y.isDisposed) e.y.dispose();
+  }
+
+  /**
+   * The piggyback hypergradient at θ: continues the forward iteration from the evaluation (or a fresh solve) with the
+   * adjoint alongside, warm-started from the last adjoint, until ‖x − x̂‖ ≤ ε, ‖y − ŷ‖ ≤ max(ε, asked ε of the
+   * evaluation) and the adjoint certificate ≤ δ; then z = ∇_θ[⟨K_θ X, y⟩ + ⟨K_θ x, Y⟩] with the bound
+   *   ω = c_K [‖X‖ ε_y + ‖y‖ δ + ‖Y‖ ε_x + ‖x‖ δ + L_adj (‖x‖ + ‖y‖)(ε_x + ε_y)].
+   */
+  hypergradient(theta: Float64Array, epsilon: number, delta: number, evaluation?: LowerEvaluation): HypergradientResult {
+    const ev = (evaluation as PiggybackEvaluation | undefined) ?? this.evaluate(theta, epsilon);
+    const t0 = performance.now();
+    const K = this.operator(theta);
+    const dualTarget = Math.max(epsilon, ev.requested);
+    const start: SolverState = { x: ev.x, xbar: ev.x, y: ev.y };
+    const adjoint0 = this.warmAdjoint ?? (() => {
+      const z = tf.zeros(this.imageShape) as ImageBatch;
+      return { X: z, Xbar: z, Y: tf.zeros(this.dualShape) as DualField };
+    })();
+    const r = this.iterate(K, start, adjoint0, (c) => c.primal <= epsilon && c.dual <= dualTarget && c.adjoint <= delta);
+    if (!this.warmAdjoint) tf.dispose([adjoint0.X, adjoint0.Y]);
+    const ad = r.ad!;
+    const tapGrad = K.tapGradient([[ad.X, r.st.y], [r.st.x, ad.Y]]);
+    const grad = this.family.thetaGradient(theta, tapGrad);
+    const [xn2, yn2, Xn2, Yn2] = readScalars(squaredNorm(r.st.x), squaredNorm(r.st.y), squaredNorm(ad.X), squaredNorm(ad.Y));
+    const [xn, yn, Xn, Yn] = [xn2, yn2, Xn2, Yn2].map(Math.sqrt);
+    const cK = this.family.bilinearBound(theta);
+    const Ladj = this.options.adjointLipschitz > 0 ? this.options.adjointLipschitz : this.upper.lipschitz;
+    const ex = r.cert.primal, ey = r.cert.dual, dA = r.cert.adjoint;
+    const errorBound = cK * (Xn * ey + yn * dA + Yn * ex + xn * dA + Ladj * (xn + yn) * (ex + ey));
+    this.disposeState(this.warmAdjoint);
+    this.warmAdjoint = { X: tf.keep(ad.X), Xbar: tf.keep(ad.Xbar), Y: tf.keep(ad.Y) };
+    this.disposeState(r.st);
+    this.counters.lowerIterations += r.iterations;
+    this.counters.cgIterations += r.iterations;
+    const seconds = (performance.now() - t0) / 1000;
+    this.counters.cgSeconds += seconds;
+    return {
+      value: ev.value, grad, errorBound, evaluation: ev,
+      stats: {
+        lowerIterations: ev.lower.iterations + r.iterations, cgIterations: r.iterations, cgResidual: dA, jacobianNorm: cK * (xn + yn),
+        lipschitzJ: 0, lipschitzHessianInverse: 0, mu: 1, lowerSeconds: 0, cgSeconds: seconds, qNorm: Xn,
+      },
+    };
+  }
+
+  /** Warm starts and counters (x and the adjoint X; the dual warm starts restart from 0 after a restore). */
+  saveState(): OracleState {
+    return {
+      x: Float32Array.from(this.warm.x.dataSync()),
+      q: this.warmAdjoint ? Float32Array.from(this.warmAdjoint.X.dataSync()) : null,
+      counters: { ...this.counters },
+      lipschitz: { jacobianNorm: 0, lipschitzJ: 0, lipschitzHessian: 0 },
+    };
+  }
+
+  restoreState(s: OracleState): void {
+    this.disposeState(this.warm);
+    const x = tf.tensor(s.x, this.imageShape) as ImageBatch;
+    this.warm = { x: tf.keep(x), xbar: tf.keep(x.clone()), y: tf.keep(tf.zeros(this.dualShape)) };
+    this.disposeState(this.warmAdjoint);
+    this.warmAdjoint = undefined;
+    Object.assign(this.counters, s.counters);
+  }
+
+  dispose(): void {
+    this.disposeState(this.warm);
+    this.disposeState(this.warmAdjoint);
+    this.warmAdjoint = undefined;
+    this.bound?.op.dispose();
+    this.bound = undefined;
+    tf.dispose([this.pair, this.spread]);
+  }
+}

@@ -1,0 +1,109 @@
+import { describe, expect, it } from 'vitest';
+import { tf, type ImageBatch } from '@bilevel/core';
+import { assertConformance, convexityCheck, curvatureCheck, gradientCheck, hvpCheck, memoryCheck, regularizerConformance, regularizerPluginConformance } from '@bilevel/testing';
+import { compositeKernels, ConvexRidge, crrModule, crrPlugins } from '@bilevel/regularizers-crr';
+import { multiplierGrid } from '@bilevel/regularizers-foe';
+
+/** Random θ: spline log-slopes in [−2, 1] (a genuinely non-linear monotone σ), λ around e^{−0.5}. */
+function randomTheta(reg: ConvexRidge, seed: number): Float32Array {
+  const t = reg.initialTheta(seed);
+  let s = seed * 11 + 5;
+  const u = () => ((s = (s * 16807) % 2147483647) / 2147483647);
+  for (const b of reg.layout.blocks) {
+    const n = b.shape.reduce((p, q) => p * q, 1);
+    for (let i = b.offset; i < b.offset + n; i++) {
+      if (b.name === 'splineLogSlopes') t[i] = -2 + 3 * u();
+      else if (b.name === 'logStrength') t[i] = -1 + u();
+      else t[i] *= 0.5 + u();
+    }
+  }
+  return t;
+}
+
+describe('CRR through the shared conformance suite', () => {
+  for (const [channels, size, range, engine] of [[[3, 5], 3, 0.5, 'patches'], [[4], 4, 0.3, 'patches'], [[2, 3, 4], 3, 1, 'patches'], [[3, 5], 3, 0.5, 'native']] as const) {
+    it(`smooth σ, channels ${JSON.stringify(channels)}, ${size}×${size}, ${engine}: gradient, HVP, mixed product, curvature, convexity, memory`, () => {
+      const reg = new ConvexRidge({ channels: [...channels], size, range, knots: 11, engine });
+      const r = regularizerConformance(reg, { thetas: [randomTheta(reg, 1), randomTheta(reg, 2)], convex: true, shape: [2, 20, 20, 1] });
+      assertConformance(r);
+    });
+  }
+
+  it("linear σ (the paper's spline): gradient, curvature, convexity, memory; HVP = FD of gradX away from the knots", () => {
+    const reg = new ConvexRidge({ channels: [3, 5], size: 3, range: 0.5, knots: 11, activation: 'linear' });
+    const theta = randomTheta(reg, 3);
+    const x = tf.randomUniform([2, 20, 20, 1], 0, 1, 'float32', 3) as ImageBatch;
+    const p = { x, theta };
+    const th = tf.tensor1d(theta);
+    const checks = [gradientCheck(reg, p), curvatureCheck(reg, p), convexityCheck(reg, p), memoryCheck('crr linear', () => [reg.gradX(x, th), reg.hvpX(x, th, x), reg.mixedVjp(x, th, x)])];
+    for (const c of checks) expect(c.passed, `${c.name}: ${c.error} (${c.detail})`).toBe(true);
+    // ∇R is only Lipschitz: its directional derivative matches the a.e. Hessian for steps that cross few knots.
+    expect(hvpCheck(reg, p, 13, 2e-2, 1e-3).passed).toBe(true);
+    tf.dispose([x, th]);
+  });
+
+  it('the registered plugin passes the plugin kit with its defaults (1→8→32, 7×7, 21 knots)', () => {
+    const r = regularizerPluginConformance(crrModule, 'crr', { shape: [1, 24, 24, 1], convex: true, thetas: [new ConvexRidge().initialTheta(0)] });
+    assertConformance(r);
+  });
+
+  it('θ₀: ‖W‖ = 1, zero-mean composite kernel, σ = clip(·, −T, T); layout and parameter count', () => {
+    const reg = new ConvexRidge();
+    const t = reg.initialTheta(4);
+    expect(reg.layout.size).toBe(1 + 8 * 49 + 32 * 8 * 49 + 32 * 20);
+    expect(crrPlugins[0].parameterCount).toBe(reg.layout.size);
+    const convs = reg.layout.blocks.filter((b) => b.name.startsWith('conv'));
+    const { kernels, S } = compositeKernels(t, convs, 7);
+    expect(S).toBe(13);
+    for (const k of kernels) expect(Math.abs(k.reduce((a, b) => a + b, 0))).toBeLessThan(1e-5);
+    expect(multiplierGrid(kernels, S, S, undefined, 48).max).toBeCloseTo(1, 3);
+    const { knots, values } = reg.activations(t);
+    expect(reg.options.activation).toBe('smooth');
+    expect(knots.length).toBe(21);
+    values[0].forEach((v, j) => expect(v).toBeCloseTo(knots[j], 6));
+    expect(reg.curvature(t).L).toBeGreaterThanOrEqual(1);
+    expect(reg.curvature(t).L).toBeLessThan(1.4);
+  });
+
+  it('ψ(0) = σ(0) = 0: a constant image has R = 0 and ∇R = 0 (zero-mean W), for both activations', () => {
+    for (const activation of ['smooth', 'linear'] as const) {
+      const reg = new ConvexRidge({ channels: [3, 4], size: 3, knots: 11, range: 0.3, activation });
+      const th = tf.tensor1d(randomTheta(reg, 7));
+      const x = tf.fill([1, 12, 12, 1], 0.37) as ImageBatch;
+      expect(Math.abs(reg.value(x, th).dataSync()[0])).toBeLessThan(1e-5);
+      expect(tf.max(tf.abs(reg.gradX(x, th))).dataSync()[0]).toBeLessThan(1e-5);
+      tf.dispose([th, x]);
+    }
+  });
+
+  it('value integrates σ exactly: R(x) for a 1×1 single-channel W is λ Σ ψ(w x)', () => {
+    const reg = new ConvexRidge({ channels: [1], size: 1, knots: 5, range: 1, activation: 'linear' });
+    // θ = [log λ, w, log-slopes of 4 pieces on [−1, −½, 0, ½, 1]]
+    const slopes = [0.5, 2, 1, 3];
+    const theta = tf.tensor1d([Math.log(1.5), 0, ...slopes.map(Math.log)]);
+    // the one-channel filter is projected to zero mean → W = 0, R ≡ 0 …
+    const x = tf.tensor4d([0.3, -0.8, 1.7, 0.1], [1, 2, 2, 1]) as ImageBatch;
+    expect(Math.abs(reg.value(x, theta).dataSync()[0])).toBeLessThan(1e-6);
+    // … so use two layers 1 → 1 → 1 with 1×1 kernels: still zero-mean. Check ψ through a 2-tap filter instead.
+    const reg2 = new ConvexRidge({ channels: [1], size: 2, knots: 5, range: 1, activation: 'linear' });
+    // c = [[a, −a], [0, 0]] with a = 0.5 → (W x)[p, q] = 0.5 (x[p, q] − x[p, q+1]).
+    const theta2 = tf.tensor1d([Math.log(1.5), 0.5, -0.5, 0, 0, ...slopes.map(Math.log)]);
+    const xs = [[0.3, -0.8, 1.7], [0.1, 2.9, -1.2]];
+    const x2 = tf.tensor4d(xs.flat(), [1, 2, 3, 1]) as ImageBatch;
+    const knots = [-1, -0.5, 0, 0.5, 1];
+    const sigmaAt = (t: number) => { // σ(0) = 0, slopes per piece, constant beyond ±1
+      const tc = Math.min(1, Math.max(-1, t));
+      let v = 0;
+      for (let j = 0; j < 4; j++) v += slopes[j] * (Math.min(Math.max(tc - knots[j], 0), 0.5) - Math.min(Math.max(-knots[j], 0), 0.5));
+      return v;
+    };
+    const psiAt = (t: number) => { let s = 0; const n = 20000; for (let i = 0; i < n; i++) s += sigmaAt(((i + 0.5) / n) * t) * (t / n); return s; };
+    let expected = 0;
+    for (let p = 0; p < 1; p++) for (let q = 0; q < 2; q++) {
+      // valid 2×2 windows: c = [[0.5, −0.5], [0, 0]] → 0.5 (x[p][q] − x[p][q+1])
+      expected += psiAt(0.5 * (xs[p][q] - xs[p][q + 1]));
+    }
+    expect(reg2.value(x2, theta2).dataSync()[0]).toBeCloseTo(1.5 * expected, 4);
+    tf.dispose([theta, x, theta2, x2]);
+  });
+});

@@ -1,0 +1,135 @@
+import { describe, expect, it } from 'vitest';
+import { tf, PluginRegistry, type ImageBatch } from '@bilevel/core';
+import { assertConformance, regularizerConformance } from '@bilevel/testing';
+import { FieldsOfExperts, foePlugins, multiplierBound, PatchGeometry, filterBank } from '@bilevel/regularizers-foe';
+
+const registry = new PluginRegistry(foePlugins);
+const ctx = { imageShape: [16, 16] as [number, number], seed: 0 };
+
+/** Random θ around the reference initialisation: log-weights ±0.5, log-smoothing in [−3, −1.5], filters ×(1 ± ½). */
+function randomTheta(reg: FieldsOfExperts, seed: number): Float32Array {
+  const t = reg.initialTheta(seed);
+  const K = reg.options.filters;
+  let s = seed * 7 + 1;
+  const u = () => ((s = (s * 16807) % 2147483647) / 2147483647);
+  for (let i = 0; i <= K; i++) t[i] = -2 + (u() - 0.5);
+  for (let i = 1 + K; i <= 2 * K; i++) t[i] = -3 + 1.5 * u();
+  for (let i = 1 + 2 * K; i < t.length; i++) t[i] *= 0.5 + u();
+  return t;
+}
+
+describe('Fields of Experts through the shared conformance suite', () => {
+  for (const engine of ['patches', 'native'] as const) {
+    for (const zeroMean of [0, 1]) {
+      it(`${engine}, zeroMean ${zeroMean}: gradient, HVP, mixed product, curvature, convexity, memory`, () => {
+        const reg = registry.create('regularizer', 'foe', { filters: 6, size: 5, zeroMean, engine }, ctx, 'regularizer.options') as FieldsOfExperts;
+        const r = regularizerConformance(reg, { thetas: [reg.initialTheta(3), randomTheta(reg, 1), randomTheta(reg, 2)], convex: true });
+        assertConformance(r);
+        expect(r.checks.length).toBeGreaterThan(12);
+      });
+    }
+  }
+
+  it('the default is the MAID reference: 48 filters 7×7, 2449 parameters, initialisation as in DESIGN §3', () => {
+    const reg = registry.create('regularizer', 'foe', {}, ctx, 'regularizer.options');
+    expect(reg.layout.size).toBe(2449);
+    expect(foePlugins[0].parameterCount).toBe(2449);
+    const t = reg.initialTheta(0);
+    expect(Array.from(t.subarray(0, 49)).every((v) => v === -3)).toBe(true);
+    expect(Array.from(t.subarray(49, 97)).every((v) => v === -3.5)).toBe(true);
+    for (let k = 0; k < 48; k++) {
+      const c = t.subarray(97 + 49 * k, 97 + 49 * (k + 1));
+      expect(Math.abs(c.reduce((a, b) => a + b, 0))).toBeLessThan(1e-5);
+    }
+    const std = Math.sqrt(t.subarray(97).reduce((a, b) => a + b * b, 0) / (48 * 49));
+    expect(std).toBeGreaterThan(0.8 * Math.sqrt(2 / (49 + 49 * 48)));
+    expect(std).toBeLessThan(1.2 * Math.sqrt(2 / (49 + 49 * 48)));
+    expect(reg.initialTheta(0)).toEqual(t);
+    expect(reg.initialTheta(1)).not.toEqual(t);
+    expect(reg.layout.blocks.map((b) => b.name)).toEqual(['logScale', 'logWeights', 'logSmoothing', 'filters']);
+  });
+
+  it('value matches the formula on a tiny image (one 2×2 filter, valid windows)', () => {
+    for (const engine of ['patches', 'native'] as const) {
+      const reg = new FieldsOfExperts({ filters: 1, size: 2, engine });
+      const x = tf.tensor4d([0, 1, 2, 4, 3, 1, 0, 2, 5], [1, 3, 3, 1]) as ImageBatch;
+      // θ₀ = log 2, θ₁ = log 3, ν = 0.5, c = [[1, −1], [0, 2]]
+      const theta = tf.tensor1d([Math.log(2), Math.log(3), Math.log(0.5), 1, -1, 0, 2]);
+      const v = reg.value(x, theta).dataSync()[0];
+      const X = [[0, 1, 2], [4, 3, 1], [0, 2, 5]];
+      let expected = 0;
+      for (let p = 0; p < 2; p++) for (let q = 0; q < 2; q++) {
+        const u = X[p][q] - X[p][q + 1] + 2 * X[p + 1][q + 1];
+        expected += 6 * Math.sqrt(u * u + 0.25);
+      }
+      expect(v).toBeCloseTo(expected, 3);
+      x.dispose(); theta.dispose();
+    }
+  });
+
+  it('the two engines agree on value, gradX, hvpX and mixedVjp (odd image sizes, batch 3)', () => {
+    const a = new FieldsOfExperts({ filters: 5, size: 4, engine: 'patches' });
+    const b = new FieldsOfExperts({ filters: 5, size: 4, engine: 'native' });
+    const th = tf.tensor1d(a.initialTheta(5));
+    const x = tf.randomUniform([3, 13, 17, 1], 0, 1, 'float32', 1) as ImageBatch;
+    const v = tf.randomNormal([3, 13, 17, 1], 0, 1, 'float32', 2) as ImageBatch;
+    const rel = (p: tf.Tensor, q: tf.Tensor) => tf.tidy(() => tf.norm(tf.sub(p, q)).dataSync()[0] / tf.norm(q).dataSync()[0]);
+    expect(rel(a.value(x, th), b.value(x, th))).toBeLessThan(1e-5);
+    expect(rel(a.gradX(x, th), b.gradX(x, th))).toBeLessThan(1e-4);
+    expect(rel(a.hvpX(x, th, v), b.hvpX(x, th, v))).toBeLessThan(1e-4);
+    expect(rel(a.mixedVjp(x, th, v), b.mixedVjp(x, th, v))).toBeLessThan(1e-4);
+    tf.dispose([th, x, v]);
+  });
+
+  it('grid responses, patches and the shift-sum adjoint are consistent: ⟨P x, T⟩ = ⟨x, Pᵀ T⟩, responses = F P', () => {
+    const g = PatchGeometry.for([2, 11, 9], 3);
+    tf.tidy(() => {
+      const x = tf.randomNormal([2, 11, 9, 1], 0, 1, 'float32', 3) as ImageBatch;
+      const T = tf.mul(tf.randomNormal([g.M, 9], 0, 1, 'float32', 4), g.mask(9));
+      const P = g.patches(x); // [9, M]
+      const lhs = tf.sum(tf.mul(tf.transpose(P), T)).dataSync()[0];
+      const rhs = tf.sum(tf.mul(x, g.adjointSum(T))).dataSync()[0];
+      expect(Math.abs(lhs - rhs) / Math.abs(lhs)).toBeLessThan(1e-5);
+      expect(g.validCount).toBe(2 * 9 * 7);
+      const F = tf.randomNormal([4, 9], 0, 1, 'float32', 5);
+      const viaConv = tf.mul(g.responses(g.padded(x), F), g.mask(4));
+      const viaPatches = tf.mul(tf.transpose(tf.matMul(F, P)), g.mask(4));
+      expect(tf.max(tf.abs(tf.sub(viaConv, viaPatches))).dataSync()[0]).toBeLessThan(1e-5);
+    });
+  });
+
+  it('the frequency-grid bound is an upper bound of ‖C‖² and is tight within its Bernstein factor', () => {
+    // A 3×3 Laplacian: sup |ĉ|² = 16² · … exactly 144 at ω = (π, π)? (ĉ = 4 − 2cos ω₁ − 2cos ω₂ ≤ 8 → 64).
+    const lap = [0, -1, 0, -1, 4, -1, 0, -1, 0];
+    const b = multiplierBound([lap], 3, 3);
+    expect(b).toBeGreaterThanOrEqual(64);
+    expect(b).toBeLessThan(64 * 1.25);
+    // Power iteration on a 'valid' bank stays below the bound.
+    const reg = new FieldsOfExperts({ filters: 4, size: 5 });
+    const theta = reg.initialTheta(9);
+    const { L } = reg.curvature(theta);
+    const bank = filterBank(5);
+    const lam = tf.tidy(() => {
+      const th = tf.tensor1d(theta);
+      let v = tf.randomNormal([1, 32, 32, 1], 0, 1, 'float32', 5) as ImageBatch;
+      // Hessian at x = 0 where φ'' = 1/ν attains its maximum.
+      const x0 = tf.zeros([1, 32, 32, 1]) as ImageBatch;
+      let ratio = 0;
+      for (let k = 0; k < 60; k++) {
+        const hv = reg.hvpX(x0, th, v);
+        ratio = tf.norm(hv).dataSync()[0] / tf.norm(v).dataSync()[0];
+        v = tf.div(hv, tf.norm(hv)) as ImageBatch;
+      }
+      void bank;
+      return ratio;
+    });
+    expect(lam).toBeLessThanOrEqual(L);
+    expect(lam).toBeGreaterThan(L / 2.5);
+  });
+
+  it('rejects unknown and invalid options with the config path', () => {
+    expect(() => registry.create('regularizer', 'foe', { filter: 3 }, ctx, 'regularizer.options')).toThrow(/regularizer\.options\.filter/);
+    expect(() => registry.create('regularizer', 'foe', { size: 1 }, ctx, 'regularizer.options')).toThrow(/regularizer\.options\.size/);
+    expect(() => registry.create('regularizer', 'foe', { zeroMean: 2 }, ctx, 'regularizer.options')).toThrow(/zeroMean/);
+  });
+});

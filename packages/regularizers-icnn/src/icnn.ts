@@ -1,0 +1,320 @@
+import { tf, type Curvature, type ImageBatch, type ParameterBlock, type ParameterLayout, type Regularizer, type Scalar, type Tensor, type Tensor1D } from '@bilevel/core';
+import { filterBank, lastValueCache, multiplierBound, Rng, schurBound, xavierNormal, type Boundary, type ConvEngineName, type FilterBank, type Prepared } from '@bilevel/regularizers-foe';
+
+export interface IcnnOptions {
+  /** Channels of each layer, the last one included (default [32, 4]: two layers). */
+  channels: number[];
+  /** Size s of the input convolutions V_l (s×s taps). */
+  size: number;
+  /** Leak λ of σ(t) = λt + (1 − λ) softplus(βt)/β. */
+  leak: number;
+  /** Sharpness β of σ. */
+  sharpness: number;
+  /** Initial (or fixed) weight γ of γ/2‖x‖². */
+  gamma: number;
+  /** Learn log γ as a parameter (else γ stays fixed). */
+  learnGamma: boolean;
+  /** Initial log of the output scale α. */
+  logScale: number;
+  /** Convolution layout of the input convolutions (see @bilevel/regularizers-foe filterBank). */
+  engine: ConvEngineName | 'auto';
+  /** Windows at the border (see @bilevel/regularizers-foe): 'reflect' (default), 'symmetric' or 'valid'. */
+  boundary: Boundary;
+}
+
+export const ICNN_DEFAULTS: IcnnOptions = { channels: [32, 4], size: 7, leak: 0.2, sharpness: 10, gamma: 1e-3, learnGamma: true, logScale: 0, engine: 'auto', boundary: 'reflect' };
+
+interface Layer {
+  C: number;
+  V: ParameterBlock;
+  b: ParameterBlock;
+  W?: ParameterBlock;
+}
+
+/** θ layout of the ICNN: per layer V_l [C_l, s²], b_l [C_l], W_l [C_l, C_{l−1}] (l ≥ 2), then log α and log γ. */
+function buildLayout(o: IcnnOptions): { layout: ParameterLayout; layers: Layer[]; scale: number; gamma: number } {
+  const s2 = o.size * o.size;
+  const blocks: ParameterBlock[] = [];
+  const layers: Layer[] = [];
+  let off = 0;
+  const add = (name: string, shape: number[]): ParameterBlock => {
+    const b = { name, offset: off, shape };
+    off += shape.reduce((p, q) => p * q, 1);
+    blocks.push(b);
+    return b;
+  };
+  o.channels.forEach((C, i) => {
+    const l = i + 1;
+    const W = l > 1 ? add(`W${l}`, [C, o.channels[i - 1]]) : undefined;
+    const V = add(`V${l}`, [C, o.size, o.size]);
+    const b = add(`b${l}`, [C]);
+    layers.push({ C, V, b, W });
+    void s2;
+  });
+  const scale = add('logScale', [1]).offset;
+  const gamma = o.learnGamma ? add('logGamma', [1]).offset : -1;
+  return { layout: { size: off, blocks }, layers, scale, gamma };
+}
+
+export function icnnParameterCount(o: Partial<IcnnOptions> = {}): number {
+  return buildLayout({ ...ICNN_DEFAULTS, ...o }).layout.size;
+}
+
+const softplusInverse = (y: number) => y + Math.log(-Math.expm1(-y));
+
+/**
+ * Convolutional input-convex network on s×s windows (one per pixel of the mirror-extended image, or 'valid'),
+ * hidden layers mixed by non-negative 1×1
+ * convolutions:
+ *   z_1 = σ(V_1 x + b_1),   z_l = σ(W_l⁺ z_{l−1} + V_l x + b_l)  (l = 2..L),   W⁺ = softplus(W) ≥ 0,
+ *   R_θ(x) = α Σ_windows Σ_channels z_L + γ/2 ‖x‖²,   α = e^{θ_α}, γ = e^{θ_γ} (or fixed),
+ * with σ(t) = λt + (1 − λ) softplus(βt)/β: convex, increasing (σ' ∈ (λ, 1]), C^∞, σ'' ≤ (1 − λ)β/4.
+ * R is convex in x (non-negative combinations of convex increasing functions of convex functions) and
+ * γ-strongly convex. The V_l are s×s convolutions with one input channel (a filter bank: all windows share
+ * their positions across layers); W_l act per window (matrix products on [windows, channels] matrices).
+ *
+ * ∇ₓR and ∇²ₓₓR v are by hand (reverse pass; forward tangent + its reverse pass) with σ', σ'' in closed
+ * form; the mixed product is one reverse pass (tf.grad) of m(θ) = ⟨∇ₓR, v⟩ = α Σ ż_L + γ⟨x, v⟩ written with
+ * σ' = λ + (1 − λ) sigmoid(βu) in closed form, so nothing is differentiated twice.
+ */
+export class Icnn implements Regularizer {
+  readonly name = 'icnn';
+  readonly layout: ParameterLayout;
+  readonly options: IcnnOptions;
+  private readonly layers: Layer[];
+  private readonly scaleAt: number;
+  private readonly gammaAt: number;
+  private readonly bank: FilterBank;
+  private readonly bounds: (theta: Float32Array) => Curvature;
+
+  constructor(options: Partial<IcnnOptions> = {}) {
+    this.options = { ...ICNN_DEFAULTS, ...options };
+    if (this.options.channels.length < 1) throw new Error('ICNN needs at least one layer');
+    const b = buildLayout(this.options);
+    this.layout = b.layout;
+    this.layers = b.layers;
+    this.scaleAt = b.scale;
+    this.gammaAt = b.gamma;
+    this.bank = filterBank(this.options.size, this.options.engine, this.options.boundary);
+    this.bounds = lastValueCache((t) => this.computeCurvature(t));
+  }
+
+  /** V_l Xavier-normal with the mean removed, b = 0, W⁺ ≈ U(0.5, 1.5)/C_{l−1}, log α and log γ from the options (seeded). */
+  initialTheta(seed: number): Float32Array {
+    const o = this.options, s2 = o.size * o.size;
+    const t = new Float32Array(this.layout.size);
+    const rng = new Rng(seed);
+    for (const L of this.layers) {
+      xavierNormal(t, L.V.offset, L.C, s2, 1, rng, true);
+      if (L.W) {
+        const [C, Cp] = L.W.shape;
+        for (let i = 0; i < C * Cp; i++) t[L.W.offset + i] = softplusInverse((0.5 + rng.uniform()) / Cp);
+      }
+    }
+    t[this.scaleAt] = o.logScale;
+    if (this.gammaAt >= 0) t[this.gammaAt] = Math.log(o.gamma);
+    return t;
+  }
+
+  private params(theta: Tensor1D) {
+    const s2 = this.options.size * this.options.size;
+    const blk = (b: ParameterBlock, shape: number[]) => tf.reshape(tf.slice(theta, b.offset, shape.reduce((p, q) => p * q, 1)), shape);
+    const layers = this.layers.map((L) => ({
+      C: L.C,
+      V: blk(L.V, [L.C, s2]) as tf.Tensor2D,
+      b: blk(L.b, [1, L.C]),
+      W: L.W ? (tf.softplus(blk(L.W, L.W.shape as number[])) as tf.Tensor2D) : undefined,
+    }));
+    const alpha = tf.exp(tf.slice(theta, this.scaleAt, 1));
+    const gamma: Tensor | number = this.gammaAt >= 0 ? tf.exp(tf.slice(theta, this.gammaAt, 1)) : this.options.gamma;
+    return { layers, alpha, gamma };
+  }
+
+  private act(u: Tensor) {
+    const { leak: lam, sharpness: beta } = this.options;
+    const sig = tf.sigmoid(tf.mul(u, beta));
+    return {
+      z: () => tf.add(tf.mul(u, lam), tf.mul(tf.softplus(tf.mul(u, beta)), (1 - lam) / beta)),
+      d1: tf.add(tf.mul(sig, 1 - lam), lam),
+      d2: () => tf.mul(tf.mul(sig, tf.sub(1, sig)), (1 - lam) * beta),
+    };
+  }
+
+  /** Pre-activations u_l, activations z_l and the activation derivatives at x. */
+  private forward(p: Prepared, P: ReturnType<Icnn['params']>, needZ: boolean) {
+    const us: Tensor[] = [], zs: Tensor[] = [], d1: Tensor[] = [], d2: (() => Tensor)[] = [];
+    P.layers.forEach((L, i) => {
+      let u: Tensor = tf.add(this.bank.respond(p, L.V), L.b);
+      if (L.W) u = tf.add(u, tf.matMul(zs[i - 1] as tf.Tensor2D, tf.transpose(L.W)));
+      const a = this.act(u);
+      us.push(u);
+      d1.push(a.d1);
+      d2.push(a.d2);
+      if (needZ || i < P.layers.length - 1) zs.push(a.z());
+    });
+    return { us, zs, d1, d2 };
+  }
+
+  private gammaTerm(x: Tensor, gamma: Tensor | number): Tensor {
+    return tf.mul(x, gamma);
+  }
+
+  value(x: ImageBatch, theta: Tensor1D): Scalar {
+    return tf.tidy(() => {
+      const P = this.params(theta);
+      const p = this.bank.prepare(x);
+      const { zs } = this.forward(p, P, true);
+      const out = this.bank.maskedSums(zs[zs.length - 1], p);
+      return tf.reshape(tf.add(tf.mul(P.alpha, tf.sum(out)), tf.mul(tf.mul(tf.sum(tf.square(x)), P.gamma), 0.5)), []) as Scalar;
+    });
+  }
+
+  /** Reverse pass: g_L = α mask σ'(u_L), g_{l−1} = (W_lᵀ g_l) σ'(u_{l−1}); returns every g_l. */
+  private backward(p: Prepared, P: ReturnType<Icnn['params']>, d1: Tensor[]): { g: Tensor[]; delta: Tensor[] } {
+    const L = P.layers.length;
+    const g: Tensor[] = new Array(L), delta: Tensor[] = new Array(L);
+    delta[L - 1] = this.bank.mask(tf.mul(tf.onesLike(d1[L - 1]), P.alpha), p);
+    g[L - 1] = tf.mul(delta[L - 1], d1[L - 1]);
+    for (let l = L - 1; l > 0; l--) {
+      delta[l - 1] = tf.matMul(g[l] as tf.Tensor2D, P.layers[l].W!);
+      g[l - 1] = tf.mul(delta[l - 1], d1[l - 1]);
+    }
+    return { g, delta };
+  }
+
+  /** Σ_l 𝒱_lᵀ G_l as an image (one adjoint of the stacked channels). */
+  private adjoint(p: Prepared, P: ReturnType<Icnn['params']>, G: Tensor[]): ImageBatch {
+    if (G.length === 1) return this.bank.adjoint(G[0], P.layers[0].V, p);
+    return this.bank.adjoint(tf.concat(G, 1), tf.concat(P.layers.map((L) => L.V), 0), p);
+  }
+
+  gradX(x: ImageBatch, theta: Tensor1D): ImageBatch {
+    return tf.tidy(() => {
+      const P = this.params(theta);
+      const p = this.bank.prepare(x);
+      const f = this.forward(p, P, false);
+      const { g } = this.backward(p, P, f.d1);
+      return tf.add(this.adjoint(p, P, g), this.gammaTerm(x, P.gamma)) as ImageBatch;
+    });
+  }
+
+  hvpX(x: ImageBatch, theta: Tensor1D, v: ImageBatch): ImageBatch {
+    return tf.tidy(() => {
+      const P = this.params(theta);
+      const p = this.bank.prepare(x), pv = this.bank.prepare(v);
+      const f = this.forward(p, P, false);
+      const { delta } = this.backward(p, P, f.d1);
+      const L = P.layers.length;
+      // Tangent: u̇_l = W_l (σ'(u_{l−1}) u̇_{l−1}) + V_l v.
+      const ud: Tensor[] = [];
+      P.layers.forEach((Ly, l) => {
+        let u: Tensor = this.bank.respond(pv, Ly.V);
+        if (Ly.W) u = tf.add(u, tf.matMul(tf.mul(f.d1[l - 1], ud[l - 1]) as tf.Tensor2D, tf.transpose(Ly.W)));
+        ud.push(u);
+      });
+      // Reverse of the tangent: ġ_l = δ̇_l σ'(u_l) + δ_l σ''(u_l) u̇_l, δ̇_{l−1} = W_lᵀ ġ_l, δ̇_L = 0.
+      const gd: Tensor[] = new Array(L);
+      let deltaDot: Tensor | undefined;
+      for (let l = L - 1; l >= 0; l--) {
+        let gl = tf.mul(tf.mul(delta[l], f.d2[l]()), ud[l]);
+        if (deltaDot) gl = tf.add(gl, tf.mul(deltaDot, f.d1[l]));
+        gd[l] = gl;
+        if (l > 0) deltaDot = tf.matMul(gl as tf.Tensor2D, P.layers[l].W!);
+      }
+      return tf.add(this.adjoint(p, P, gd), this.gammaTerm(v, P.gamma)) as ImageBatch;
+    });
+  }
+
+  /**
+   * Reverse pass through the forward and tangent passes of m(θ) = α Σ mask·ż_L + γ⟨x, v⟩, by hand
+   * (tfjs-core ships no gradient kernels to Node; nothing here differentiates a derivative):
+   *   ż̄_L = α mask,  z̄_L = 0;  for l = L..1 with s_l = σ'(u_l):
+   *   u̇̄_l = ż̄_l s_l,  ū_l = ż̄_l u̇_l σ''(u_l) + z̄_l s_l,
+   *   V̄_l = ū_l Xᵀ + u̇̄_l Ẋᵀ,  b̄_l = Σ ū_l,  W̄_l = ū_l z_{l−1}ᵀ + u̇̄_l ż_{l−1}ᵀ,
+   *   z̄_{l−1} = W_lᵀ ū_l,  ż̄_{l−1} = W_lᵀ u̇̄_l;   θ̄_W = W̄ ⊙ sigmoid(θ_W),  θ̄_α = α Σ mask ż_L,  θ̄_γ = γ⟨x, v⟩.
+   */
+  mixedVjp(x: ImageBatch, theta: Tensor1D, v: ImageBatch): Tensor1D {
+    return tf.tidy(() => {
+      const P = this.params(theta);
+      const p = this.bank.prepare(x), pv = this.bank.prepare(v);
+      const L = P.layers.length;
+      const f = this.forward(p, P, false);
+      const ud: Tensor[] = [], zd: Tensor[] = [];
+      P.layers.forEach((Ly, l) => {
+        let u: Tensor = this.bank.respond(pv, Ly.V);
+        if (Ly.W) u = tf.add(u, tf.matMul(zd[l - 1] as tf.Tensor2D, tf.transpose(Ly.W)));
+        ud.push(u);
+        zd.push(tf.mul(f.d1[l], u));
+      });
+      // aᵀb for [rows, ·] matrices (transpose the left factor explicitly: transposed matMul is a slow path on wasm).
+      const outer = (a: Tensor, b: Tensor) => tf.matMul(tf.transpose(a) as tf.Tensor2D, b as tf.Tensor2D);
+      const grads = new Map<ParameterBlock, Tensor>();
+      let zdBar: Tensor = this.bank.mask(tf.mul(tf.onesLike(zd[L - 1]), P.alpha), p);
+      let zBar: Tensor | undefined;
+      for (let l = L - 1; l >= 0; l--) {
+        const Ly = P.layers[l], blocks = this.layers[l];
+        const udBar = tf.mul(zdBar, f.d1[l]);
+        let uBar = tf.mul(tf.mul(zdBar, ud[l]), f.d2[l]());
+        if (zBar) uBar = tf.add(uBar, tf.mul(zBar, f.d1[l]));
+        grads.set(blocks.V, tf.add(this.bank.filterGrad(uBar, p), this.bank.filterGrad(udBar, pv)));
+        grads.set(blocks.b, tf.sum(uBar, 0));
+        if (Ly.W && blocks.W) {
+          const Wbar = tf.add(outer(uBar, f.zs[l - 1]), outer(udBar, zd[l - 1]));
+          const raw = tf.reshape(tf.slice(theta, blocks.W.offset, Ly.W.size), Ly.W.shape);
+          grads.set(blocks.W, tf.mul(Wbar, tf.sigmoid(raw)));
+          zBar = tf.matMul(uBar as tf.Tensor2D, Ly.W);
+          zdBar = tf.matMul(udBar as tf.Tensor2D, Ly.W);
+        }
+      }
+      const alphaPart = tf.mul(P.alpha, tf.sum(this.bank.maskedSums(zd[L - 1], p)));
+      const parts: Tensor[] = [];
+      for (const b of this.layout.blocks) {
+        const g = grads.get(b);
+        if (g) parts.push(tf.reshape(g, [-1]));
+        else if (b.offset === this.scaleAt) parts.push(tf.reshape(alphaPart, [1]));
+        else parts.push(tf.reshape(tf.mul(P.gamma, tf.sum(tf.mul(x, v))), [1]));
+      }
+      return tf.concat(parts) as Tensor1D;
+    });
+  }
+
+  curvature(theta: Float32Array): Curvature {
+    return this.bounds(theta);
+  }
+
+  /**
+   * Along any v: d²R = α Σ z̈_L + γ‖v‖², z̈_l = σ''(u_l) u̇_l² + σ'(u_l) W_l⁺ z̈_{l−1} ≥ 0, so with
+   * a_l ≥ ‖u̇_l‖/‖v‖ (a_1 = ‖𝒱_1‖, a_l = ‖W_l⁺‖ a_{l−1} + ‖𝒱_l‖, 𝒱_l the 1→C_l convolution, its norm from the
+   * frequency-grid bound) and β_l = max column sum of W_l⁺:  S_1 ≤ σ''_max a_1²,  S_l ≤ σ''_max a_l² + β_l S_{l−1},
+   * L = α S_L + γ, μ = γ. Cost: O(Σ C_l (32(s−1))² s) flops on the CPU per new θ (cached).
+   */
+  private computeCurvature(theta: Float32Array): Curvature {
+    const o = this.options, s = o.size, s2 = s * s;
+    const d2max = ((1 - o.leak) * o.sharpness) / 4;
+    let a = 0, S = 0;
+    for (const L of this.layers) {
+      const kernels = Array.from({ length: L.C }, (_, c) => theta.subarray(L.V.offset + c * s2, L.V.offset + (c + 1) * s2));
+      const normV = Math.sqrt(multiplierBound(kernels, s, s));
+      if (L.W) {
+        const [C, Cp] = L.W.shape;
+        const Wp = Float64Array.from(theta.subarray(L.W.offset, L.W.offset + C * Cp), (w) => Math.max(w, 0) + Math.log1p(Math.exp(-Math.abs(w))));
+        let fro = 0;
+        const col = new Float64Array(Cp);
+        for (let i = 0; i < C; i++) for (let j = 0; j < Cp; j++) {
+          fro += Wp[i * Cp + j] ** 2;
+          col[j] += Wp[i * Cp + j];
+        }
+        const normW = Math.min(Math.sqrt(fro), schurBound(Wp, C, Cp));
+        a = normW * a + normV;
+        S = d2max * a * a + Math.max(...col) * S;
+      } else {
+        a = normV;
+        S = d2max * a * a;
+      }
+    }
+    const alpha = Math.exp(theta[this.scaleAt]);
+    const gamma = this.gammaAt >= 0 ? Math.exp(theta[this.gammaAt]) : o.gamma;
+    const ext = o.boundary === 'valid' ? 1 : 4; // ‖E‖² of the mirror extension
+    return { mu: gamma, L: (ext * alpha * S + gamma) * (1 + 1e-6) };
+  }
+}

@@ -1,0 +1,72 @@
+import { describe, expect, it } from 'vitest';
+import { tf, type ImageBatch } from '@bilevel/core';
+import { assertConformance, regularizerPluginConformance, regularizerConformance } from '@bilevel/testing';
+import { Icnn, icnnModule, icnnPlugins } from '@bilevel/regularizers-icnn';
+
+/** Random θ around the initialisation: V scaled up so activations leave the quadratic regime, random biases. */
+function randomTheta(reg: Icnn, seed: number): Float32Array {
+  const t = reg.initialTheta(seed);
+  let s = seed * 7 + 3;
+  const u = () => ((s = (s * 16807) % 2147483647) / 2147483647);
+  for (const b of reg.layout.blocks) {
+    const n = b.shape.reduce((p, q) => p * q, 1);
+    for (let i = b.offset; i < b.offset + n; i++) {
+      if (b.name.startsWith('V')) t[i] *= 4 * (0.5 + u());
+      else if (b.name.startsWith('b')) t[i] = 0.3 * (u() - 0.5);
+      else if (b.name.startsWith('W')) t[i] += u() - 0.5;
+      else if (b.name === 'logScale') t[i] = -1 + u();
+      else t[i] = Math.log(0.05);
+    }
+  }
+  return t;
+}
+
+describe('ICNN through the shared conformance suite', () => {
+  for (const [channels, engine] of [[[6, 3], 'patches'], [[5, 4, 2], 'patches'], [[6, 3], 'native']] as const) {
+    it(`channels ${JSON.stringify(channels)}, ${engine}: gradient, HVP, mixed product, curvature, convexity, memory`, () => {
+      const reg = new Icnn({ channels: [...channels], size: 4, engine });
+      const r = regularizerConformance(reg, { thetas: [reg.initialTheta(1), randomTheta(reg, 1), randomTheta(reg, 2)], convex: true });
+      assertConformance(r);
+      expect(r.checks.some((c) => c.name.includes('convexity'))).toBe(true);
+    });
+  }
+
+  it('the registered plugin passes the plugin kit (descriptor, layout, conformance) with default options', () => {
+    const r = regularizerPluginConformance(icnnModule, 'icnn', { shape: [1, 16, 16, 1], convex: true });
+    assertConformance(r);
+  });
+
+  it('defaults: two layers [32, 4], 7×7, about 2000 parameters; fixed γ drops its parameter', () => {
+    const reg = new Icnn();
+    expect(reg.layout.size).toBe(1930);
+    expect(icnnPlugins[0].parameterCount).toBe(1930);
+    expect(new Icnn({ learnGamma: false }).layout.size).toBe(1929);
+    const c = reg.curvature(reg.initialTheta(0));
+    expect(c.mu).toBeCloseTo(1e-3, 8);
+  });
+
+  it('the two engines agree on value, gradX, hvpX and mixedVjp', () => {
+    const [a, b] = (['patches', 'native'] as const).map((engine) => new Icnn({ channels: [5, 3], size: 3, engine }));
+    const th = tf.tensor1d(randomTheta(a, 4));
+    const x = tf.randomUniform([2, 13, 11, 1], 0, 1, 'float32', 1) as ImageBatch;
+    const v = tf.randomNormal([2, 13, 11, 1], 0, 1, 'float32', 2) as ImageBatch;
+    const rel = (p: tf.Tensor, q: tf.Tensor) => tf.tidy(() => tf.norm(tf.sub(p, q)).dataSync()[0] / tf.norm(q).dataSync()[0]);
+    expect(rel(a.value(x, th), b.value(x, th))).toBeLessThan(1e-5);
+    expect(rel(a.gradX(x, th), b.gradX(x, th))).toBeLessThan(1e-4);
+    expect(rel(a.hvpX(x, th, v), b.hvpX(x, th, v))).toBeLessThan(1e-4);
+    expect(rel(a.mixedVjp(x, th, v), b.mixedVjp(x, th, v))).toBeLessThan(1e-4);
+    tf.dispose([th, x, v]);
+  });
+
+  it('value is α Σ σ(V x + b) + γ/2‖x‖² for one layer of one 1×1 channel', () => {
+    const reg = new Icnn({ channels: [1], size: 1, leak: 0.25, sharpness: 2, learnGamma: true });
+    // θ = [V, b, log α, log γ]
+    const theta = tf.tensor1d([2, -0.5, Math.log(3), Math.log(0.1)]);
+    const xs = [0.1, 0.7, -0.3, 1.2];
+    const x = tf.tensor4d(xs, [1, 2, 2, 1]) as ImageBatch;
+    const sigma = (t: number) => 0.25 * t + (0.75 * Math.log1p(Math.exp(2 * t))) / 2;
+    const expected = 3 * xs.reduce((a, v) => a + sigma(2 * v - 0.5), 0) + 0.05 * xs.reduce((a, v) => a + v * v, 0);
+    expect(reg.value(x, theta).dataSync()[0]).toBeCloseTo(expected, 4);
+    tf.dispose([theta, x]);
+  });
+});
