@@ -1,12 +1,18 @@
 import { writeFileSync } from 'node:fs';
 import { useBackend } from '@bilevel/core';
 import { machine, type BenchRecord } from './harness.js';
+import { benchOperators } from './operators.js';
+import { benchFoeSmallHypergradient } from './parallel.js';
+import { benchRegularizers } from './regularizers.js';
 import { benchLoggingOverhead, benchTvEndToEnd, benchTvGradient, benchTvHypergradient } from './tv.js';
 
 /** Every suite, by the figure names it produces (filter with --filter on these names). */
 const SUITES: { names: string[]; run: () => Promise<BenchRecord[]> }[] = [
   { names: ['tv.gradX.24x96x96', 'tv.hvpX.24x96x96'], run: benchTvGradient },
+  { names: ['foe.gradX.4x128x128', 'foe.hvpX.4x128x128', 'foe.gradX.20x256x256'], run: benchRegularizers },
+  { names: ['radon.applyAdjoint.256', 'blur.applyAdjoint.24x96x96'], run: () => benchOperators() },
   { names: ['hypergrad.tv-kodak96'], run: benchTvHypergradient },
+  { names: ['hypergrad.foe-small', 'workers.foe-small.hypergrad.1', 'workers.foe-small.hypergrad.2'], run: benchFoeSmallHypergradient },
   { names: ['e2e.tv-kodak96.to27.6dB'], run: benchTvEndToEnd },
   { names: ['overhead.log-checkpoint.tv-kodak96'], run: benchLoggingOverhead },
 ];

@@ -1,0 +1,55 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { HypergradientOracle, LowerLevelProblem, tf, type ExperimentSpec, type Oracle } from '@bilevel/core';
+import { buildExperiment, ShardedOracle } from '@bilevel/cli';
+import { skipped, type BenchRecord } from './harness.js';
+
+const KODAK = join(process.cwd(), '../shared/data/Kodak24-96');
+/** FoE-small: 8 Kodak96 images, σ = 0.1, 8 filters 5×5 (examples/foe-denoising-small.json). */
+const FOE_SMALL = {
+  seed: 0,
+  data: { train: { source: 'folder', path: KODAK, count: 8 }, noise: { sigma: 0.1 } },
+  regularizer: { name: 'foe', options: { filters: 8, size: 5 } },
+  optimizer: 'maid',
+};
+
+/** Median ms of one hypergradient (lower solve from the noisy images to ε, CG to δ, mixed product) on a fresh oracle. */
+async function timeHypergradient(spec: ExperimentSpec, make: () => Promise<Oracle>, runs: number): Promise<{ ms: number; grad: number[] }> {
+  const times: number[] = [];
+  let grad: number[] = [];
+  for (let k = 0; k < runs; k++) {
+    const oracle = await make();
+    const t0 = performance.now();
+    const hg = oracle.hypergradient(spec.theta0, 1e-2, 1e-2);
+    times.push(performance.now() - t0);
+    grad = Array.from(hg.grad);
+    oracle.release(hg.evaluation);
+    oracle.dispose();
+  }
+  times.sort((a, b) => a - b);
+  return { ms: times[Math.floor(runs / 2)], grad };
+}
+
+/** FoE-small hypergradient in-process, and with the sharded oracle on 1 and 2 workers (2 shards). */
+export async function benchFoeSmallHypergradient(): Promise<BenchRecord[]> {
+  if (!existsSync(KODAK)) return [skipped('hypergrad.foe-small', `${KODAK} not found`)];
+  const spec = await buildExperiment(FOE_SMALL);
+  const inProcess = await timeHypergradient(spec, async () => {
+    const problem = new LowerLevelProblem(spec.operator, spec.fidelity, spec.regularizer, spec.train.measurement, spec.gamma);
+    const x0 = spec.operator.naiveReconstruction(spec.train.measurement);
+    const o = new HypergradientOracle(problem, spec.train.clean, spec.lowerSolver, spec.linearSolver, x0, spec.seed);
+    x0.dispose();
+    return o;
+  }, 3);
+  const sharded = (workers: number) => timeHypergradient(spec, () => ShardedOracle.create(spec, { config: FOE_SMALL, baseDir: process.cwd(), workers, shards: 2 }), 3);
+  const one = await sharded(1);
+  const two = await sharded(2);
+  const rel = Math.hypot(...one.grad.map((g, i) => g - two.grad[i])) / Math.hypot(...one.grad);
+  tf.dispose([spec.train.clean, spec.train.measurement]);
+  const backend = tf.getBackend();
+  return [
+    { name: 'hypergrad.foe-small', backend, medianMs: +inProcess.ms.toFixed(1), runs: 3 },
+    { name: 'workers.foe-small.hypergrad.1', backend, medianMs: +one.ms.toFixed(1), runs: 3, workers: 1, shards: 2 },
+    { name: 'workers.foe-small.hypergrad.2', backend, medianMs: +two.ms.toFixed(1), runs: 3, workers: 2, shards: 2, speedup: +(one.ms / two.ms).toFixed(2), gradRelativeDifference: rel },
+  ];
+}
