@@ -151,7 +151,7 @@ export class BlurOperator implements ForwardOperator {
 
   /** The measurement itself. */
   naiveReconstruction(y: Tensor): ImageBatch {
-    return tf.reshape(y, [y.shape[0], ...this.domainShape, 1]).clone() as ImageBatch;
+    return tf.tidy(() => tf.reshape(y, [y.shape[0], ...this.domainShape, 1]).clone()) as ImageBatch;
   }
 
   /** Frees the cached index maps and kernels. */

@@ -53,8 +53,9 @@ export function detectorPositions(g: RadonGeometry): Float64Array {
   return Float64Array.from({ length: g.detectors }, (_, j) => (j - (g.detectors - 1) / 2) * g.detectorSpacing);
 }
 
-/** Sub-pixel resolution of the interpolation weights (positions are rounded to 1/SUBPIXEL of a pixel). */
-export const SUBPIXEL = 16;
+/** Sub-pixel resolution of the interpolation weights: positions are rounded to 1/SUBPIXEL of a pixel (finer
+ * rounding changes the analytic-disk error and the FBP PSNR by < 1e-4 and < 0.1 dB, and costs ~20% more time). */
+export const SUBPIXEL = 8;
 
 /**
  * The sparse structure of Joseph's projector A = Δ S U, shared by apply and adjoint:
@@ -257,7 +258,7 @@ class PixelDrivenBackprojector {
 
 /**
  * The parallel-beam Radon transform (Joseph's ray-driven projector with linear interpolation, sub-pixel
- * positions rounded to 1/16 pixel), its exact adjoint (back-projection) and filtered back-projection.
+ * positions rounded to 1/SUBPIXEL = 1/8 pixel), its exact adjoint (back-projection) and filtered back-projection.
  * Maps [n, h, w, 1] to sinograms [n, angles, detectors].
  */
 export class RadonOperator implements ForwardOperator {

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { PluginRegistry, type Options } from '@bilevel/core';
-import { assertConformance, operatorConformance } from '@bilevel/testing';
+import { PluginRegistry, tf, type ImageBatch, type Options } from '@bilevel/core';
+import { assertConformance, memoryCheck, operatorConformance } from '@bilevel/testing';
 import { operatorPlugins } from '@bilevel/operators';
 
 const registry = new PluginRegistry(operatorPlugins);
@@ -18,6 +18,11 @@ function conform(name: string, options: Options, imageShape: [number, number]) {
   measured.push(`${name} ${JSON.stringify(options)} ${imageShape.join('×')}: ${adjoint?.error.toExponential(2)}`);
   assertConformance(report);
   expect(adjoint!.error).toBeLessThanOrEqual(1e-5);
+  // the naive reconstruction (the measurement for blur, FBP for radon) leaks nothing either
+  const y = tf.tidy(() => op.apply(tf.randomNormal([2, ...imageShape, 1], 0, 1, 'float32', 3) as ImageBatch));
+  assertConformance({ subject: name, passed: true, checks: [memoryCheck(`${name}: naiveReconstruction`, () => op.naiveReconstruction(y))] });
+  expect(op.naiveReconstruction(y).shape).toEqual([2, ...imageShape, 1]);
+  y.dispose();
   (op as { dispose?: () => void }).dispose?.();
 }
 
