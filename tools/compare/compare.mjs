@@ -5,26 +5,88 @@
 //
 //   npx tsc -b && node tools/compare/compare.mjs examples/compare-tv-kodak96.json --out runs/compare-tv [--force]
 //        [--only label1,label2] [--backend wasm|cpu] [--points 25]
+//   node tools/compare/compare.mjs --replot runs/compare-tv      (rewrites table and plots from results.json)
 //
 // Losses and PSNRs in the plot and in the "loss at N" columns are re-evaluated after the runs at the θ each
 // method had reached, with the lower level solved to the common evaluation tolerance (not counted as work);
 // the x axis counts only the work each optimizer spent itself. Stochastic methods count a batch iteration as
 // |B|/n of a full one (their 'per-image' cost scaling), so all methods are charged per image processed.
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { HypergradientOracle, LowerLevelProblem, meanPsnr, runExperiment, tf, useBackend } from '@bilevel/core';
 import { buildExperiment } from '@bilevel/cli';
 import { cost, csvTable, lastRowWithin, markdownTable, merge, parseArgs, prepareOut, subsample, svgLines, writeJson } from './lib.mjs';
 
+/** Writes table.md, table.csv, loss.svg and psnr.svg (and results.json unless replotting) from the collected runs. */
+function writeReport(out, report, { json = true } = {}) {
+  const { cfg, backend, tolerance, checkpoints, seed, runs } = report;
+  const table = runs.map((run) => {
+    const r = run.result;
+    const row = {
+      method: run.label, optimizer: run.optimizer.name, stop: r.stopReason, iterations: r.iterations,
+      upperLoss: r.upperLoss, trainPsnr: r.train.psnr.learned, testPsnr: r.test?.psnr.learned,
+      lowerIterations: Math.round(r.lowerIterations), cgIterations: Math.round(r.cgIterations), work: Math.round(r.lowerIterations + r.cgIterations),
+      wallSeconds: r.wallSeconds, theta: r.theta.length <= 4 ? `(${r.theta.map((t) => t.toFixed(3)).join(', ')})` : `${r.theta.length} params`,
+    };
+    const hit = run.rows.find((q) => (q.psnr ?? -Infinity) >= (cfg.psnrTarget ?? 27));
+    row.workToTarget = hit ? Math.round(cost(hit)) : undefined;
+    for (const c of checkpoints) {
+      // The best re-evaluated loss among the iterates reached within work c (θ₀ counts at work 0).
+      const within = run.curve.filter((p) => p.cost <= c);
+      row[`loss@${c}`] = within.length ? Math.min(...within.map((p) => p.loss)) : undefined;
+    }
+    return row;
+  });
+  const columns = [
+    { key: 'method', title: 'method', align: 'left' }, { key: 'stop', title: 'stop', align: 'left' }, { key: 'iterations', title: 'outer its' },
+    { key: 'upperLoss', title: 'final upper loss', digits: 6 }, { key: 'trainPsnr', title: 'train PSNR', digits: 4 }, { key: 'testPsnr', title: 'test PSNR', digits: 4 },
+    { key: 'lowerIterations', title: 'lower its' }, { key: 'cgIterations', title: 'CG its' }, { key: 'work', title: 'lower+CG' },
+    { key: 'workToTarget', title: `lower+CG to ${cfg.psnrTarget ?? 27} dB` },
+    ...checkpoints.map((c) => ({ key: `loss@${c}`, title: `loss @${c}`, digits: 6 })),
+    { key: 'wallSeconds', title: 'wall s', digits: 3 }, { key: 'theta', title: 'θ', align: 'left' },
+  ];
+  const md = `# ${cfg.name ?? 'comparison'}\n\n${cfg.description ?? ''}\n\nBackend ${backend}; same data, noise and seed (${seed}) for every method. ` +
+    `Final loss and PSNRs: the runner's evaluation of the final θ. "lower+CG to N dB": work at the first iteration whose train PSNR ` +
+    `(of the optimizer's current lower-level iterate) reached N dB. "loss @W": lowest upper loss f(θ) among the iterates a method had reached within W ` +
+    `lower-level + CG iterations, re-evaluated at lower-level tolerance ${tolerance}. Work of stochastic methods is counted per image (a batch iteration = |B|/n).\n\n` +
+    markdownTable(columns, table);
+  writeFileSync(join(out, 'table.md'), md);
+  writeFileSync(join(out, 'table.csv'), csvTable(columns, table));
+  if (json) writeJson(join(out, 'results.json'), { ...report, table });
+  // Plots against work on a log axis (θ₀, at work 0, sits on the axis minimum). The loss plot shows the suboptimality
+  // f(θ) − f_best, f_best the lowest re-evaluated loss of any method (that point sits at 1e-6·f_best).
+  const fBest = Math.min(...runs.flatMap((r) => r.curve.map((p) => p.loss)));
+  const xMax = cfg.plotMaxWork ?? Math.max(...runs.map((r) => r.curve.at(-1).cost)) * 1.05;
+  const series = (ys) => runs.map((r) => ({ label: r.label, xs: r.curve.map((p) => p.cost), ys: r.curve.map(ys), dashed: r.dashed }));
+  writeFileSync(join(out, 'loss.svg'), svgLines(series((p) => p.loss - fBest + 1e-6 * fBest), {
+    title: `${cfg.name ?? ''}: upper loss`, xLabel: 'total lower-level + CG iterations (log scale)', yLabel: `f(θ) − ${fBest.toPrecision(6)} (log scale)`,
+    logX: true, logY: true, xMin: 10, xMax, yMin: 1e-6 * fBest,
+  }));
+  const bestPsnr = Math.max(...runs.flatMap((r) => r.curve.map((p) => p.psnr)));
+  writeFileSync(join(out, 'psnr.svg'), svgLines(series((p) => p.psnr), {
+    title: `${cfg.name ?? ''}: train PSNR`, xLabel: 'total lower-level + CG iterations (log scale)', yLabel: 'mean train PSNR (dB)',
+    logX: true, xMin: 10, xMax, yMin: cfg.plotMinPsnr ?? Math.floor(bestPsnr - 3), yMax: Math.ceil(bestPsnr * 10 + 1) / 10,
+  }));
+  return md;
+}
+
 const { positional, flags } = parseArgs(process.argv.slice(2));
+const say = (s) => process.stdout.write(s + '\n');
+if (flags.replot) {
+  const dir = resolve(String(flags.replot));
+  const report = JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8'));
+  say(writeReport(dir, report, { json: false }));
+  process.exit(0);
+}
 if (positional.length !== 1 || !flags.out) {
-  console.error('usage: node tools/compare/compare.mjs <compare-config.json> --out <dir> [--force] [--only a,b] [--backend wasm] [--points 25]');
+  console.error('usage: node tools/compare/compare.mjs <compare-config.json> --out <dir> [--force] [--only a,b] [--backend wasm] [--points 25]\n       node tools/compare/compare.mjs --replot <dir>');
   process.exit(2);
 }
 const configPath = resolve(positional[0]);
 const cfg = JSON.parse(readFileSync(configPath, 'utf8'));
 const baseDir = dirname(configPath);
-const base = typeof cfg.base === 'string' ? JSON.parse(readFileSync(resolve(baseDir, cfg.base), 'utf8')) : cfg.base;
+const basePath = typeof cfg.base === 'string' ? resolve(baseDir, cfg.base) : configPath;
+const base = typeof cfg.base === 'string' ? JSON.parse(readFileSync(basePath, 'utf8')) : cfg.base;
 const out = resolve(flags.out);
 prepareOut(out, Boolean(flags.force));
 const backend = await useBackend(flags.backend ?? cfg.backend ?? base.backend ?? 'wasm');
@@ -32,34 +94,31 @@ const only = flags.only ? new Set(String(flags.only).split(',')) : undefined;
 const methods = cfg.methods.filter((m) => !only || only.has(m.label));
 const points = Number(flags.points ?? cfg.reevaluate?.points ?? 25);
 const tolerance = cfg.reevaluate?.tolerance ?? base.evaluationTolerance ?? 1e-3;
-const say = (s) => process.stdout.write(s + '\n');
 say(`compare ${cfg.name ?? ''} on ${backend}: ${methods.map((m) => m.label).join(', ')}`);
 
 const runs = [];
 for (const m of methods) {
   const raw = merge(merge(base, cfg.override ?? {}), { name: m.label, ...(m.budget ? { budget: m.budget } : {}) });
   raw.optimizer = structuredClone(m.optimizer); // replaced, not merged
-  const spec = await buildExperiment(raw, { baseDir: dirname(typeof cfg.base === 'string' ? resolve(baseDir, cfg.base) : configPath) });
+  const spec = await buildExperiment(raw, { baseDir: dirname(basePath) });
   const rows = [], thetas = [];
-  const t0 = performance.now();
   const result = runExperiment(spec, {
     onIteration: (r, theta) => {
       rows.push({ ...r });
       thetas.push(Array.from(theta));
     },
   });
-  const wall = (performance.now() - t0) / 1000;
   tf.dispose([result.images.train.input, result.images.train.learned, ...(result.images.test ? [result.images.test.input, result.images.test.learned] : [])]);
-  say(`  ${m.label}: ${result.stopReason} (${result.message}) after ${result.iterations} its, ${wall.toFixed(1)} s; loss ${result.upperLoss.toFixed(5)}, train ${result.train.psnr.learned.toFixed(2)} dB${result.test ? `, test ${result.test.psnr.learned.toFixed(2)} dB` : ''}`);
-  runs.push({ method: m, spec, rows, thetas, result, wall });
+  say(`  ${m.label}: ${result.stopReason} (${result.message}) after ${result.iterations} its, ${result.wallSeconds.toFixed(1)} s; loss ${result.upperLoss.toFixed(5)}, train ${result.train.psnr.learned.toFixed(2)} dB${result.test ? `, test ${result.test.psnr.learned.toFixed(2)} dB` : ''}`);
+  runs.push({ label: m.label, optimizer: m.optimizer, dashed: m.dashed, spec, rows, thetas, result: { ...result, images: undefined } });
 }
 
 // Work checkpoints for the equal-work columns: given, or fractions of the reference method's total work.
-const reference = runs.find((r) => r.method.label === (cfg.reference ?? runs[0].method.label)) ?? runs[0];
+const reference = runs.find((r) => r.label === (cfg.reference ?? runs[0].label)) ?? runs[0];
 const refCost = reference.result.lowerIterations + reference.result.cgIterations;
 const checkpoints = (cfg.checkpoints ?? [0.25, 0.5, 1].map((f) => Math.round(f * refCost))).filter((c) => c > 0);
 
-/** Re-evaluates f and train PSNR at θ₀ and at a subsample of each run's iterates (warm-started, tolerance `tolerance`). */
+/** Re-evaluates f and train PSNR at θ₀ and at a subsample of a run's iterates (warm-started, tolerance `tolerance`; not counted as work). */
 function reevaluate(run) {
   const { spec } = run;
   const problem = new LowerLevelProblem(spec.operator, spec.fidelity, spec.regularizer, spec.train.measurement, spec.gamma);
@@ -74,65 +133,19 @@ function reevaluate(run) {
     return { loss: ev.value, psnr };
   };
   const forced = checkpoints.map((c) => lastRowWithin(run.rows, c));
-  const picks = subsample(run.rows, points, forced);
   const curve = [{ cost: 0, iter: 0, ...at(Array.from(spec.theta0)) }];
-  for (const i of picks) curve.push({ cost: cost(run.rows[i]), iter: run.rows[i].iter, ...at(run.thetas[i]) });
+  for (const i of subsample(run.rows, points, forced)) curve.push({ cost: cost(run.rows[i]), iter: run.rows[i].iter, ...at(run.thetas[i]) });
   oracle.dispose();
   return curve;
 }
 
-const table = [];
 for (const run of runs) {
   const t0 = performance.now();
   run.curve = reevaluate(run);
-  say(`  re-evaluated ${run.method.label} at ${run.curve.length} points in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-  const r = run.result;
-  const row = {
-    method: run.method.label, optimizer: run.method.optimizer.name, stop: r.stopReason, iterations: r.iterations,
-    upperLoss: r.upperLoss, trainPsnr: r.train.psnr.learned, testPsnr: r.test?.psnr.learned,
-    lowerIterations: Math.round(r.lowerIterations), cgIterations: Math.round(r.cgIterations), work: Math.round(r.lowerIterations + r.cgIterations),
-    wallSeconds: r.wallSeconds, theta: r.theta.length <= 4 ? `(${r.theta.map((t) => t.toFixed(3)).join(', ')})` : `${r.theta.length} params`,
-  };
-  const hit = run.rows.find((q) => (q.psnr ?? -Infinity) >= (cfg.psnrTarget ?? 27));
-  row.workToTarget = hit ? Math.round(cost(hit)) : undefined;
-  for (const c of checkpoints) {
-    // The best re-evaluated loss among the iterates reached within work c (the θ₀ point counts at work 0).
-    const within = run.curve.filter((p) => p.cost <= c);
-    row[`loss@${c}`] = within.length ? Math.min(...within.map((p) => p.loss)) : undefined;
-  }
-  table.push(row);
+  say(`  re-evaluated ${run.label} at ${run.curve.length} points in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  const { spec } = run;
+  tf.dispose([spec.train.clean, spec.train.measurement, ...(spec.test ? [spec.test.clean, spec.test.measurement] : [])]);
+  delete run.spec;
 }
-tf.dispose(runs.flatMap((r) => [r.spec.train.clean, r.spec.train.measurement, ...(r.spec.test ? [r.spec.test.clean, r.spec.test.measurement] : [])]));
-
-const columns = [
-  { key: 'method', title: 'method', align: 'left' }, { key: 'stop', title: 'stop', align: 'left' }, { key: 'iterations', title: 'outer its' },
-  { key: 'upperLoss', title: 'final upper loss', digits: 6 }, { key: 'trainPsnr', title: 'train PSNR', digits: 4 }, { key: 'testPsnr', title: 'test PSNR', digits: 4 },
-  { key: 'lowerIterations', title: 'lower its' }, { key: 'cgIterations', title: 'CG its' }, { key: 'work', title: 'lower+CG' },
-  { key: 'workToTarget', title: `lower+CG to ${cfg.psnrTarget ?? 27} dB` },
-  ...checkpoints.map((c) => ({ key: `loss@${c}`, title: `loss @${c}`, digits: 6 })),
-  { key: 'wallSeconds', title: 'wall s', digits: 3 }, { key: 'theta', title: 'θ', align: 'left' },
-];
-const md = `# ${cfg.name ?? 'comparison'}\n\n${cfg.description ?? ''}\n\nBackend ${backend}; same data, noise and seed (${base.seed ?? 0}) for every method. ` +
-  `"loss @N": lowest upper loss f(θ) among the iterates a method had reached within N lower-level + CG iterations, ` +
-  `re-evaluated at lower-level tolerance ${tolerance} (work of stochastic methods counted per image: a batch iteration = |B|/n).\n\n` +
-  markdownTable(columns, table);
-const { writeFileSync } = await import('node:fs');
-writeFileSync(join(out, 'table.md'), md);
-writeFileSync(join(out, 'table.csv'), csvTable(columns, table));
-writeJson(join(out, 'results.json'), {
-  name: cfg.name, backend, checkpoints, tolerance, table,
-  runs: runs.map((r) => ({ label: r.method.label, optimizer: r.method.optimizer, result: { ...r.result, images: undefined }, rows: r.rows, thetas: r.thetas, curve: r.curve })),
-});
-const xMax = Math.max(...runs.map((r) => r.curve.at(-1).cost)) * 1.02;
-const plotMax = cfg.plotMaxWork ?? Math.min(xMax, 4 * refCost);
-const series = (key) => runs.map((r) => ({ label: r.method.label, xs: r.curve.map((p) => p.cost), ys: r.curve.map((p) => p[key]), dashed: r.method.dashed }));
-const lossSeries = series('loss');
-const finalLosses = runs.map((r) => Math.min(...r.curve.map((p) => p.loss)));
-writeFileSync(join(out, 'loss.svg'), svgLines(lossSeries, {
-  title: `${cfg.name ?? ''}: upper loss vs work`, xLabel: 'total lower-level + CG iterations', yLabel: 'upper loss f(θ) (log scale)', logY: true, xMax: plotMax,
-  yMin: Math.min(...finalLosses) * 0.995, yMax: cfg.plotMaxLoss,
-}));
-writeFileSync(join(out, 'psnr.svg'), svgLines(series('psnr'), {
-  title: `${cfg.name ?? ''}: train PSNR vs work`, xLabel: 'total lower-level + CG iterations', yLabel: 'mean train PSNR (dB)', xMax: plotMax, yMin: cfg.plotMinPsnr,
-}));
+const md = writeReport(out, { cfg, backend, tolerance, checkpoints, seed: base.seed ?? 0, runs });
 say(`\n${md}\nwrote ${out}/table.md, table.csv, results.json, loss.svg, psnr.svg`);

@@ -90,20 +90,24 @@ function niceTicks(lo, hi, count = 5) {
 }
 
 /**
- * A multi-series line plot as SVG. series: [{ label, xs, ys, dashed? }]; options: { title, xLabel, yLabel, logY, xMax, yMin, yMax }.
+ * A multi-series line plot as SVG. series: [{ label, xs, ys, dashed? }]; options: { title, xLabel, yLabel, logX, logY,
+ * xMin, xMax, yMin, yMax }. On a log axis non-positive values are clamped to the axis minimum.
  */
 export function svgLines(series, o) {
-  const W = 760, H = 460, ml = 70, mr = 210, mt = 36, mb = 50;
-  const tf = (y) => (o.logY ? Math.log10(y) : y);
-  const pts = series.flatMap((s) => s.xs.map((x, i) => [x, s.ys[i]])).filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y) && (!o.logY || y > 0));
-  if (pts.length === 0) return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}"><text x="10" y="20">${escapeXml(o.title)}: no data</text></svg>`;
-  const x0 = 0, x1 = o.xMax ?? Math.max(...pts.map((p) => p[0]));
-  let y0 = o.yMin ?? Math.min(...pts.map((p) => tf(p[1]))), y1 = o.yMax ?? Math.max(...pts.map((p) => tf(p[1])));
-  if (o.yMin !== undefined && o.logY) y0 = Math.log10(o.yMin);
-  if (o.yMax !== undefined && o.logY) y1 = Math.log10(o.yMax);
-  if (y1 <= y0) y1 = y0 + 1;
-  const sx = (x) => ml + ((x - x0) / (x1 - x0 || 1)) * (W - ml - mr);
-  const sy = (y) => H - mb - ((Math.min(Math.max(tf(y), y0), y1) - y0) / (y1 - y0)) * (H - mt - mb);
+  const W = 780, H = 470, ml = 70, mr = 220, mt = 36, mb = 50;
+  const finite = series.flatMap((s) => s.xs.map((x, i) => [x, s.ys[i]])).filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y));
+  if (finite.length === 0) return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}"><text x="10" y="20">${escapeXml(o.title)}: no data</text></svg>`;
+  const positive = (v) => v.filter((t) => t > 0);
+  const xMinRaw = o.xMin ?? (o.logX ? Math.min(...positive(finite.map((p) => p[0]))) : 0);
+  const xMaxRaw = o.xMax ?? Math.max(...finite.map((p) => p[0]));
+  const yMinRaw = o.yMin ?? (o.logY ? Math.min(...positive(finite.map((p) => p[1]))) : Math.min(...finite.map((p) => p[1])));
+  const yMaxRaw = o.yMax ?? Math.max(...finite.map((p) => p[1]));
+  const fx = (x) => (o.logX ? Math.log10(Math.max(x, xMinRaw)) : x);
+  const fy = (y) => (o.logY ? Math.log10(Math.max(y, yMinRaw)) : y);
+  const x0 = fx(xMinRaw), x1 = Math.max(fx(xMaxRaw), x0 + 1e-9);
+  const y0 = fy(yMinRaw), y1 = Math.max(fy(yMaxRaw), y0 + 1e-9);
+  const sx = (x) => ml + ((Math.min(Math.max(fx(x), x0), x1) - x0) / (x1 - x0)) * (W - ml - mr);
+  const sy = (y) => H - mb - ((Math.min(Math.max(fy(y), y0), y1) - y0) / (y1 - y0)) * (H - mt - mb);
   const parts = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="12">`,
     `<rect width="${W}" height="${H}" fill="white"/>`,
@@ -112,23 +116,24 @@ export function svgLines(series, o) {
     `<text x="${(ml + W - mr) / 2}" y="${H - 12}" text-anchor="middle">${escapeXml(o.xLabel)}</text>`,
     `<text x="16" y="${(mt + H - mb) / 2}" transform="rotate(-90 16 ${(mt + H - mb) / 2})" text-anchor="middle">${escapeXml(o.yLabel)}</text>`,
   ];
-  for (const t of niceTicks(x0, x1)) {
-    parts.push(`<line x1="${sx(t)}" y1="${H - mb}" x2="${sx(t)}" y2="${H - mb + 4}" stroke="black"/><text x="${sx(t)}" y="${H - mb + 16}" text-anchor="middle">${t}</text>`);
-    parts.push(`<line x1="${sx(t)}" y1="${mt}" x2="${sx(t)}" y2="${H - mb}" stroke="#eee"/>`);
+  const ticks = (lo, hi, log) => (log ? niceTicks(Math.ceil(lo - 1e-9), Math.floor(hi + 1e-9)).filter(Number.isInteger).map((t) => 10 ** t) : niceTicks(lo, hi));
+  const label = (t) => (Math.abs(t) >= 1e5 || (Math.abs(t) < 1e-2 && t !== 0) ? t.toExponential(0) : String(+t.toPrecision(4)));
+  for (const t of ticks(x0, x1, o.logX)) {
+    const x = sx(t).toFixed(1);
+    parts.push(`<line x1="${x}" y1="${mt}" x2="${x}" y2="${H - mb}" stroke="#eee"/><line x1="${x}" y1="${H - mb}" x2="${x}" y2="${H - mb + 4}" stroke="black"/><text x="${x}" y="${H - mb + 16}" text-anchor="middle">${label(t)}</text>`);
   }
-  const yTicks = o.logY ? niceTicks(y0, y1).map((t) => 10 ** t) : niceTicks(y0, y1);
-  for (const t of yTicks) {
-    const y = sy(t);
-    parts.push(`<line x1="${ml - 4}" y1="${y}" x2="${ml}" y2="${y}" stroke="black"/><text x="${ml - 6}" y="${y + 4}" text-anchor="end">${+t.toPrecision(4)}</text>`);
-    parts.push(`<line x1="${ml}" y1="${y}" x2="${W - mr}" y2="${y}" stroke="#eee"/>`);
+  for (const t of ticks(y0, y1, o.logY)) {
+    const y = sy(t).toFixed(1);
+    parts.push(`<line x1="${ml}" y1="${y}" x2="${W - mr}" y2="${y}" stroke="#eee"/><line x1="${ml - 4}" y1="${y}" x2="${ml}" y2="${y}" stroke="black"/><text x="${ml - 6}" y="${+y + 4}" text-anchor="end">${label(t)}</text>`);
   }
   series.forEach((s, i) => {
     const color = s.color ?? COLORS[i % COLORS.length];
-    const p = s.xs.map((x, j) => [x, s.ys[j]]).filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y) && x <= x1 && (!o.logY || y > 0));
-    if (p.length === 0) return;
+    const p = s.xs.map((x, j) => [x, s.ys[j]]).filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y) && fx(x) <= x1 + 1e-9);
     const dash = s.dashed ? ' stroke-dasharray="6 4"' : '';
-    parts.push(`<polyline fill="none" stroke="${color}" stroke-width="2"${dash} points="${p.map(([x, y]) => `${sx(x).toFixed(1)},${sy(y).toFixed(1)}`).join(' ')}"/>`);
-    for (const [x, y] of p) parts.push(`<circle cx="${sx(x).toFixed(1)}" cy="${sy(y).toFixed(1)}" r="2.5" fill="${color}"/>`);
+    if (p.length > 0) {
+      parts.push(`<polyline fill="none" stroke="${color}" stroke-width="2"${dash} points="${p.map(([x, y]) => `${sx(x).toFixed(1)},${sy(y).toFixed(1)}`).join(' ')}"/>`);
+      for (const [x, y] of p) parts.push(`<circle cx="${sx(x).toFixed(1)}" cy="${sy(y).toFixed(1)}" r="2.5" fill="${color}"/>`);
+    }
     const ly = mt + 10 + i * 18;
     parts.push(`<line x1="${W - mr + 12}" y1="${ly}" x2="${W - mr + 36}" y2="${ly}" stroke="${color}" stroke-width="2"${dash}/><text x="${W - mr + 42}" y="${ly + 4}">${escapeXml(s.label)}</text>`);
   });

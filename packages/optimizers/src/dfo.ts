@@ -240,6 +240,7 @@ export class Dfo implements OuterOptimizer {
       const stop = rules.check(iter);
       if (stop) return finish(stop.reason, stop.message);
       if (radius < o.radiusMin) return finish('converged', `trust-region radius ${radius.toExponential(2)} < radiusMin ${o.radiusMin}`);
+      if (o.atFloor === 'stop' && accuracy(center.theta).atFloor) return finish('accuracy-floor', `the dynamic accuracy asks ε below the float32 floor ${oracle.accuracyFloor(center.theta).toExponential(2)}`);
       const m = model();
       const s = trustRegionStep(m.g, m.H, radius);
       const sNorm = norm(s);

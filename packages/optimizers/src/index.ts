@@ -5,6 +5,7 @@ import { Dfo, DFO_DEFAULTS, type DfoOptions } from './dfo.js';
 import { Hoag, HOAG_DEFAULTS, HOAG_SCHEDULES, type HoagOptions } from './hoag.js';
 import { ADAM_DEFAULTS, Isgd, ISGD_DEFAULTS, type IsgdOptions } from './isgd.js';
 import { StochasticMaid, STOCHASTIC_MAID_DEFAULTS, type StochasticMaidOptions } from './stochastic-maid.js';
+import { FixedAccuracyDescent, FIXED_ACCURACY_DEFAULTS, type FixedAccuracyOptions } from './fixed.js';
 
 export { Maid, MAID_DEFAULTS };
 export type { MaidOptions, MaidState } from './maid.js';
@@ -17,7 +18,7 @@ export type { DfoOptions } from './dfo.js';
 export { symmetricEigen, trustRegionStep } from './dfo.js';
 export { decay, DECAY_KINDS, OptionReader, type DecayKind, type FloorPolicy } from './common.js';
 export * from './piggyback/index.js';
-export { FixedAccuracyDescent, FIXED_ACCURACY_DEFAULTS, type FixedAccuracyOptions } from './fixed.js';
+export { FixedAccuracyDescent, FIXED_ACCURACY_DEFAULTS, type FixedAccuracyOptions };
 
 const MAID_OPTION_DOCS: Record<keyof MaidOptions, string> = {
   epsilon0: 'initial lower-level accuracy ε₀', delta0: 'initial CG residual δ₀', step0: 'initial step α₀',
@@ -25,27 +26,6 @@ const MAID_OPTION_DOCS: Record<keyof MaidOptions, string> = {
   grow: 'ε, δ growth after success', stepGrow: 'step growth after success', maxBacktracks: 'steps tried before shrinking ε, δ',
   gradTol: 'stop when ‖z‖ + ω ≤ gradTol', relGradTol: 'stop when ‖z‖ + ω ≤ relGradTol·‖z₀‖',
 };
-
-export const optimizerPlugins: PluginDescriptor[] = [
-  {
-    kind: 'optimizer', name: 'maid',
-    description: 'MAID: adaptive inexact descent with certified accuracy and inexact backtracking',
-    options: MAID_OPTION_DOCS,
-    create: (o, _ctx, path) => {
-      const keys = Object.keys(MAID_DEFAULTS) as (keyof MaidOptions)[];
-      rejectUnknownOptions(o, keys, path);
-      const opts = { ...MAID_DEFAULTS };
-      for (const k of keys) {
-        const integer = k === 'maxBacktracks';
-        opts[k] = numberOption(o, k, MAID_DEFAULTS[k], path, { min: 0, integer, exclusiveMin: !['gradTol', 'relGradTol', 'lambda'].includes(k) });
-      }
-      for (const k of ['eta', 'shrink', 'backtrack'] as const) {
-        if (opts[k] >= 1) numberOption(o, k, 0, path, { max: 0.999999 });
-      }
-      return new Maid(opts);
-    },
-  },
-];
 
 const FLOOR = ['clamp', 'stop'] as const;
 const COST = ['per-image', 'raw'] as const;
@@ -68,15 +48,16 @@ const HOAG_OPTION_DOCS: Record<keyof HoagOptions, string> = {
   gradTol: 'stop when ‖z‖ ≤ gradTol', relGradTol: 'stop when ‖z‖ ≤ relGradTol·‖z₀‖', atFloor: 'below the float32 floor: clamp | stop',
 };
 
-const ISGD_OPTION_DOCS: Record<keyof IsgdOptions, string> = {
+const STOCHASTIC_OPTION_DOCS: Record<Exclude<keyof IsgdOptions, 'update'>, string> = {
   batchSize: 'images per minibatch', step0: 'α₀', stepSchedule: 'α_k = α₀·s(k): constant | poly (k+1)^−stepPower | log 1/log₂(k+2)',
   stepPower: 'q of the poly step schedule', epsilon0: 'ε₀', delta0: 'δ₀ (δ_k = ε_k δ₀/ε₀)',
   accuracySchedule: 'ε_k = ε₀·s(k): constant | poly (k+1)^−accuracyPower | log', accuracyPower: 'p of the poly accuracy schedule',
-  update: 'sgd | adam', beta1: 'Adam β₁', beta2: 'Adam β₂', adamEpsilon: 'Adam ε', maxEpochs: 'stop after this many epochs (0: no limit)',
+  beta1: 'Adam β₁', beta2: 'Adam β₂', adamEpsilon: 'Adam ε', maxEpochs: 'stop after this many epochs (0: no limit)',
   gradTol: 'stop when the epoch-mean ‖z̄‖ ≤ gradTol', relGradTol: 'stop when the epoch-mean ‖z̄‖ ≤ relGradTol·(first epoch)',
-  atFloor: 'below the float32 floor: clamp | stop', shuffle: '1 = reshuffle every epoch (seeded), 0 = fixed order', seed: 'minibatch order seed (default: the experiment seed)',
+  atFloor: 'when ε_k falls below the float32 floor: stop (default) | clamp', shuffle: '1 = reshuffle every epoch (seeded), 0 = fixed order', seed: 'minibatch order seed (default: the experiment seed)',
   costScaling: "work accounting: per-image (a batch iteration counts |B|/n) | raw",
 };
+const { beta1: _b1, beta2: _b2, adamEpsilon: _ae, ...ISGD_OPTION_DOCS } = STOCHASTIC_OPTION_DOCS;
 
 const DFO_OPTION_DOCS: Record<keyof DfoOptions, string> = {
   radius0: 'initial trust-region radius Δ₀', radiusMin: 'stop (converged) when Δ < radiusMin', radiusMax: 'largest Δ',
@@ -112,7 +93,8 @@ function readIsgd(o: Options, ctx: PluginContext, path: string, defaults: IsgdOp
   return opts;
 }
 
-optimizerPlugins.push(
+/** HOAG, the ISGD family, stochastic MAID, the derivative-free baseline and the fixed-accuracy baseline. */
+const METHOD_PLUGINS: PluginDescriptor[] = [
   {
     kind: 'optimizer', name: 'hoag',
     description: 'HOAG (Pedregosa 2016): a-priori accuracy schedule, step 1/L with accept/shrink/reject-and-tighten, warm-started CG',
@@ -152,7 +134,7 @@ optimizerPlugins.push(
   {
     kind: 'optimizer', name: 'adam-hypergradient',
     description: 'Adam on inexact minibatch hypergradients (the ISGD family with an Adam update)',
-    options: ISGD_OPTION_DOCS,
+    options: STOCHASTIC_OPTION_DOCS,
     create: (o, ctx, path) => new Isgd(readIsgd(o, ctx, path, ADAM_DEFAULTS)),
   },
   {
@@ -160,6 +142,7 @@ optimizerPlugins.push(
     description: "stochastic MAID: MAID's certified descent test and inexact backtracking per minibatch, adaptive ε/δ/α carried across batches",
     options: {
       ...MAID_OPTION_DOCS, batchSize: 'images per minibatch', maxEpochs: 'stop after this many epochs (0: no limit)',
+      noiseRatio: 'converged when an epoch-mean ‖z̄‖² ≤ noiseRatio × its sampling variance s²/m (0: off)',
       shuffle: '1 = reshuffle every epoch (seeded), 0 = fixed order', seed: 'minibatch order seed (default: the experiment seed)',
       costScaling: 'work accounting: per-image (a batch iteration counts |B|/n) | raw',
     },
@@ -168,6 +151,7 @@ optimizerPlugins.push(
       const opts: StochasticMaidOptions = {
         ...readMaidOptions(r, STOCHASTIC_MAID_DEFAULTS),
         batchSize: r.num('batchSize', STOCHASTIC_MAID_DEFAULTS.batchSize, { min: 1, integer: true }),
+        noiseRatio: r.num('noiseRatio', STOCHASTIC_MAID_DEFAULTS.noiseRatio, { min: 0 }),
         maxEpochs: r.num('maxEpochs', 0, { min: 0, integer: true }),
         shuffle: r.num('shuffle', 1, { min: 0, max: 1, integer: true }),
         seed: r.num('seed', ctx.seed, { integer: true }),
@@ -201,7 +185,50 @@ optimizerPlugins.push(
       return new Dfo(opts);
     },
   },
-);
+  {
+    kind: 'optimizer', name: 'fixed-accuracy-gd',
+    description: 'baseline: hypergradient descent at a fixed accuracy (ε, δ) with Armijo backtracking on the inexact values',
+    options: {
+      epsilon: 'fixed lower-level accuracy ε', delta: 'fixed CG residual δ', step0: 'initial step', lambda: 'Armijo constant',
+      backtrack: 'step shrink', stepGrow: 'step growth after a success', maxBacktracks: 'steps tried per iteration',
+      gradTol: 'stop when ‖z‖ ≤ gradTol', relGradTol: 'stop when ‖z‖ ≤ relGradTol·‖z₀‖',
+    } satisfies Record<keyof FixedAccuracyOptions, string>,
+    create: (o, _ctx, path) => {
+      const r = new OptionReader(o, path);
+      const d = FIXED_ACCURACY_DEFAULTS;
+      const opts: FixedAccuracyOptions = {
+        epsilon: r.positive('epsilon', d.epsilon), delta: r.positive('delta', d.delta), step0: r.positive('step0', d.step0),
+        lambda: r.num('lambda', d.lambda, { min: 0 }), backtrack: r.fraction('backtrack', d.backtrack), stepGrow: r.num('stepGrow', d.stepGrow, { min: 1 }),
+        maxBacktracks: r.num('maxBacktracks', d.maxBacktracks, { min: 1, integer: true }), gradTol: r.num('gradTol', d.gradTol, { min: 0 }),
+        relGradTol: r.num('relGradTol', d.relGradTol, { min: 0 }),
+      };
+      r.done();
+      return new FixedAccuracyDescent(opts);
+    },
+  },
+];
+
+export const optimizerPlugins: PluginDescriptor[] = [
+  {
+    kind: 'optimizer', name: 'maid',
+    description: 'MAID: adaptive inexact descent with certified accuracy and inexact backtracking',
+    options: MAID_OPTION_DOCS,
+    create: (o, _ctx, path) => {
+      const keys = Object.keys(MAID_DEFAULTS) as (keyof MaidOptions)[];
+      rejectUnknownOptions(o, keys, path);
+      const opts = { ...MAID_DEFAULTS };
+      for (const k of keys) {
+        const integer = k === 'maxBacktracks';
+        opts[k] = numberOption(o, k, MAID_DEFAULTS[k], path, { min: 0, integer, exclusiveMin: !['gradTol', 'relGradTol', 'lambda'].includes(k) });
+      }
+      for (const k of ['eta', 'shrink', 'backtrack'] as const) {
+        if (opts[k] >= 1) numberOption(o, k, 0, path, { max: 0.999999 });
+      }
+      return new Maid(opts);
+    },
+  },
+  ...METHOD_PLUGINS,
+];
 
 /** Registers the outer optimizers. */
 export const optimizersModule = new ContainerModule((bind) => bindPlugins(bind, optimizerPlugins));

@@ -30,7 +30,7 @@ export interface IsgdOptions {
   /** Converged once the epoch-mean hypergradient ‖z̄‖ ≤ max(gradTol, relGradTol·‖z̄ of epoch 1‖). */
   gradTol: number;
   relGradTol: number;
-  /** Below the float32 floor: 'clamp' keeps iterating at the floor, 'stop' stops with accuracy-floor. */
+  /** When ε_k falls below the float32 floor: 'stop' (default) stops with accuracy-floor, 'clamp' keeps iterating at the floor. */
   atFloor: FloorPolicy;
   /** 1 = shuffle every epoch (seeded), 0 = fixed order. */
   shuffle: number;
@@ -43,7 +43,7 @@ export interface IsgdOptions {
 export const ISGD_DEFAULTS: IsgdOptions = {
   batchSize: 4, step0: 1e-2, stepSchedule: 'poly', stepPower: 0.5, epsilon0: 1e-1, delta0: 1e-1, accuracySchedule: 'poly',
   accuracyPower: 1, update: 'sgd', beta1: 0.9, beta2: 0.999, adamEpsilon: 1e-8, maxEpochs: 0, gradTol: 0, relGradTol: 1e-3,
-  atFloor: 'clamp', shuffle: 1, seed: 0, costScaling: 'per-image',
+  atFloor: 'stop', shuffle: 1, seed: 0, costScaling: 'per-image',
 };
 
 /** Adam's defaults in this package: a larger learning rate, constant accuracy decay as for ISGD. */

@@ -9,6 +9,11 @@ import { StopRules } from './stopping.js';
 
 export interface StochasticMaidOptions extends MaidOptions {
   batchSize: number;
+  /**
+   * Converged once an epoch's mean minibatch hypergradient z̄ is within its sampling noise: ‖z̄‖² ≤ noiseRatio·s²/m,
+   * s² the weighted variance of the m accepted batches' z_B about z̄ (0 switches the test off).
+   */
+  noiseRatio: number;
   /** Stop after this many epochs (0 = no limit), with 'max-iterations'. */
   maxEpochs: number;
   shuffle: number;
@@ -17,7 +22,7 @@ export interface StochasticMaidOptions extends MaidOptions {
 }
 
 export const STOCHASTIC_MAID_DEFAULTS: StochasticMaidOptions = {
-  ...MAID_DEFAULTS, batchSize: 4, maxEpochs: 0, shuffle: 1, seed: 0, costScaling: 'per-image',
+  ...MAID_DEFAULTS, batchSize: 4, noiseRatio: 1, maxEpochs: 0, shuffle: 1, seed: 0, costScaling: 'per-image',
 };
 
 export interface StochasticMaidState {
@@ -27,6 +32,8 @@ export interface StochasticMaidState {
   /** Consecutive batches on which MAID could not take a step (accuracy floor or converged on the batch). */
   stalled: number;
   stalledConverged: number;
+  /** The accepted batches' z_B (recovered as (θ − θ⁺)/α) and sizes in the current epoch. */
+  epochGrads: { z: number[]; size: number }[];
 }
 
 /**
@@ -43,7 +50,7 @@ export class StochasticMaid implements OuterOptimizer {
   private readonly maid: Maid;
 
   constructor(readonly options: StochasticMaidOptions = STOCHASTIC_MAID_DEFAULTS) {
-    const { batchSize: _b, maxEpochs: _e, shuffle: _s, seed: _d, costScaling: _c, ...maidOptions } = options;
+    const { batchSize: _b, noiseRatio: _n, maxEpochs: _e, shuffle: _s, seed: _d, costScaling: _c, ...maidOptions } = options;
     this.maid = new Maid(maidOptions);
   }
 
@@ -51,7 +58,7 @@ export class StochasticMaid implements OuterOptimizer {
     const o = this.options;
     const batched = new BatchedOracle(oracle, o.costScaling, o.seed);
     const sampler = new MinibatchSampler(batched.size, o.batchSize, o.seed, o.shuffle === 1);
-    const s: StochasticMaidState = this.state ?? { maid: undefined, iter: 0, sampler: sampler.state, stalled: 0, stalledConverged: 0 };
+    const s: StochasticMaidState = this.state ?? { maid: undefined, iter: 0, sampler: sampler.state, stalled: 0, stalledConverged: 0, epochGrads: [] };
     this.state = s;
     sampler.restore(s.sampler);
     this.maid.state = s.maid ? { ...s.maid } : undefined;
@@ -86,6 +93,7 @@ export class StochasticMaid implements OuterOptimizer {
       const ms = this.maid.state!;
       let record: IterationRecord;
       if (inner) {
+        s.epochGrads.push({ z: Array.from(theta, (t, j) => (t - ms.theta[j]) / inner!.step), size: batch.indices.length });
         theta = Float64Array.from(ms.theta);
         lastLoss = inner.upperLoss;
         s.stalled = 0;
@@ -115,6 +123,19 @@ export class StochasticMaid implements OuterOptimizer {
       delete s.maid.current;
       s.iter++;
       ctx.onIteration?.(record, Float64Array.from(theta));
+      if (batch.epochEnd) {
+        const g = s.epochGrads;
+        s.epochGrads = [];
+        if (o.noiseRatio > 0 && g.length >= 2) {
+          const total = g.reduce((a, b) => a + b.size, 0);
+          const mean = theta.map((_, j) => g.reduce((a, b) => a + (b.size / total) * b.z[j], 0));
+          const variance = g.reduce((a, b) => a + (b.size / total) * b.z.reduce((c, zj, j) => c + (zj - mean[j]) ** 2, 0), 0);
+          const meanSq = mean.reduce((a, m) => a + m * m, 0);
+          if (meanSq <= (o.noiseRatio * variance) / g.length) {
+            return finish('converged', `the epoch-mean minibatch hypergradient (‖z̄‖ = ${Math.sqrt(meanSq).toExponential(2)}) is within its sampling noise (s/√m = ${Math.sqrt(variance / g.length).toExponential(2)})`);
+          }
+        }
+      }
       if (s.stalled >= sampler.batchesPerEpoch) {
         return s.stalledConverged === s.stalled
           ? finish('converged', `MAID met the gradient tolerance on ${s.stalled} consecutive batches (a whole epoch)`)

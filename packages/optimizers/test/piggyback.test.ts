@@ -1,37 +1,99 @@
 import { describe, expect, it } from 'vitest';
-import { tf, type ImageBatch } from '@bilevel/core';
+import { tf, type ImageBatch, type IterationRecord } from '@bilevel/core';
 import { addGaussianNoise, syntheticImage, toBatch } from '@bilevel/datasets';
-import { ConvOperatorFamily, PiggybackOracle } from '@bilevel/optimizers';
+import { ConvOperatorFamily, PiggybackOracle, runPiggyback, type PiggybackMethod } from '@bilevel/optimizers';
 
-function smallPair(count = 2, size = 12, seed = 0) {
+function pair(count = 2, size = 12, seed = 0) {
   const clean = toBatch(Array.from({ length: count }, (_, i) => syntheticImage(size, size, seed + i)));
   const noisy = addGaussianNoise(clean, { type: 'gaussian', sigma: 0.1 }, seed + 100) as ImageBatch;
   return { clean, noisy };
 }
+const inner = (a: tf.Tensor, b: tf.Tensor) => tf.tidy(() => tf.sum(tf.mul(a, b)).dataSync()[0]);
+/** A deterministic unit direction. */
+const direction = (n: number) => {
+  const v = Float64Array.from({ length: n }, (_, k) => Math.sin(12.9898 * (k + 1)) * 0.5 + Math.cos(3.7 * k) * 0.5);
+  const s = Math.hypot(...v);
+  return v.map((x) => x / s);
+};
+const learned = () => new ConvOperatorFamily('learned', 3, 2, undefined, 0.08);
 
-describe('piggyback', () => {
-  it('explore', () => {
-    const { clean, noisy } = smallPair();
-    const fam = new ConvOperatorFamily('learned', 3, 2);
-    const theta = fam.initialLearnedTheta(0.08, 0.5, 1);
-    const oracle = new PiggybackOracle(fam, noisy, clean, { huber: 1e-2 });
-    const t0 = performance.now();
-    const hg = oracle.hypergradient(theta, 1e-5, 1e-5);
-    console.log('hg time', performance.now() - t0, 'its', hg.stats, 'omega', hg.errorBound, 'value', hg.value);
-    const rng = (k: number) => Math.sin(12.9898 * k + 78.233) * 43758.5453 % 1;
-    const v = Float64Array.from(theta, (_, k) => rng(k + 1));
-    const vn = Math.hypot(...v);
-    v.forEach((_, k) => (v[k] /= vn));
-    const dir = hg.grad.reduce((s, g, k) => s + g * v[k], 0);
-    for (const h of [1e-2, 3e-3, 1e-3]) {
-      const f = (sgn: number) => {
-        const o2 = new PiggybackOracle(fam, noisy, clean, { huber: 1e-2 });
-        const ev = o2.evaluate(theta.map((t, k) => t + sgn * h * v[k]), 1e-6);
-        const val = ev.value;
-        o2.release(ev); o2.dispose();
-        return val;
-      };
-      console.log('h', h, 'fd', (f(1) - f(-1)) / (2 * h), 'analytic', dir);
+describe('inexact piggyback', () => {
+  it('K_θ and K_θᵀ are adjoint, and ‖K‖ bounds the operator', () => {
+    for (const [family, theta] of [[ConvOperatorFamily.forwardDifferences(), Float64Array.from([-2])], [learned(), learned().initialLearnedTheta(2, 3, 0.2)]] as const) {
+      const K = family.bind(theta);
+      const shape: [number, number, number, number] = [2, 11, 13, 1];
+      const x = tf.randomNormal(shape, 0, 1, 'float32', 1) as ImageBatch;
+      const Kx = K.apply(x);
+      const y = tf.randomNormal(Kx.shape, 0, 1, 'float32', 2) as tf.Tensor4D;
+      const Kty = K.adjoint(y, shape);
+      const lhs = inner(Kx, y), rhs = inner(x, Kty);
+      expect(Math.abs(lhs - rhs)).toBeLessThan(1e-4 * Math.max(1, Math.abs(lhs)));
+      expect(K.norm).toBeGreaterThanOrEqual(K.powerNorm(20, 200) * 0.999);
+      tf.dispose([x, Kx, y, Kty]);
+      K.dispose();
     }
+  });
+
+  for (const [name, make] of [
+    ['learned 3×3 filters', () => ({ family: learned(), theta: learned().initialLearnedTheta(1, 1, 0.2) })],
+    ['scaled forward differences', () => ({ family: ConvOperatorFamily.forwardDifferences(), theta: Float64Array.from([-2.5]) })],
+  ] as const) {
+    it(`the hypergradient y⊗X + Y⊗x matches central finite differences (${name})`, () => {
+      const { clean, noisy } = pair();
+      const { family, theta } = make();
+      const options = { huber: 1e-2 };
+      const oracle = new PiggybackOracle(family, noisy, clean, options);
+      const hg = oracle.hypergradient(theta, 1e-5, 1e-5);
+      expect(hg.errorBound).toBeGreaterThan(0);
+      const v = direction(theta.length);
+      const analytic = hg.grad.reduce((s, g, k) => s + g * v[k], 0);
+      const f = (h: number) => {
+        const o = new PiggybackOracle(family, noisy, clean, options);
+        const ev = o.evaluate(theta.map((t, k) => t + h * v[k]), 1e-6);
+        const value = ev.value;
+        o.release(ev);
+        o.dispose();
+        return value;
+      };
+      const h = 3e-3;
+      const fd = (f(h) - f(-h)) / (2 * h);
+      console.log(`piggyback FD (${name}): analytic ${analytic.toExponential(5)}, central difference ${fd.toExponential(5)}`);
+      expect(Math.abs(fd - analytic)).toBeLessThan(1e-2 * Math.abs(analytic) + 1e-5);
+      oracle.release(hg.evaluation);
+      oracle.dispose();
+      tf.dispose([clean, noisy]);
+    });
+  }
+
+  const run = (method: PiggybackMethod, budget: { maxIterations: number; maxInnerIterations?: number }, shouldStop?: () => boolean) => {
+    const { clean, noisy } = pair(2, 16, 3);
+    const family = ConvOperatorFamily.forwardDifferences();
+    const oracle = new PiggybackOracle(family, noisy, clean, { huber: 1e-2 });
+    const rows: IterationRecord[] = [];
+    const counts: number[] = [];
+    const r = runPiggyback(oracle, Float64Array.from([-4]), method, { budget, shouldStop, onIteration: (row) => (rows.push({ ...row }), counts.push(tf.memory().numTensors)) });
+    oracle.dispose();
+    tf.dispose([clean, noisy]);
+    return { r, rows, counts };
+  };
+
+  it('adaptive (MAID) piggyback decreases the loss at every step and stops by itself; tensors stay flat', () => {
+    const { r, rows, counts } = run({ kind: 'adaptive', options: { step0: 0.05, relGradTol: 0.05 } }, { maxIterations: 200 });
+    expect(['converged', 'accuracy-floor']).toContain(r.stopReason);
+    for (let k = 1; k < rows.length; k++) expect(rows[k].upperLoss).toBeLessThan(rows[k - 1].upperLoss + 1e-6);
+    expect(rows.at(-1)!.upperLoss).toBeLessThan(0.6 * rows[0].upperLoss);
+    expect(rows.length).toBeGreaterThan(5);
+    expect(counts.at(-1)).toBe(counts[4]);
+  });
+
+  it('adaptive and fixed accuracy stop with max-iterations, budget, interrupted, converged and accuracy-floor', () => {
+    for (const kind of ['adaptive', 'fixed'] as const) {
+      expect(run({ kind }, { maxIterations: 2 }).r.stopReason).toBe('max-iterations');
+      expect(run({ kind }, { maxIterations: 100, maxInnerIterations: 30 }).r.stopReason).toBe('budget');
+      expect(run({ kind }, { maxIterations: 100 }, () => true).r.stopReason).toBe('interrupted');
+      expect(run({ kind, options: { relGradTol: 2 } }, { maxIterations: 100 }).r.stopReason).toBe('converged');
+    }
+    expect(run({ kind: 'adaptive', options: { epsilon0: 1e-9, delta0: 1e-9 } }, { maxIterations: 100 }).r.stopReason).toBe('accuracy-floor');
+    expect(run({ kind: 'fixed', options: { step0: 1e4, maxBacktracks: 1 } }, { maxIterations: 100 }).r.stopReason).toBe('accuracy-floor');
   });
 });

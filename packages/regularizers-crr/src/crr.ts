@@ -1,6 +1,6 @@
 import { tf, type Curvature, type ImageBatch, type ParameterBlock, type ParameterLayout, type Regularizer, type Scalar, type Tensor, type Tensor1D } from '@bilevel/core';
 import { evaluateSpline, splineTables, type SplineKind } from './spline.js';
-import { filterBank, lastValueCache, multiplierBound, multiplierGrid, Rng, xavierNormal, type Boundary, type ConvEngineName, type FilterBank, type Prepared } from '@bilevel/regularizers-foe';
+import { byChunks, imagesPerChunk, derivativeFilters, filterBank, lastValueCache, multiplierBound, multiplierGrid, Rng, xavierNormal, type Boundary, type ConvEngineName, type FilterBank, type Prepared } from '@bilevel/regularizers-foe';
 
 export interface CrrOptions {
   /** Output channels of each convolution of W (input: one channel). Default [8, 32]: 1 → 8 → 32. */
@@ -17,11 +17,13 @@ export interface CrrOptions {
   activation: SplineKind;
   /** Convolution layout (see @bilevel/regularizers-foe filterBank). */
   engine: ConvEngineName | 'auto';
+  /** First-layer initialisation: 'xavier' (default, mean removed) or 'derivatives' (unit finite differences, Xavier beyond 8). */
+  init: 'xavier' | 'derivatives';
   /** Windows at the border (see @bilevel/regularizers-foe): 'reflect' (default), 'symmetric' or 'valid'. */
   boundary: Boundary;
 }
 
-export const CRR_DEFAULTS: CrrOptions = { channels: [8, 32], size: 7, knots: 21, range: 0.2, logStrength: 0, activation: 'smooth', engine: 'auto', boundary: 'reflect' };
+export const CRR_DEFAULTS: CrrOptions = { channels: [8, 32], size: 7, knots: 21, range: 0.2, logStrength: 0, activation: 'smooth', engine: 'auto', init: 'xavier', boundary: 'reflect' };
 
 function layoutOf(o: CrrOptions) {
   const blocks: ParameterBlock[] = [];
@@ -117,6 +119,7 @@ export class ConvexRidge implements Regularizer {
     const t = new Float32Array(this.layout.size);
     const rng = new Rng(seed);
     convs.forEach((b, l) => xavierNormal(t, b.offset, b.shape[0], s2, b.shape[1], rng, l === 0));
+    if (o.init === 'derivatives' && o.size >= 3) derivativeFilters(o.size, convs[0].shape[0]).forEach((c, k) => t.set(c, convs[0].offset + k * s2));
     const { kernels, S } = compositeKernels(t, convs, o.size);
     const { max } = multiplierGrid(kernels, S, S);
     const last = convs[convs.length - 1];
@@ -208,6 +211,10 @@ export class ConvexRidge implements Regularizer {
   }
 
   value(x: ImageBatch, theta: Tensor1D): Scalar {
+    return byChunks(x, undefined, this.chunk(x), 'sum', (xc) => this.valueChunk(xc, theta));
+  }
+
+  private valueChunk(x: ImageBatch, theta: Tensor1D): Scalar {
     return tf.tidy(() => {
       const { lambda, Fa } = this.setup(theta);
       const p = this.bank.prepare(x);
@@ -217,6 +224,10 @@ export class ConvexRidge implements Regularizer {
   }
 
   gradX(x: ImageBatch, theta: Tensor1D): ImageBatch {
+    return byChunks(x, undefined, this.chunk(x), 'concat', (xc) => this.gradXChunk(xc, theta));
+  }
+
+  private gradXChunk(x: ImageBatch, theta: Tensor1D): ImageBatch {
     return tf.tidy(() => {
       const { Fa, A } = this.setup(theta);
       const p = this.bank.prepare(x);
@@ -226,6 +237,10 @@ export class ConvexRidge implements Regularizer {
   }
 
   hvpX(x: ImageBatch, theta: Tensor1D, v: ImageBatch): ImageBatch {
+    return byChunks(x, v, this.chunk(x), 'concat', (xc, vc) => this.hvpXChunk(xc, theta, vc!));
+  }
+
+  private hvpXChunk(x: ImageBatch, theta: Tensor1D, v: ImageBatch): ImageBatch {
     return tf.tidy(() => {
       const { K, Fa, A } = this.setup(theta);
       const p = this.bank.prepare(x);
@@ -236,6 +251,10 @@ export class ConvexRidge implements Regularizer {
   }
 
   mixedVjp(x: ImageBatch, theta: Tensor1D, v: ImageBatch): Tensor1D {
+    return byChunks(x, v, this.chunk(x), 'sum', (xc, vc) => this.mixedVjpChunk(xc, theta, vc!));
+  }
+
+  private mixedVjpChunk(x: ImageBatch, theta: Tensor1D, v: ImageBatch): Tensor1D {
     return tf.tidy(() => {
       const { lambda, K, Fa } = this.setup(theta);
       const p = this.bank.prepare(x), pv = this.bank.prepare(v);
@@ -255,6 +274,11 @@ export class ConvexRidge implements Regularizer {
 
   curvature(theta: Float32Array): Curvature {
     return this.bounds(theta);
+  }
+
+  /** Images per chunk (large batches are processed in chunks to bound the wasm heap). */
+  private chunk(x: ImageBatch): number {
+    return imagesPerChunk(x.shape, this.S, this.options.channels[this.options.channels.length - 1]);
   }
 
   /** ‖W‖² bound of θ's composite kernels (frequency grid, Bernstein-corrected). */

@@ -4,7 +4,7 @@ import { ConvexRidge, CRR_DEFAULTS, crrParameterCount } from './crr.js';
 export { compositeKernels, ConvexRidge, CRR_DEFAULTS, crrParameterCount, type CrrOptions } from './crr.js';
 export { evaluateSpline, splineTables, type SplineKind } from './spline.js';
 
-const OPTIONS = ['engine', 'boundary', 'channels', 'size', 'knots', 'range', 'logStrength', 'activation'] as const;
+const OPTIONS = ['engine', 'boundary', 'channels', 'size', 'knots', 'range', 'logStrength', 'activation', 'init'] as const;
 
 export const crrPlugins: PluginDescriptor<'regularizer'>[] = [
   {
@@ -20,6 +20,7 @@ export const crrPlugins: PluginDescriptor<'regularizer'>[] = [
       knots: 'odd number of spline knots (default 21)',
       range: 'knots uniform on [−range, range], σ constant beyond (default 0.2)',
       logStrength: 'initial log λ (default 0)',
+      init: "first-layer filters: 'xavier' (default) or 'derivatives' (finite differences)",
       activation: "'smooth' (default: the spline averaged over one knot spacing, C¹, Lipschitz Hessian) or 'linear' (the paper's spline; Hessian a.e.)",
     },
     create: (o, _ctx, path) => {
@@ -36,6 +37,7 @@ export const crrPlugins: PluginDescriptor<'regularizer'>[] = [
         knots,
         range: numberOption(o, 'range', CRR_DEFAULTS.range, path, { min: 0, exclusiveMin: true }),
         logStrength: numberOption(o, 'logStrength', CRR_DEFAULTS.logStrength, path),
+        init: choiceOption(o, 'init', CRR_DEFAULTS.init, ['xavier', 'derivatives'] as const, path),
         activation: choiceOption(o, 'activation', CRR_DEFAULTS.activation, ['smooth', 'linear'] as const, path),
         engine: choiceOption(o, 'engine', 'auto', ['auto', 'patches', 'native'] as const, path),
         boundary: choiceOption(o, 'boundary', 'reflect', ['reflect', 'symmetric', 'valid'] as const, path),

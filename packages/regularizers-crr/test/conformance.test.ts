@@ -61,8 +61,12 @@ describe('CRR through the shared conformance suite', () => {
     expect(reg.options.activation).toBe('smooth');
     expect(knots.length).toBe(21);
     values[0].forEach((v, j) => expect(v).toBeCloseTo(knots[j], 6));
-    expect(reg.curvature(t).L).toBeGreaterThanOrEqual(1);
-    expect(reg.curvature(t).L).toBeLessThan(1.4);
+    // L = ‖E‖² λ max σ' ‖W‖² with ‖E‖² ≤ 4 for the mirror extension, 1 for 'valid'.
+    expect(reg.curvature(t).L).toBeGreaterThanOrEqual(4);
+    expect(reg.curvature(t).L).toBeLessThan(4 * 1.4);
+    const valid = new ConvexRidge({ boundary: 'valid' });
+    expect(valid.curvature(t).L).toBeGreaterThanOrEqual(1);
+    expect(valid.curvature(t).L).toBeLessThan(1.4);
   });
 
   it('ψ(0) = σ(0) = 0: a constant image has R = 0 and ∇R = 0 (zero-mean W), for both activations', () => {
@@ -76,8 +80,24 @@ describe('CRR through the shared conformance suite', () => {
     }
   });
 
+  it('the JavaScript lookup (wasm/cpu) and the tf.gather path agree on σ, σ′, ψ and the slope gradient', async () => {
+    const { evaluateSpline, splineTables } = await import('@bilevel/regularizers-crr');
+    for (const kind of ['linear', 'smooth'] as const) {
+      tf.tidy(() => {
+        const C = 3, J = 10, D = 0.07;
+        const logS = tf.randomUniform([C * J], -2, 1, 'float32', 5);
+        const T = splineTables(kind, logS, C, J, D);
+        const a = tf.randomUniform([50, C], -3, J + 3, 'float32', 6);
+        const w = tf.randomNormal([50, C], 0, 1, 'float32', 7);
+        const js = evaluateSpline(kind, T, a, D, true), tg = evaluateSpline(kind, T, a, D, false);
+        for (const f of ['sigma', 'slope', 'psi'] as const) expect(tf.max(tf.abs(tf.sub(js[f](), tg[f]()))).dataSync()[0]).toBeLessThan(1e-5);
+        expect(tf.max(tf.abs(tf.sub(js.slopeGradient(w), tg.slopeGradient(w)))).dataSync()[0]).toBeLessThan(1e-4);
+      });
+    }
+  });
+
   it('value integrates σ exactly: R(x) for a 1×1 single-channel W is λ Σ ψ(w x)', () => {
-    const reg = new ConvexRidge({ channels: [1], size: 1, knots: 5, range: 1, activation: 'linear' });
+    const reg = new ConvexRidge({ channels: [1], size: 1, knots: 5, range: 1, activation: 'linear', boundary: 'valid' });
     // θ = [log λ, w, log-slopes of 4 pieces on [−1, −½, 0, ½, 1]]
     const slopes = [0.5, 2, 1, 3];
     const theta = tf.tensor1d([Math.log(1.5), 0, ...slopes.map(Math.log)]);
@@ -85,7 +105,7 @@ describe('CRR through the shared conformance suite', () => {
     const x = tf.tensor4d([0.3, -0.8, 1.7, 0.1], [1, 2, 2, 1]) as ImageBatch;
     expect(Math.abs(reg.value(x, theta).dataSync()[0])).toBeLessThan(1e-6);
     // … so use two layers 1 → 1 → 1 with 1×1 kernels: still zero-mean. Check ψ through a 2-tap filter instead.
-    const reg2 = new ConvexRidge({ channels: [1], size: 2, knots: 5, range: 1, activation: 'linear' });
+    const reg2 = new ConvexRidge({ channels: [1], size: 2, knots: 5, range: 1, activation: 'linear', boundary: 'valid' });
     // c = [[a, −a], [0, 0]] with a = 0.5 → (W x)[p, q] = 0.5 (x[p, q] − x[p, q+1]).
     const theta2 = tf.tensor1d([Math.log(1.5), 0.5, -0.5, 0, 0, ...slopes.map(Math.log)]);
     const xs = [[0.3, -0.8, 1.7], [0.1, 2.9, -1.2]];

@@ -1,4 +1,5 @@
 import { tf, type Curvature, type ImageBatch, type ParameterLayout, type Regularizer, type Scalar, type Tensor, type Tensor1D } from '@bilevel/core';
+import { byChunks, imagesPerChunk } from './kit/chunks.js';
 import { filterBank, type Boundary, type ConvEngineName, type FilterBank } from './kit/conv.js';
 import { Rng, xavierNormal } from './kit/rng.js';
 import { l1, lastValueCache, multiplierBound } from './kit/spectral.js';
@@ -27,7 +28,8 @@ export interface FoeOptions {
   /**
    * Filters are c_k = filterScale · θ_{filters,k} (default 1, the reference). A smaller scale is a diagonal
    * preconditioner for first-order outer optimizers: the filter block's gradient shrinks by the scale and its
-   * curvature by the square, so log-weights and filters move at comparable rates. θ₀ is scaled so c is unchanged.
+   * curvature by the square, so log-weights and filters move at comparable rates. initialTheta divides the
+   * filter block by the scale, so the initial filters c are the same for every scale.
    */
   filterScale: number;
 }
@@ -141,6 +143,10 @@ export class FieldsOfExperts implements Regularizer {
   }
 
   value(x: ImageBatch, theta: Tensor1D): Scalar {
+    return byChunks(x, undefined, this.chunk(x), 'sum', (xc) => this.valueChunk(xc, theta));
+  }
+
+  private valueChunk(x: ImageBatch, theta: Tensor1D): Scalar {
     return tf.tidy(() => {
       const { aw, nu, F } = this.params(theta);
       const p = this.bank.prepare(x);
@@ -151,6 +157,10 @@ export class FieldsOfExperts implements Regularizer {
   }
 
   gradX(x: ImageBatch, theta: Tensor1D): ImageBatch {
+    return byChunks(x, undefined, this.chunk(x), 'concat', (xc) => this.gradXChunk(xc, theta));
+  }
+
+  private gradXChunk(x: ImageBatch, theta: Tensor1D): ImageBatch {
     return tf.tidy(() => {
       const { F, A } = this.params(theta);
       const p = this.bank.prepare(x);
@@ -161,6 +171,10 @@ export class FieldsOfExperts implements Regularizer {
   }
 
   hvpX(x: ImageBatch, theta: Tensor1D, v: ImageBatch): ImageBatch {
+    return byChunks(x, v, this.chunk(x), 'concat', (xc, vc) => this.hvpXChunk(xc, theta, vc!));
+  }
+
+  private hvpXChunk(x: ImageBatch, theta: Tensor1D, v: ImageBatch): ImageBatch {
     return tf.tidy(() => {
       const { F, A } = this.params(theta);
       const px = this.bank.prepare(x);
@@ -173,6 +187,10 @@ export class FieldsOfExperts implements Regularizer {
   }
 
   mixedVjp(x: ImageBatch, theta: Tensor1D, v: ImageBatch): Tensor1D {
+    return byChunks(x, v, this.chunk(x), 'sum', (xc, vc) => this.mixedVjpChunk(xc, theta, vc!));
+  }
+
+  private mixedVjpChunk(x: ImageBatch, theta: Tensor1D, v: ImageBatch): Tensor1D {
     return tf.tidy(() => {
       const { aw, nu, F } = this.params(theta);
       const px = this.bank.prepare(x), pv = this.bank.prepare(v);
@@ -192,6 +210,11 @@ export class FieldsOfExperts implements Regularizer {
 
   curvature(theta: Float32Array): Curvature {
     return this.bounds(theta);
+  }
+
+  /** Images per chunk (large batches are processed in chunks to bound the wasm heap). */
+  private chunk(x: ImageBatch): number {
+    return imagesPerChunk(x.shape, this.options.size, this.options.filters);
   }
 
   /** The filters of θ (projected when zeroMean), one Float64Array of s² taps each. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { tf, PluginRegistry, type ImageBatch } from '@bilevel/core';
 import { assertConformance, regularizerConformance } from '@bilevel/testing';
-import { FieldsOfExperts, foePlugins, multiplierBound, PatchGeometry, filterBank } from '@bilevel/regularizers-foe';
+import { byChunks, FieldsOfExperts, foePlugins, imagesPerChunk, multiplierBound, PatchGeometry, filterBank } from '@bilevel/regularizers-foe';
 
 const registry = new PluginRegistry(foePlugins);
 const ctx = { imageShape: [16, 16] as [number, number], seed: 0 };
@@ -20,9 +20,9 @@ function randomTheta(reg: FieldsOfExperts, seed: number): Float32Array {
 
 describe('Fields of Experts through the shared conformance suite', () => {
   for (const engine of ['patches', 'native'] as const) {
-    for (const zeroMean of [0, 1]) {
-      it(`${engine}, zeroMean ${zeroMean}: gradient, HVP, mixed product, curvature, convexity, memory`, () => {
-        const reg = registry.create('regularizer', 'foe', { filters: 6, size: 5, zeroMean, engine }, ctx, 'regularizer.options') as FieldsOfExperts;
+    for (const [zeroMean, boundary] of [[0, 'reflect'], [1, 'symmetric'], [0, 'valid']] as const) {
+      it(`${engine}, ${boundary}, zeroMean ${zeroMean}: gradient, HVP, mixed product, curvature, convexity, memory`, () => {
+        const reg = registry.create('regularizer', 'foe', { filters: 6, size: 5, zeroMean, engine, boundary }, ctx, 'regularizer.options') as FieldsOfExperts;
         const r = regularizerConformance(reg, { thetas: [reg.initialTheta(3), randomTheta(reg, 1), randomTheta(reg, 2)], convex: true });
         assertConformance(r);
         expect(r.checks.length).toBeGreaterThan(12);
@@ -51,7 +51,7 @@ describe('Fields of Experts through the shared conformance suite', () => {
 
   it('value matches the formula on a tiny image (one 2×2 filter, valid windows)', () => {
     for (const engine of ['patches', 'native'] as const) {
-      const reg = new FieldsOfExperts({ filters: 1, size: 2, engine });
+      const reg = new FieldsOfExperts({ filters: 1, size: 2, engine, boundary: 'valid' });
       const x = tf.tensor4d([0, 1, 2, 4, 3, 1, 0, 2, 5], [1, 3, 3, 1]) as ImageBatch;
       // θ₀ = log 2, θ₁ = log 3, ν = 0.5, c = [[1, −1], [0, 2]]
       const theta = tf.tensor1d([Math.log(2), Math.log(3), Math.log(0.5), 1, -1, 0, 2]);
@@ -65,6 +65,16 @@ describe('Fields of Experts through the shared conformance suite', () => {
       expect(v).toBeCloseTo(expected, 3);
       x.dispose(); theta.dispose();
     }
+  });
+
+  it("'reflect' is FoE with 'valid' windows on the mirror-extended image (as conv2d(padding_mode='reflect'))", () => {
+    const a = new FieldsOfExperts({ filters: 3, size: 5, boundary: 'reflect' });
+    const b = new FieldsOfExperts({ filters: 3, size: 5, boundary: 'valid' });
+    const th = tf.tensor1d(a.initialTheta(2));
+    const x = tf.randomUniform([2, 9, 12, 1], 0, 1, 'float32', 3) as ImageBatch;
+    const xe = tf.mirrorPad(x, [[0, 0], [2, 2], [2, 2], [0, 0]], 'reflect') as ImageBatch;
+    expect(a.value(x, th).dataSync()[0]).toBeCloseTo(b.value(xe, th).dataSync()[0], 3);
+    tf.dispose([th, x, xe]);
   });
 
   it('the two engines agree on value, gradX, hvpX and mixedVjp (odd image sizes, batch 3)', () => {
@@ -105,7 +115,7 @@ describe('Fields of Experts through the shared conformance suite', () => {
     expect(b).toBeGreaterThanOrEqual(64);
     expect(b).toBeLessThan(64 * 1.25);
     // Power iteration on a 'valid' bank stays below the bound.
-    const reg = new FieldsOfExperts({ filters: 4, size: 5 });
+    const reg = new FieldsOfExperts({ filters: 4, size: 5, boundary: 'valid' });
     const theta = reg.initialTheta(9);
     const { L } = reg.curvature(theta);
     const bank = filterBank(5);
@@ -125,6 +135,19 @@ describe('Fields of Experts through the shared conformance suite', () => {
     });
     expect(lam).toBeLessThanOrEqual(L);
     expect(lam).toBeGreaterThan(L / 2.5);
+  });
+
+  it('processing a batch by chunks is exact (large batches are chunked to bound the wasm heap)', () => {
+    const reg = new FieldsOfExperts({ filters: 4, size: 3 });
+    const th = tf.tensor1d(reg.initialTheta(1));
+    const x = tf.randomUniform([5, 12, 10, 1], 0, 1, 'float32', 1) as ImageBatch;
+    const v = tf.randomNormal([5, 12, 10, 1], 0, 1, 'float32', 2) as ImageBatch;
+    const rel = (p: tf.Tensor, q: tf.Tensor) => tf.tidy(() => tf.norm(tf.sub(p, q)).dataSync()[0] / tf.norm(q).dataSync()[0]);
+    expect(rel(byChunks(x, undefined, 2, 'concat', (xc) => reg.gradX(xc, th)), reg.gradX(x, th))).toBeLessThan(1e-6);
+    expect(rel(byChunks(x, v, 2, 'sum', (xc, vc) => reg.mixedVjp(xc, th, vc!)), reg.mixedVjp(x, th, v))).toBeLessThan(1e-5);
+    expect(imagesPerChunk([20, 256, 256], 7, 48)).toBeLessThan(20);
+    expect(imagesPerChunk([4, 128, 128], 7, 48)).toBeGreaterThanOrEqual(4);
+    tf.dispose([th, x, v]);
   });
 
   it('rejects unknown and invalid options with the config path', () => {

@@ -1,28 +1,35 @@
 import { tf, type Curvature, type ImageBatch, type ParameterBlock, type ParameterLayout, type Regularizer, type Scalar, type Tensor, type Tensor1D } from '@bilevel/core';
-import { filterBank, lastValueCache, multiplierBound, Rng, schurBound, xavierNormal, type Boundary, type ConvEngineName, type FilterBank, type Prepared } from '@bilevel/regularizers-foe';
+import { byChunks, imagesPerChunk, derivativeFilters, filterBank, lastValueCache, multiplierBound, Rng, schurBound, xavierNormal, type Boundary, type ConvEngineName, type FilterBank, type Prepared } from '@bilevel/regularizers-foe';
 
 export interface IcnnOptions {
   /** Channels of each layer, the last one included (default [32, 4]: two layers). */
   channels: number[];
   /** Size s of the input convolutions V_l (s×s taps). */
   size: number;
-  /** Leak λ of σ(t) = λt + (1 − λ) softplus(βt)/β. */
+  /** Leak λ of σ(t) = λt + (1 − λ)(t + √(t² + ε²))/2. */
   leak: number;
-  /** Sharpness β of σ. */
-  sharpness: number;
+  /** Width ε of σ's rounded corner (σ'' ≤ (1 − λ)/(2ε)). */
+  smoothing: number;
   /** Initial (or fixed) weight γ of γ/2‖x‖². */
   gamma: number;
   /** Learn log γ as a parameter (else γ stays fixed). */
   learnGamma: boolean;
   /** Initial log of the output scale α. */
   logScale: number;
+  /**
+   * Initialisation: 'paired' (default): first-layer filters in ± pairs (Xavier-normal, mean removed), so that
+   * σ(c·x) + σ(−c·x) is a smoothed |c·x| and R starts even (no drift), skip convolutions V_l (l ≥ 2) at 0 and
+   * biases b_l (l ≥ 2) at 1 (upper layers near-linear): a FoE-like start. 'derivatives': the same with
+   * finite-difference filters. 'xavier': every V_l Xavier-normal, biases 0.
+   */
+  init: 'paired' | 'derivatives' | 'xavier';
   /** Convolution layout of the input convolutions (see @bilevel/regularizers-foe filterBank). */
   engine: ConvEngineName | 'auto';
   /** Windows at the border (see @bilevel/regularizers-foe): 'reflect' (default), 'symmetric' or 'valid'. */
   boundary: Boundary;
 }
 
-export const ICNN_DEFAULTS: IcnnOptions = { channels: [32, 4], size: 7, leak: 0.2, sharpness: 10, gamma: 1e-3, learnGamma: true, logScale: 0, engine: 'auto', boundary: 'reflect' };
+export const ICNN_DEFAULTS: IcnnOptions = { channels: [32, 4], size: 7, leak: 0.2, smoothing: 0.05, gamma: 1e-3, learnGamma: true, logScale: 0, init: 'paired', engine: 'auto', boundary: 'reflect' };
 
 interface Layer {
   C: number;
@@ -67,15 +74,15 @@ const softplusInverse = (y: number) => y + Math.log(-Math.expm1(-y));
  * hidden layers mixed by non-negative 1×1
  * convolutions:
  *   z_1 = σ(V_1 x + b_1),   z_l = σ(W_l⁺ z_{l−1} + V_l x + b_l)  (l = 2..L),   W⁺ = softplus(W) ≥ 0,
- *   R_θ(x) = α Σ_windows Σ_channels z_L + γ/2 ‖x‖²,   α = e^{θ_α}, γ = e^{θ_γ} (or fixed),
- * with σ(t) = λt + (1 − λ) softplus(βt)/β: convex, increasing (σ' ∈ (λ, 1]), C^∞, σ'' ≤ (1 − λ)β/4.
+ *   R_θ(x) = α Σ_windows Σ_channels (z_L(x) − z_L(0)) + γ/2 ‖x‖²,   α = e^{θ_α}, γ = e^{θ_γ} (or fixed),
+ * with the smoothed leaky ReLU σ(t) = λt + (1 − λ)(t + √(t² + ε²))/2: convex, increasing (σ' ∈ (λ, 1)), C^∞,
+ * σ'' ≤ (1 − λ)/(2ε).
  * R is convex in x (non-negative combinations of convex increasing functions of convex functions) and
  * γ-strongly convex. The V_l are s×s convolutions with one input channel (a filter bank: all windows share
  * their positions across layers); W_l act per window (matrix products on [windows, channels] matrices).
  *
  * ∇ₓR and ∇²ₓₓR v are by hand (reverse pass; forward tangent + its reverse pass) with σ', σ'' in closed
- * form; the mixed product is one reverse pass (tf.grad) of m(θ) = ⟨∇ₓR, v⟩ = α Σ ż_L + γ⟨x, v⟩ written with
- * σ' = λ + (1 − λ) sigmoid(βu) in closed form, so nothing is differentiated twice.
+ * form; the mixed product is the reverse pass of m(θ) = ⟨∇ₓR, v⟩ = α Σ ż_L + γ⟨x, v⟩, also by hand.
  */
 export class Icnn implements Regularizer {
   readonly name = 'icnn';
@@ -99,18 +106,30 @@ export class Icnn implements Regularizer {
     this.bounds = lastValueCache((t) => this.computeCurvature(t));
   }
 
-  /** V_l Xavier-normal with the mean removed, b = 0, W⁺ ≈ U(0.5, 1.5)/C_{l−1}, log α and log γ from the options (seeded). */
+  /** See `init`; W⁺ ≈ U(0.5, 1.5)/C_{l−1}; log α and log γ from the options (seeded). */
   initialTheta(seed: number): Float32Array {
     const o = this.options, s2 = o.size * o.size;
     const t = new Float32Array(this.layout.size);
     const rng = new Rng(seed);
-    for (const L of this.layers) {
-      xavierNormal(t, L.V.offset, L.C, s2, 1, rng, true);
+    this.layers.forEach((L, l) => {
+      if (o.init === 'xavier' || (l === 0 && L.C < 2)) xavierNormal(t, L.V.offset, L.C, s2, 1, rng, true);
+      else if (l === 0) {
+        // ± pairs: rows 2k and 2k + 1 are c_k and −c_k.
+        const half = Math.floor(L.C / 2);
+        const base = new Float32Array(half * s2);
+        xavierNormal(base, 0, half, s2, 1, rng, true);
+        if (o.init === 'derivatives' && o.size >= 3) derivativeFilters(o.size, half).forEach((c, k) => base.set(c, k * s2));
+        for (let k = 0; k < half; k++) for (let i = 0; i < s2; i++) {
+          t[L.V.offset + 2 * k * s2 + i] = base[k * s2 + i];
+          t[L.V.offset + (2 * k + 1) * s2 + i] = -base[k * s2 + i];
+        }
+        if (L.C % 2) xavierNormal(t, L.V.offset + 2 * half * s2, 1, s2, 1, rng, true);
+      } else t.fill(1, L.b.offset, L.b.offset + L.C);
       if (L.W) {
         const [C, Cp] = L.W.shape;
         for (let i = 0; i < C * Cp; i++) t[L.W.offset + i] = softplusInverse((0.5 + rng.uniform()) / Cp);
       }
-    }
+    });
     t[this.scaleAt] = o.logScale;
     if (this.gammaAt >= 0) t[this.gammaAt] = Math.log(o.gamma);
     return t;
@@ -130,13 +149,15 @@ export class Icnn implements Regularizer {
     return { layers, alpha, gamma };
   }
 
+  /** σ(u) = λu + (1 − λ)(u + ρ)/2, ρ = √(u² + ε²);  σ' = λ + (1 − λ)(1 + u/ρ)/2;  σ'' = (1 − λ)ε²/(2ρ³). */
   private act(u: Tensor) {
-    const { leak: lam, sharpness: beta } = this.options;
-    const sig = tf.sigmoid(tf.mul(u, beta));
+    const { leak: lam, smoothing: eps } = this.options;
+    const q = tf.add(tf.square(u), eps * eps);
+    const r = tf.rsqrt(q); // 1/ρ
     return {
-      z: () => tf.add(tf.mul(u, lam), tf.mul(tf.softplus(tf.mul(u, beta)), (1 - lam) / beta)),
-      d1: tf.add(tf.mul(sig, 1 - lam), lam),
-      d2: () => tf.mul(tf.mul(sig, tf.sub(1, sig)), (1 - lam) * beta),
+      z: () => tf.add(tf.mul(u, (1 + lam) / 2), tf.mul(tf.mul(q, r), (1 - lam) / 2)),
+      d1: tf.add(tf.mul(tf.mul(u, r), (1 - lam) / 2), (1 + lam) / 2),
+      d2: () => tf.mul(tf.mul(tf.square(r), r), ((1 - lam) * eps * eps) / 2),
     };
   }
 
@@ -160,11 +181,21 @@ export class Icnn implements Regularizer {
   }
 
   value(x: ImageBatch, theta: Tensor1D): Scalar {
+    return byChunks(x, undefined, this.chunk(x), 'sum', (xc) => this.valueChunk(xc, theta));
+  }
+
+  private valueChunk(x: ImageBatch, theta: Tensor1D): Scalar {
     return tf.tidy(() => {
       const P = this.params(theta);
       const p = this.bank.prepare(x);
       const { zs } = this.forward(p, P, true);
-      const out = this.bank.maskedSums(zs[zs.length - 1], p);
+      // Subtract z_L(0) (per channel) before summing: R(0) = 0, and float32 keeps the digits that vary with x.
+      let z0: Tensor | undefined;
+      for (const L of P.layers) {
+        const u0 = L.W ? tf.add(tf.matMul(z0 as tf.Tensor2D, tf.transpose(L.W)), L.b) : L.b;
+        z0 = this.act(u0).z();
+      }
+      const out = this.bank.maskedSums(tf.sub(zs[zs.length - 1], z0!), p);
       return tf.reshape(tf.add(tf.mul(P.alpha, tf.sum(out)), tf.mul(tf.mul(tf.sum(tf.square(x)), P.gamma), 0.5)), []) as Scalar;
     });
   }
@@ -182,13 +213,17 @@ export class Icnn implements Regularizer {
     return { g, delta };
   }
 
-  /** Σ_l 𝒱_lᵀ G_l as an image (one adjoint of the stacked channels). */
+  /** Σ_l 𝒱_lᵀ G_l as an image: one adjoint of the stacked channels (the bank's `adjoint` is linear in (G, F) pairs). */
   private adjoint(p: Prepared, P: ReturnType<Icnn['params']>, G: Tensor[]): ImageBatch {
     if (G.length === 1) return this.bank.adjoint(G[0], P.layers[0].V, p);
-    return this.bank.adjoint(tf.concat(G, 1), tf.concat(P.layers.map((L) => L.V), 0), p);
+    return this.bank.adjointSum(G.map((g, l) => [g, P.layers[l].V] as [Tensor, Tensor]), p);
   }
 
   gradX(x: ImageBatch, theta: Tensor1D): ImageBatch {
+    return byChunks(x, undefined, this.chunk(x), 'concat', (xc) => this.gradXChunk(xc, theta));
+  }
+
+  private gradXChunk(x: ImageBatch, theta: Tensor1D): ImageBatch {
     return tf.tidy(() => {
       const P = this.params(theta);
       const p = this.bank.prepare(x);
@@ -199,6 +234,10 @@ export class Icnn implements Regularizer {
   }
 
   hvpX(x: ImageBatch, theta: Tensor1D, v: ImageBatch): ImageBatch {
+    return byChunks(x, v, this.chunk(x), 'concat', (xc, vc) => this.hvpXChunk(xc, theta, vc!));
+  }
+
+  private hvpXChunk(x: ImageBatch, theta: Tensor1D, v: ImageBatch): ImageBatch {
     return tf.tidy(() => {
       const P = this.params(theta);
       const p = this.bank.prepare(x), pv = this.bank.prepare(v);
@@ -234,6 +273,10 @@ export class Icnn implements Regularizer {
    *   z̄_{l−1} = W_lᵀ ū_l,  ż̄_{l−1} = W_lᵀ u̇̄_l;   θ̄_W = W̄ ⊙ sigmoid(θ_W),  θ̄_α = α Σ mask ż_L,  θ̄_γ = γ⟨x, v⟩.
    */
   mixedVjp(x: ImageBatch, theta: Tensor1D, v: ImageBatch): Tensor1D {
+    return byChunks(x, v, this.chunk(x), 'sum', (xc, vc) => this.mixedVjpChunk(xc, theta, vc!));
+  }
+
+  private mixedVjpChunk(x: ImageBatch, theta: Tensor1D, v: ImageBatch): Tensor1D {
     return tf.tidy(() => {
       const P = this.params(theta);
       const p = this.bank.prepare(x), pv = this.bank.prepare(v);
@@ -282,6 +325,11 @@ export class Icnn implements Regularizer {
     return this.bounds(theta);
   }
 
+  /** Images per chunk (large batches are processed in chunks to bound the wasm heap). */
+  private chunk(x: ImageBatch): number {
+    return imagesPerChunk(x.shape, this.options.size, Math.max(...this.options.channels));
+  }
+
   /**
    * Along any v: d²R = α Σ z̈_L + γ‖v‖², z̈_l = σ''(u_l) u̇_l² + σ'(u_l) W_l⁺ z̈_{l−1} ≥ 0, so with
    * a_l ≥ ‖u̇_l‖/‖v‖ (a_1 = ‖𝒱_1‖, a_l = ‖W_l⁺‖ a_{l−1} + ‖𝒱_l‖, 𝒱_l the 1→C_l convolution, its norm from the
@@ -290,7 +338,7 @@ export class Icnn implements Regularizer {
    */
   private computeCurvature(theta: Float32Array): Curvature {
     const o = this.options, s = o.size, s2 = s * s;
-    const d2max = ((1 - o.leak) * o.sharpness) / 4;
+    const d2max = (1 - o.leak) / (2 * o.smoothing);
     let a = 0, S = 0;
     for (const L of this.layers) {
       const kernels = Array.from({ length: L.C }, (_, c) => theta.subarray(L.V.offset + c * s2, L.V.offset + (c + 1) * s2));

@@ -3,7 +3,7 @@ import { Icnn, ICNN_DEFAULTS, icnnParameterCount } from './icnn.js';
 
 export { Icnn, ICNN_DEFAULTS, icnnParameterCount, type IcnnOptions } from './icnn.js';
 
-const OPTIONS = ['engine', 'boundary', 'channels', 'size', 'leak', 'sharpness', 'gamma', 'learnGamma', 'logScale'] as const;
+const OPTIONS = ['engine', 'boundary', 'channels', 'size', 'leak', 'smoothing', 'gamma', 'learnGamma', 'logScale', 'init'] as const;
 
 export const icnnPlugins: PluginDescriptor<'regularizer'>[] = [
   {
@@ -16,11 +16,12 @@ export const icnnPlugins: PluginDescriptor<'regularizer'>[] = [
       boundary: "'reflect' (default: mirror-extended image, one window per pixel), 'symmetric' or 'valid'",
       channels: 'channels per layer, the last included (default [32, 4])',
       size: 'size s of the s×s input convolutions V_l (default 7)',
-      leak: 'leak λ of σ(t) = λt + (1 − λ) softplus(βt)/β (default 0.2)',
-      sharpness: 'sharpness β of σ (default 10)',
+      leak: 'leak λ of σ(t) = λt + (1 − λ)(t + √(t² + ε²))/2 (default 0.2)',
+      smoothing: 'corner width ε of σ (default 0.05)',
       gamma: 'initial (or fixed) γ of γ/2‖x‖² (default 1e-3)',
       learnGamma: '1 learns log γ (default), 0 keeps γ fixed',
       logScale: 'initial log α of the output scale (default 0)',
+      init: "'paired' (default: ± pairs of first-layer filters, a FoE-like start), 'derivatives' or 'xavier'",
     },
     create: (o, _ctx, path) => {
       rejectUnknownOptions(o, OPTIONS, path);
@@ -32,10 +33,11 @@ export const icnnPlugins: PluginDescriptor<'regularizer'>[] = [
         channels,
         size: numberOption(o, 'size', ICNN_DEFAULTS.size, path, { integer: true, min: 1, max: 31 }),
         leak: numberOption(o, 'leak', ICNN_DEFAULTS.leak, path, { min: 0, max: 1 }),
-        sharpness: numberOption(o, 'sharpness', ICNN_DEFAULTS.sharpness, path, { min: 0, exclusiveMin: true }),
+        smoothing: numberOption(o, 'smoothing', ICNN_DEFAULTS.smoothing, path, { min: 0, exclusiveMin: true }),
         gamma: numberOption(o, 'gamma', ICNN_DEFAULTS.gamma, path, { min: 0, exclusiveMin: true }),
         learnGamma: numberOption(o, 'learnGamma', 1, path, { integer: true, min: 0, max: 1 }) === 1,
         logScale: numberOption(o, 'logScale', ICNN_DEFAULTS.logScale, path),
+        init: choiceOption(o, 'init', ICNN_DEFAULTS.init, ['paired', 'derivatives', 'xavier'] as const, path),
         engine: choiceOption(o, 'engine', 'auto', ['auto', 'patches', 'native'] as const, path),
         boundary: choiceOption(o, 'boundary', 'reflect', ['reflect', 'symmetric', 'valid'] as const, path),
       });

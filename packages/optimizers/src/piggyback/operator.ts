@@ -8,8 +8,9 @@ export type DualField = tf.Tensor4D;
  * differences across the border vanish) by ⌊(s−1)/2⌋ before and ⌈(s−1)/2⌉ after, then convolved ('valid') with s×s filters
  * W ∈ ℝ^{s×s×1×2C}: (K x)_{p, 2c+j} = (W_{c,j} ⋆ Pad x)_p, i.e. C discrete gradients (2 components each) at every pixel.
  * Two parameterizations:
- *  - 'learned': W = c·θ, θ = all filter taps in units of c = `tapScale` (s·s·2C numbers, layout [s][s][2C]) — a learned
- *    discretization of the gradient (c keeps θ of order one, so step sizes transfer between problems);
+ *  - 'learned': W = c·(θ − mean), θ = all filter taps in units of c = `tapScale` (s·s·2C numbers, layout [s][s][2C]),
+ *    each filter with its mean removed — a learned, consistent (K·constant = 0) discretization of the gradient (c keeps
+ *    θ of order one, so step sizes transfer between problems);
  *  - 'scaled':  θ = (log λ), K = e^{θ₀} W₀ with fixed filters W₀ — e.g. standard forward differences with a learned weight.
  */
 export class ConvOperatorFamily {
@@ -40,16 +41,20 @@ export class ConvOperatorFamily {
 
   /**
    * θ of a learned family that starts near the standard forward differences with weight tapScale: group 0 is the 2×2
-   * stencil (entries ±(1 − (C − 1)·share)) at the window's corner, group c ≥ 1 the same stencil with weight `share` at
-   * offset c (cycling over the (s − 1)² offsets of the window); plus seeded zero-mean noise of amplitude noise·share.
+   * stencil (entries ±(1 − (C − 1)·share)) at the padding offset (so that share = 0 gives exactly standard TV), group
+   * c ≥ 1 the same stencil with weight `share` at the other offsets of the window (cycling); plus seeded zero-mean noise
+   * of amplitude noise·share.
    */
   initialLearnedTheta(noise = 0, seed = 0, share = 0.1): Float64Array {
     const s = this.size, C = this.groups;
     const theta = new Float64Array(this.parameterCount);
     const at = (i: number, j: number, ch: number) => (i * s + j) * 2 * C + ch;
-    const offsets = (s - 1) * (s - 1);
+    // Stencil offsets inside the window, the one at the padding offset first (it is then exactly the Neumann forward difference).
+    const a = Math.floor((s - 1) / 2);
+    const offsets: [number, number][] = [[a, a]];
+    for (let i = 0; i < s - 1; i++) for (let j = 0; j < s - 1; j++) if (i !== a || j !== a) offsets.push([i, j]);
     for (let c = 0; c < C; c++) {
-      const o = c % offsets, oi = Math.floor(o / (s - 1)), oj = o % (s - 1);
+      const [oi, oj] = offsets[c % offsets.length];
       const w = c === 0 ? 1 - (C - 1) * share : share;
       theta[at(oi, oj, 2 * c)] -= w; theta[at(oi, oj + 1, 2 * c)] += w;
       theta[at(oi, oj, 2 * c + 1)] -= w; theta[at(oi + 1, oj, 2 * c + 1)] += w;
@@ -68,10 +73,22 @@ export class ConvOperatorFamily {
     return theta;
   }
 
+  /** Removes the mean of every filter (channel) of taps laid out [s][s][2C]. */
+  private centered(taps: ArrayLike<number>): Float64Array {
+    const channels = 2 * this.groups, n = this.size * this.size;
+    const out = Float64Array.from(taps);
+    for (let ch = 0; ch < channels; ch++) {
+      let mean = 0;
+      for (let k = 0; k < n; k++) mean += out[k * channels + ch] / n;
+      for (let k = 0; k < n; k++) out[k * channels + ch] -= mean;
+    }
+    return out;
+  }
+
   /** The filters W(θ), [s][s][2C] flattened. */
   filters(theta: ArrayLike<number>): Float32Array {
     if (theta.length !== this.parameterCount) throw new Error(`θ has ${theta.length} entries, the operator family ${this.parameterCount}`);
-    if (this.kind === 'learned') return Float32Array.from(theta, (t) => t * this.tapScale);
+    if (this.kind === 'learned') return Float32Array.from(this.centered(theta), (t) => t * this.tapScale);
     const scale = Math.exp(theta[0]);
     return this.base!.map((v) => v * scale);
   }
@@ -82,7 +99,7 @@ export class ConvOperatorFamily {
 
   /** ∇_θ from the gradient with respect to the taps (chain rule of the parameterization). */
   thetaGradient(theta: ArrayLike<number>, tapGradient: Float32Array): Float64Array {
-    if (this.kind === 'learned') return Float64Array.from(tapGradient, (g) => g * this.tapScale);
+    if (this.kind === 'learned') return this.centered(tapGradient).map((g) => g * this.tapScale);
     const W = this.filters(theta);
     let s = 0;
     for (let k = 0; k < W.length; k++) s += tapGradient[k] * W[k];

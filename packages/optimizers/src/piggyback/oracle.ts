@@ -1,6 +1,6 @@
 import {
   FLOAT32_EPS, MeanSquaredUpperLoss, readScalars, squaredNorm, tf,
-  type HypergradientResult, type ImageBatch, type LowerEvaluation, type LowerStop, type OracleCounters, type OracleState,
+  type HypergradientResult, type ImageBatch, type LowerEvaluation, type LowerStop, type Oracle, type OracleCounters, type OracleState,
 } from '@bilevel/core';
 import { ConvOperatorFamily, type BoundConvOperator, type DualField } from './operator.js';
 
@@ -18,9 +18,14 @@ export interface PiggybackOptions {
    * the source term ∇ℓ only). The descent of accepted steps does not depend on it (MAID's bounds on f are certified).
    */
   adjointLipschitz: number;
+  /**
+   * The dual iterate is required to ‖y − ŷ‖ ≤ dualRatio·ε only: its certificate carries a 1/ε_H factor and floors in
+   * float32 well above the primal one, and it enters the gradient only through ω.
+   */
+  dualRatio: number;
 }
 
-export const PIGGYBACK_DEFAULTS: PiggybackOptions = { huber: 1e-3, maxIterations: 20000, checkEvery: 8, stallWindow: 400, adjointLipschitz: 0 };
+export const PIGGYBACK_DEFAULTS: PiggybackOptions = { huber: 1e-3, maxIterations: 20000, checkEvery: 8, stallWindow: 400, adjointLipschitz: 0, dualRatio: 10 };
 
 /** A forward solve: (x, y) with certified distances to the saddle point (x̂, ŷ). */
 export interface PiggybackEvaluation extends LowerEvaluation {
@@ -54,10 +59,10 @@ interface AdjointState {
  * Certificates: ‖x − x̂‖ ≤ ‖x − z + Kᵀ∇f(Kx)‖ (μ_g = 1), ‖y − ŷ‖ ≤ dist(0, K(Kᵀy − z) + ε_H y + N_B(y))/ε_H, and for the
  * adjoint ‖(X, Y) − (X̂, Ŷ)‖ ≤ ‖residual of the linearised optimality system‖/min(1, ε_H).
  *
- * The class has the shape of HypergradientOracle (evaluate / accept / release / hypergradient / accuracyFloor /
- * curvature / counters / upper), so MAID and the other oracle-based optimizers run on it unchanged.
+ * It implements core's Oracle interface (evaluate / accept / release / hypergradient / accuracyFloor / curvature /
+ * counters / upper), so MAID and the other oracle-based optimizers run on it unchanged.
  */
-export class PiggybackOracle {
+export class PiggybackOracle implements Oracle {
   readonly upper: MeanSquaredUpperLoss;
   readonly counters: OracleCounters = { lowerIterations: 0, cgIterations: 0, lowerSeconds: 0, cgSeconds: 0 };
   readonly options: PiggybackOptions;
@@ -65,6 +70,8 @@ export class PiggybackOracle {
   private warmAdjoint: AdjointState | undefined;
   private readonly dualShape: [number, number, number, number];
   private bound: { key: string; op: BoundConvOperator } | undefined;
+  /** The certificate level at which the last joint (forward + adjoint) iteration stalled in float32, until one is certified again. */
+  private stalledAt: number | undefined;
   /** [1, 1, 2C, C]: sums the two components of each group; [1, 1, C, 2C]: copies a group value to its components. */
   private readonly pair: tf.Tensor4D;
   private readonly spread: tf.Tensor4D;
@@ -116,11 +123,14 @@ export class PiggybackOracle {
     return { mu: 1, L: 1 + (K.norm * K.norm) / this.options.huber };
   }
 
-  /** u κ ‖x‖/4 as HypergradientOracle.accuracyFloor. */
+  /**
+   * u κ ‖x‖/4 as HypergradientOracle.accuracyFloor, raised to the level at which the dual or adjoint certificate last
+   * stalled in float32 (the dual certificate carries a 1/ε_H factor, so it floors well above the primal one).
+   */
   accuracyFloor(theta: Float64Array): number {
     const { mu, L } = this.curvature(theta);
     const [xNorm] = readScalars(tf.norm(this.warm.x));
-    return 0.25 * FLOAT32_EPS * (L / mu) * Math.max(xNorm, 1);
+    return Math.max(0.25 * FLOAT32_EPS * (L / mu) * Math.max(xNorm, 1), this.stalledAt ?? 0);
   }
 
   /** Chambolle–Pock steps for μ_g = 1, μ_{f*} = ε_H: τ = m/2, σ = m/(2ε_H), extrapolation 1/(1 + m), m = 0.99·2√ε_H/‖K‖. */
@@ -230,7 +240,7 @@ export class PiggybackOracle {
         cert = { ...fc, adjoint: ad ? this.adjointCertificate(K, st, ad) : 0 };
         if (done(cert)) break;
         const progress = ad ? cert.primal + cert.dual + cert.adjoint : cert.primal;
-        if (progress < 0.999 * best) {
+        if (progress < 0.99 * best) {
           best = progress;
           bestAt = k;
         }
@@ -289,15 +299,15 @@ export class PiggybackOracle {
 
   /**
    * The piggyback hypergradient at θ: continues the forward iteration from the evaluation (or a fresh solve) with the
-   * adjoint alongside, warm-started from the last adjoint, until ‖x − x̂‖ ≤ ε, ‖y − ŷ‖ ≤ max(ε, asked ε of the
-   * evaluation) and the adjoint certificate ≤ δ; then z = ∇_θ[⟨K_θ X, y⟩ + ⟨K_θ x, Y⟩] with the bound
+   * adjoint alongside, warm-started from the last adjoint, until ‖x − x̂‖ ≤ ε, ‖y − ŷ‖ ≤ dualRatio·max(ε, asked ε of
+   * the evaluation) and the adjoint certificate ≤ δ; then z = ∇_θ[⟨K_θ X, y⟩ + ⟨K_θ x, Y⟩] with the bound
    *   ω = c_K [‖X‖ ε_y + ‖y‖ δ + ‖Y‖ ε_x + ‖x‖ δ + L_adj (‖x‖ + ‖y‖)(ε_x + ε_y)].
    */
   hypergradient(theta: Float64Array, epsilon: number, delta: number, evaluation?: LowerEvaluation): HypergradientResult {
     const ev = (evaluation as PiggybackEvaluation | undefined) ?? this.evaluate(theta, epsilon);
     const t0 = performance.now();
     const K = this.operator(theta);
-    const dualTarget = Math.max(epsilon, ev.requested);
+    const dualTarget = this.options.dualRatio * Math.max(epsilon, ev.requested);
     const start: SolverState = { x: ev.x, xbar: ev.x, y: ev.y };
     const adjoint0 = this.warmAdjoint ?? (() => {
       const z = tf.zeros(this.imageShape) as ImageBatch;
@@ -305,6 +315,7 @@ export class PiggybackOracle {
     })();
     const r = this.iterate(K, start, adjoint0, (c) => c.primal <= epsilon && c.dual <= dualTarget && c.adjoint <= delta);
     if (!this.warmAdjoint) tf.dispose([adjoint0.X, adjoint0.Y]);
+    this.stalledAt = r.stop === 'certified' ? undefined : Math.max(r.cert.dual > dualTarget ? r.cert.dual : 0, r.cert.adjoint > delta ? r.cert.adjoint : 0, r.cert.primal > epsilon ? r.cert.primal : 0);
     const ad = r.ad!;
     const tapGrad = K.tapGradient([[ad.X, r.st.y], [r.st.x, ad.Y]]);
     const grad = this.family.thetaGradient(theta, tapGrad);

@@ -57,6 +57,8 @@ export interface FilterBank {
   mask(U: Tensor, p: Prepared): tf.Tensor2D;
   /** Cᵀ G = Σ_k c_kᵀ G_k as [n, h, w, 1] (G [rows, K] must vanish off the valid windows). */
   adjoint(G: Tensor, F: Tensor, p: Prepared): ImageBatch;
+  /** Σ_l C_lᵀ G_l for several (G_l, F_l) pairs of the same size s, at the cost of about one adjoint. */
+  adjointSum(pairs: readonly [Tensor, Tensor][], p: Prepared): ImageBatch;
   /** Per-filter sums of U over the valid windows, [K]. */
   maskedSums(U: Tensor, p: Prepared): tf.Tensor1D;
   /** Per-filter sums of an already masked U, [K]. */
@@ -82,6 +84,9 @@ class PatchBank implements FilterBank {
   }
   adjoint(G: Tensor, F: Tensor, p: Prepared): ImageBatch {
     return this.geometry(p).adjointSum(tf.matMul(G as tf.Tensor2D, F as tf.Tensor2D));
+  }
+  adjointSum(pairs: readonly [Tensor, Tensor][], p: Prepared): ImageBatch {
+    return this.geometry(p).adjointSum(tf.addN(pairs.map(([G, F]) => tf.matMul(G as tf.Tensor2D, F as tf.Tensor2D))));
   }
   maskedSums(U: Tensor, p: Prepared): tf.Tensor1D {
     return tf.reshape(tf.matMul(this.geometry(p).maskRow, U as tf.Tensor2D), [-1]);
@@ -115,6 +120,9 @@ class NativeBank implements FilterBank {
   }
   adjoint(G: Tensor, F: Tensor, p: Prepared): ImageBatch {
     return conv2dAdjoint(tf.reshape(G, this.outShape(p, F.shape[0])), this.kernel(F), p.shape) as ImageBatch;
+  }
+  adjointSum(pairs: readonly [Tensor, Tensor][], p: Prepared): ImageBatch {
+    return this.adjoint(tf.concat(pairs.map(([G]) => G), 1), tf.concat(pairs.map(([, F]) => F), 0), p);
   }
   maskedSums(U: Tensor): tf.Tensor1D {
     return tf.sum(U, 0) as tf.Tensor1D;
@@ -181,6 +189,7 @@ function extended(bank: FilterBank, mode: 'reflect' | 'symmetric'): FilterBank {
     respond: (p, F) => bank.respond(p, F),
     mask: (U, p) => bank.mask(U, p),
     adjoint: (G, F, p) => foldAxis(foldAxis(bank.adjoint(G, F, p), 1, a, b, mode), 2, a, b, mode) as ImageBatch,
+    adjointSum: (pairs, p) => foldAxis(foldAxis(bank.adjointSum(pairs, p), 1, a, b, mode), 2, a, b, mode) as ImageBatch,
     maskedSums: (U, p) => bank.maskedSums(U, p),
     sums: (U) => bank.sums(U),
     filterGrad: (G, p) => bank.filterGrad(G, p),
@@ -207,6 +216,7 @@ function innerBank(s: number, engine: ConvEngineName | 'auto'): FilterBank {
     respond: (p, F) => of(p).respond(p, F),
     mask: (U, p) => of(p).mask(U, p),
     adjoint: (G, F, p) => of(p).adjoint(G, F, p),
+    adjointSum: (pairs, p) => of(p).adjointSum(pairs, p),
     maskedSums: (U, p) => of(p).maskedSums(U, p),
     sums: (U) => tf.sum(U, 0) as tf.Tensor1D,
     filterGrad: (G, p) => of(p).filterGrad(G, p),

@@ -78,7 +78,7 @@ export class PatchGeometry {
 
   /** [s², M] patch matrix of x [n, h, w, 1] on the grid (channel-major). */
   patches(x: ImageBatch): tf.Tensor2D {
-    const { s, w, M, n, h, hg } = this;
+    const { s, w, M, h, hg } = this;
     const LB = M - 1, LA = LB - w;
     return tf.tidy(() => {
       const grid = tf.reshape(tf.pad(x, [[0, 0], [0, hg - h], [0, 0], [0, 0]]), [1, M]);
@@ -87,7 +87,6 @@ export class PatchGeometry {
       const a = tf.reshape(tf.slice(tf.reshape(tf.concat(new Array(s + 1).fill(xf), 0), [1, (s + 1) * LA]), [0, 0], [1, s * (LA + w)]), [s, 1, LB]);
       // Row (i, j) = row i shifted left by j: s + 1 copies per i read with row length LB + 1 = M.
       const b = tf.reshape(tf.concat(new Array(s + 1).fill(a), 1), [s, (s + 1) * LB]);
-      void n;
       return tf.reshape(tf.slice(b, [0, 0], [s, s * M]), [s * s, M]);
     });
   }

@@ -1,0 +1,39 @@
+import { describe, expect, it } from 'vitest';
+import { Hoag, HOAG_DEFAULTS } from '@bilevel/optimizers';
+import { expectRecords, runSmall, tensorCounts } from './helpers.js';
+
+describe('HOAG', () => {
+  it('follows the geometric, quadratic, cubic and custom schedules', () => {
+    const e = (schedule: 'geometric' | 'quadratic' | 'cubic' | 'custom', k: number) => new Hoag({ ...HOAG_DEFAULTS, schedule, epsilons: [0.3, 0.2, 0.1] }).scheduled(k);
+    expect(e('geometric', 1)).toBeCloseTo(0.1, 12);
+    expect(e('geometric', 3)).toBeCloseTo(0.1 * 0.81, 12);
+    expect(e('quadratic', 4)).toBeCloseTo(0.1 / 16, 12);
+    expect(e('cubic', 2)).toBeCloseTo(0.1 / 8, 12);
+    expect([1, 2, 3, 9].map((k) => e('custom', k))).toEqual([0.3, 0.2, 0.1, 0.1]);
+  });
+
+  it('reduces the upper loss and raises PSNR on small TV denoising, stopping by itself', () => {
+    const { result, rows, before, after } = runSmall(new Hoag({ ...HOAG_DEFAULTS, schedule: 'quadratic', relGradTol: 1e-3 }), { maxIterations: 400 });
+    expect(['converged', 'accuracy-floor']).toContain(result.stopReason);
+    expect(result.message.length).toBeGreaterThan(10);
+    expect(rows.length).toBe(result.iterations);
+    expectRecords(rows);
+    expect(rows.at(-1)!.upperLoss).toBeLessThan(0.5 * rows[0].upperLoss);
+    expect(after).toBeGreaterThan(before + 3);
+  });
+
+  it('stops with max-iterations, budget, interrupted, converged and accuracy-floor', () => {
+    expect(runSmall(new Hoag(), { maxIterations: 3 }).result.stopReason).toBe('max-iterations');
+    expect(runSmall(new Hoag(), { maxIterations: 1000, maxInnerIterations: 40 }).result.stopReason).toBe('budget');
+    expect(runSmall(new Hoag(), { maxIterations: 1000 }, { shouldStop: () => true }).result.stopReason).toBe('interrupted');
+    expect(runSmall(new Hoag({ ...HOAG_DEFAULTS, relGradTol: 0.9 }), { maxIterations: 1000 }).result.stopReason).toBe('converged');
+    const floor = runSmall(new Hoag({ ...HOAG_DEFAULTS, epsilon0: 1e-9, delta0: 1e-9, atFloor: 'stop' }), { maxIterations: 100 });
+    expect(floor.result.stopReason).toBe('accuracy-floor');
+    expect(floor.result.iterations).toBe(0);
+  });
+
+  it('keeps tf.memory().numTensors flat across iterations', () => {
+    const { at5, atLast } = tensorCounts(new Hoag({ ...HOAG_DEFAULTS, relGradTol: 0 }), 25);
+    expect(atLast).toBe(at5);
+  });
+});

@@ -1,0 +1,33 @@
+import { describe, expect, it } from 'vitest';
+import { StochasticMaid, STOCHASTIC_MAID_DEFAULTS } from '@bilevel/optimizers';
+import { expectRecords, runSmall, tensorCounts } from './helpers.js';
+
+const opts = { ...STOCHASTIC_MAID_DEFAULTS, batchSize: 2 };
+
+describe('stochastic MAID', () => {
+  it('takes certified descent steps on minibatches, raises PSNR and stops by itself', () => {
+    const { result, rows, before, after } = runSmall(new StochasticMaid(opts), { maxIterations: 600 }, { count: 4 });
+    expect(['converged', 'accuracy-floor']).toContain(result.stopReason);
+    expectRecords(rows);
+    expect(rows.filter((r) => r.accepted === 1).length).toBeGreaterThan(10);
+    expect(after).toBeGreaterThan(before + 3);
+    // ε, δ and the step are carried across batches: the step grows past its initial value.
+    expect(Math.max(...rows.map((r) => r.step))).toBeGreaterThan(2 * opts.step0);
+  });
+
+  it('stops with max-iterations, budget, interrupted, converged and accuracy-floor', () => {
+    expect(runSmall(new StochasticMaid(opts), { maxIterations: 3 }).result.stopReason).toBe('max-iterations');
+    expect(runSmall(new StochasticMaid({ ...opts, maxEpochs: 1 }), { maxIterations: 100 }).result.stopReason).toBe('max-iterations');
+    expect(runSmall(new StochasticMaid(opts), { maxIterations: 1000, maxInnerIterations: 30 }).result.stopReason).toBe('budget');
+    expect(runSmall(new StochasticMaid(opts), { maxIterations: 1000 }, { shouldStop: () => true }).result.stopReason).toBe('interrupted');
+    expect(runSmall(new StochasticMaid({ ...opts, relGradTol: 2 }), { maxIterations: 1000 }).result.stopReason).toBe('converged');
+    const floor = runSmall(new StochasticMaid({ ...opts, epsilon0: 1e-9, delta0: 1e-9 }), { maxIterations: 100 });
+    expect(floor.result.stopReason).toBe('accuracy-floor');
+    expect(floor.rows.every((r) => r.accepted === 0)).toBe(true);
+  });
+
+  it('keeps tf.memory().numTensors flat across iterations', () => {
+    const { at5, atLast } = tensorCounts(new StochasticMaid({ ...opts, batchSize: 1, stepGrow: 1, relGradTol: 0, noiseRatio: 0 }), 30);
+    expect(atLast).toBe(at5);
+  });
+});

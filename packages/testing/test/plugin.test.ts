@@ -1,0 +1,36 @@
+import { describe, expect, it } from 'vitest';
+import { bindPlugins, ContainerModule, tf, type ImageBatch, type PluginDescriptor, type Tensor1D } from '@bilevel/core';
+import { AnisotropicTV, tvModule } from '@bilevel/regularizers-tv';
+import { assertConformance, regularizerPluginConformance } from '@bilevel/testing';
+
+/** TV whose HVP is off by 10 %: the kit must catch it. */
+class WrongHvp extends AnisotropicTV {
+  override readonly name = 'wrong-hvp';
+  override hvpX(x: ImageBatch, theta: Tensor1D, v: ImageBatch): ImageBatch {
+    return tf.tidy(() => tf.mul(super.hvpX(x, theta, v), 1.1) as ImageBatch);
+  }
+}
+
+const broken: PluginDescriptor<'regularizer'>[] = [
+  { kind: 'regularizer', name: 'wrong-hvp', description: 'test double', parameterCount: 2, create: (o) => { if (Object.keys(o).length) throw new Error('unknown option'); return new WrongHvp(); } },
+];
+
+describe('regularizerPluginConformance: the one-call plugin kit', () => {
+  const thetas = [Float32Array.from([-1, -2])];
+
+  it('passes a correct plugin (TV) from its ContainerModule', () => {
+    const r = regularizerPluginConformance(tvModule, 'tv', { thetas, convex: true });
+    assertConformance(r);
+    expect(r.checks.map((c) => c.name)).toEqual(expect.arrayContaining(['tv: descriptor', 'tv: parameter layout, initialTheta, curvature at θ₀']));
+  });
+
+  it('fails a plugin whose HVP is wrong, naming the check', () => {
+    const r = regularizerPluginConformance(new ContainerModule((bind) => bindPlugins(bind, broken)), 'wrong-hvp', { thetas });
+    expect(r.passed).toBe(false);
+    expect(() => assertConformance(r)).toThrow(/hvpX vs finite differences/);
+  });
+
+  it('reports an unknown regularizer name with the registered ones', () => {
+    expect(() => regularizerPluginConformance(tvModule, 'nope')).toThrow(/tv/);
+  });
+});

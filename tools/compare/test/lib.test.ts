@@ -1,0 +1,31 @@
+import { describe, expect, it } from 'vitest';
+// @ts-expect-error plain ESM helpers without type declarations
+import { csvTable, lastRowWithin, markdownTable, merge, subsample, svgLines } from '../lib.mjs';
+
+const rows = [0, 10, 20, 40, 80, 160].map((c, i) => ({ iter: i + 1, lowerIterations: c, cgIterations: c / 2 }));
+
+describe('tools/compare helpers', () => {
+  it('merges configs, picks rows by work and subsamples evenly in work', () => {
+    expect(merge({ a: { b: 1, c: [1] }, d: 2 }, { a: { c: [2] } })).toEqual({ a: { b: 1, c: [2] }, d: 2 });
+    expect(lastRowWithin(rows, 70)).toBe(3);
+    expect(lastRowWithin(rows, -1)).toBe(-1);
+    const picks = subsample(rows, 3, [2]);
+    expect(picks[0]).toBe(0);
+    expect(picks.at(-1)).toBe(rows.length - 1);
+    expect(picks).toContain(2);
+  });
+
+  it('writes Markdown/CSV tables and a multi-series SVG with log axes', () => {
+    const cols = [{ key: 'm', title: 'method', align: 'left' }, { key: 'v', title: 'value', digits: 3 }];
+    const md = markdownTable(cols, [{ m: 'MAID', v: 8.38174 }, { m: 'HOAG', v: undefined }]);
+    expect(md).toContain('| MAID | 8.38 |');
+    expect(md).toContain('| HOAG | — |');
+    expect(csvTable(cols, [{ m: 'a,b', v: 1 }])).toBe('m,v\n"a,b",1\n');
+    const svg = svgLines([{ label: 'A', xs: [0, 10, 100], ys: [1, 0.1, 0.01] }, { label: 'B <x>', xs: [5, 50], ys: [0.5, 0.05], dashed: true }], { title: 't', xLabel: 'x', yLabel: 'y', logX: true, logY: true, xMin: 10 });
+    expect(svg.startsWith('<svg')).toBe(true);
+    expect(svg).not.toContain('NaN');
+    expect((svg.match(/<polyline/g) ?? []).length).toBe(2);
+    expect(svg).toContain('B &lt;x&gt;');
+    expect(svg).toContain('stroke-dasharray');
+  });
+});
