@@ -1,11 +1,14 @@
 import { createContainer, PluginRegistry, BilevelError, ContainerModule } from '@bilevel/core';
 import { operatorsModule } from '@bilevel/operators';
 import { optimizersModule } from '@bilevel/optimizers';
+import { crrModule } from '@bilevel/regularizers-crr';
+import { foeModule } from '@bilevel/regularizers-foe';
+import { icnnModule } from '@bilevel/regularizers-icnn';
 import { tvModule } from '@bilevel/regularizers-tv';
 import { solversModule } from '@bilevel/solvers';
 
 /** The plugin modules that ship with bilevel. */
-export const builtinModules: ContainerModule[] = [operatorsModule, tvModule, solversModule, optimizersModule];
+export const builtinModules: ContainerModule[] = [operatorsModule, tvModule, foeModule, icnnModule, crrModule, solversModule, optimizersModule];
 
 /** Imports third-party plugin packages by name; each exports a ContainerModule as `default` or `plugin`. */
 export async function importPluginModules(packages: readonly string[]): Promise<ContainerModule[]> {

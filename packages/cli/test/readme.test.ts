@@ -25,7 +25,7 @@ describe('README', () => {
   it('the Quickstart has exactly the two commands and .ci/run calls the test command', () => {
     const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
     const quick = readme.split('## Quickstart')[1].split('```bash')[1].split('```')[0].trim().split('\n');
-    expect(quick.map((l) => l.split('#')[0].trim())).toEqual(['npm ci && npm run demo', 'npm test']);
+    expect(quick.map((l) => l.split('#')[0].trim())).toEqual(['npm install && npm run demo', 'npm test']);
     expect(readFileSync(join(ROOT, '.ci/run'), 'utf8')).toMatch(/^npm test$/m);
   });
 });

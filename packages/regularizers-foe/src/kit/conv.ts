@@ -151,17 +151,17 @@ export function extension(s: number): [number, number] {
   return [a, s - 1 - a];
 }
 
-/** Eᵀ for the mirror extension along `axis` (1: rows, 2: columns) of g [n, h + a + b, w, c] or [n, h, w + a + b, c]. */
+/** Eᵀ for the mirror extension along `axis` (1: rows, 2: columns) of g [n, h + a + b, w] or [n, h, w + a + b]. */
 function foldAxis(g: Tensor, axis: 1 | 2, a: number, b: number, mode: 'reflect' | 'symmetric'): Tensor {
   const size = g.shape[axis] as number, n = size - a - b;
   const take = (start: number, len: number) => {
-    const begin = [0, 0, 0, 0], shape = [...g.shape];
+    const begin = [0, 0, 0], shape = [...g.shape];
     begin[axis] = start;
     shape[axis] = len;
     return tf.slice(g, begin, shape);
   };
   const pad = (t: Tensor, before: number, after: number) => {
-    const p: [number, number][] = [[0, 0], [0, 0], [0, 0], [0, 0]];
+    const p: [number, number][] = [[0, 0], [0, 0], [0, 0]];
     p[axis] = [before, after];
     return tf.pad(t, p);
   };
@@ -170,6 +170,13 @@ function foldAxis(g: Tensor, axis: 1 | 2, a: number, b: number, mode: 'reflect' 
   if (a > 0) out = tf.add(out, pad(tf.reverse(take(0, a), axis), shift, n - a - shift));
   if (b > 0) out = tf.add(out, pad(tf.reverse(take(a + n, b), axis), n - b - shift, shift));
   return out;
+}
+
+/** Eᵀ g for g [n, h + a + b, w + a + b, 1] → [n, h, w, 1] (worked on as [n, ·, ·]: wasm slices copy innermost rows). */
+function fold(g: Tensor, a: number, b: number, mode: 'reflect' | 'symmetric'): ImageBatch {
+  const [n, he, we] = g.shape as number[];
+  const f = foldAxis(foldAxis(tf.reshape(g, [n, he, we]), 1, a, b, mode), 2, a, b, mode);
+  return tf.reshape(f, [n, he - a - b, we - a - b, 1]) as ImageBatch;
 }
 
 /** Wraps a bank so that it sees the mirror-extended image (one window per pixel) and folds its adjoint back. */
@@ -188,8 +195,8 @@ function extended(bank: FilterBank, mode: 'reflect' | 'symmetric'): FilterBank {
     },
     respond: (p, F) => bank.respond(p, F),
     mask: (U, p) => bank.mask(U, p),
-    adjoint: (G, F, p) => foldAxis(foldAxis(bank.adjoint(G, F, p), 1, a, b, mode), 2, a, b, mode) as ImageBatch,
-    adjointSum: (pairs, p) => foldAxis(foldAxis(bank.adjointSum(pairs, p), 1, a, b, mode), 2, a, b, mode) as ImageBatch,
+    adjoint: (G, F, p) => fold(bank.adjoint(G, F, p), a, b, mode),
+    adjointSum: (pairs, p) => fold(bank.adjointSum(pairs, p), a, b, mode),
     maskedSums: (U, p) => bank.maskedSums(U, p),
     sums: (U) => bank.sums(U),
     filterGrad: (G, p) => bank.filterGrad(G, p),

@@ -103,7 +103,8 @@ export class PatchGeometry {
       const L2 = M - 1;
       const z = tf.reshape(tf.slice(tf.reshape(a, [s * L2]), 0, s * (L2 - w)), [s, L2 - w]);
       const out = tf.pad(tf.reshape(tf.matMul(tf.ones([1, s]), z), [L2 - w]), [[0, w + 1]]);
-      return tf.slice(tf.reshape(out, [n, hg, w, 1]), [0, 0, 0, 0], [n, h, w, 1]) as ImageBatch;
+      // Slice as [n, hg, w] (wasm copies the innermost dimension row by row: a trailing 1 would mean one copy per pixel).
+      return tf.reshape(tf.slice(tf.reshape(out, [n, hg, w]), [0, 0, 0], [n, h, w]), [n, h, w, 1]) as ImageBatch;
     });
   }
 }
