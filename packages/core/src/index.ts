@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 
 export * from './tensor.js';
+export * from './random.js';
 export * from './errors.js';
 export * from './options.js';
 export * from './backend.js';

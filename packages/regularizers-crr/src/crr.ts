@@ -1,6 +1,6 @@
 import { tf, type Curvature, type ImageBatch, type ParameterBlock, type ParameterLayout, type Regularizer, type Scalar, type Tensor, type Tensor1D } from '@bilevel/core';
 import { evaluateSpline, splineTables, type SplineKind } from './spline.js';
-import { byChunks, imagesPerChunk, derivativeFilters, filterBank, lastValueCache, multiplierBound, multiplierGrid, Rng, xavierNormal, type Boundary, type ConvEngineName, type FilterBank, type Prepared } from '@bilevel/regularizers-foe';
+import { byChunks, imagesPerChunk, derivativeFilters, filterBank, lastValueCache, multiplierBound, multiplierGrid, INIT_SALT, Rng, xavierNormal, type Boundary, type ConvEngineName, type FilterBank, type Prepared } from '@bilevel/regularizers-foe';
 
 export interface CrrOptions {
   /** Output channels of each convolution of W (input: one channel). Default [8, 32]: 1 → 8 → 32. */
@@ -117,7 +117,7 @@ export class ConvexRidge implements Regularizer {
   initialTheta(seed: number): Float32Array {
     const o = this.options, { convs, strength, spline } = this.blocks, s2 = o.size * o.size;
     const t = new Float32Array(this.layout.size);
-    const rng = new Rng(seed);
+    const rng = new Rng(seed, INIT_SALT);
     convs.forEach((b, l) => xavierNormal(t, b.offset, b.shape[0], s2, b.shape[1], rng, l === 0));
     if (o.init === 'derivatives' && o.size >= 3) derivativeFilters(o.size, convs[0].shape[0]).forEach((c, k) => t.set(c, convs[0].offset + k * s2));
     const { kernels, S } = compositeKernels(t, convs, o.size);

@@ -1,7 +1,7 @@
 import { tf, type Curvature, type ImageBatch, type ParameterLayout, type Regularizer, type Scalar, type Tensor, type Tensor1D } from '@bilevel/core';
 import { byChunks, imagesPerChunk } from './kit/chunks.js';
 import { filterBank, type Boundary, type ConvEngineName, type FilterBank } from './kit/conv.js';
-import { Rng, xavierNormal } from './kit/rng.js';
+import { INIT_SALT, Rng, xavierNormal } from './kit/rng.js';
 import { l1, lastValueCache, multiplierBound } from './kit/spectral.js';
 
 export interface FoeOptions {
@@ -117,7 +117,7 @@ export class FieldsOfExperts implements Regularizer {
     theta[0] = initScale;
     theta.fill(initWeight, 1, 1 + K);
     theta.fill(initSmoothing, 1 + K, 1 + 2 * K);
-    xavierNormal(theta, 1 + 2 * K, K, s * s, 1, new Rng(seed), true);
+    xavierNormal(theta, 1 + 2 * K, K, s * s, 1, new Rng(seed, INIT_SALT), true);
     if (init === 'dct') dctAtoms(s, K).forEach((a, k) => theta.set(a, 1 + 2 * K + k * s * s));
     if (init === 'derivatives') {
       if (s < 3) throw new Error('init "derivatives" needs filters of size ≥ 3');

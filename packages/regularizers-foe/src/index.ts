@@ -6,7 +6,7 @@ export { dctAtoms, derivativeFilters, FieldsOfExperts, FOE_DEFAULTS, foeParamete
 export { conv2dAdjoint, conv2dFilterGrad, defaultEngine, extension, filterBank, type Boundary, type ConvEngineName, type FilterBank, type Prepared } from './kit/conv.js';
 export { PatchGeometry } from './kit/patches.js';
 export { byChunks, imagesPerChunk } from './kit/chunks.js';
-export { Rng, xavierNormal } from './kit/rng.js';
+export { INIT_SALT, Rng, xavierNormal } from './kit/rng.js';
 export { l1, lastValueCache, multiplierBound, multiplierGrid, schurBound } from './kit/spectral.js';
 
 export const foePlugins: PluginDescriptor<'regularizer'>[] = [

@@ -1,5 +1,5 @@
 import { tf, type Curvature, type ImageBatch, type ParameterBlock, type ParameterLayout, type Regularizer, type Scalar, type Tensor, type Tensor1D } from '@bilevel/core';
-import { byChunks, imagesPerChunk, derivativeFilters, filterBank, lastValueCache, multiplierBound, Rng, schurBound, xavierNormal, type Boundary, type ConvEngineName, type FilterBank, type Prepared } from '@bilevel/regularizers-foe';
+import { byChunks, imagesPerChunk, derivativeFilters, filterBank, lastValueCache, multiplierBound, INIT_SALT, Rng, schurBound, xavierNormal, type Boundary, type ConvEngineName, type FilterBank, type Prepared } from '@bilevel/regularizers-foe';
 
 export interface IcnnOptions {
   /** Channels of each layer, the last one included (default [32, 4]: two layers). */
@@ -110,7 +110,7 @@ export class Icnn implements Regularizer {
   initialTheta(seed: number): Float32Array {
     const o = this.options, s2 = o.size * o.size;
     const t = new Float32Array(this.layout.size);
-    const rng = new Rng(seed);
+    const rng = new Rng(seed, INIT_SALT);
     this.layers.forEach((L, l) => {
       if (o.init === 'xavier' || (l === 0 && L.C < 2)) xavierNormal(t, L.V.offset, L.C, s2, 1, rng, true);
       else if (l === 0) {

@@ -1,17 +1,7 @@
 import { LowerLevelProblem } from '../problem.js';
+import { Rng } from '../random.js';
 import { tf, type ImageBatch, type Tensor } from '../tensor.js';
 import { HypergradientOracle, type OracleCounters, type OracleState } from './oracle.js';
-
-/** Seeded uniform [0, 1) generator (mulberry32). */
-function mulberry32(seed: number): () => number {
-  let s = (seed >>> 0) ^ 0x9e3779b9;
-  return () => {
-    let t = (s = (s + 0x6d2b79f5) >>> 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Serializable sampler position (the permutation of an epoch is a function of seed and epoch). */
 export interface MinibatchSamplerState {
@@ -56,7 +46,8 @@ export class MinibatchSampler {
   permutation(epoch: number): number[] {
     const order = Array.from({ length: this.n }, (_, i) => i);
     if (!this.shuffle) return order;
-    const rand = mulberry32(this.seed * 1000003 + epoch * 7919 + 1);
+    const rng = new Rng(this.seed * 1000003 + epoch * 7919 + 1);
+    const rand = () => rng.uniform();
     for (let i = order.length - 1; i > 0; i--) {
       const j = Math.floor(rand() * (i + 1));
       [order[i], order[j]] = [order[j], order[i]];

@@ -1,32 +1,9 @@
-/** Seeded PRNG (mulberry32) with Gaussian samples (Box–Muller), for reproducible initialisations. */
-export class Rng {
-  private s: number;
-  private spare: number | undefined;
+import { Rng } from '@bilevel/core';
 
-  constructor(seed: number) {
-    this.s = (Math.trunc(seed) >>> 0) ^ 0x85ebca6b;
-  }
+export { Rng };
 
-  uniform(): number {
-    let t = (this.s = (this.s + 0x6d2b79f5) >>> 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-
-  normal(): number {
-    if (this.spare !== undefined) {
-      const v = this.spare;
-      this.spare = undefined;
-      return v;
-    }
-    let u = 0;
-    while (u === 0) u = this.uniform();
-    const r = Math.sqrt(-2 * Math.log(u)), a = 2 * Math.PI * this.uniform();
-    this.spare = r * Math.sin(a);
-    return r * Math.cos(a);
-  }
-}
+/** The seed salt of filter initialisations (keeps the reference initialisations of earlier versions). */
+export const INIT_SALT = 0x85ebca6b;
 
 /**
  * Xavier-normal (Glorot) weights of a convolution with `count` filters of `size` = s² taps each and
