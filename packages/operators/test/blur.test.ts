@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 // tf.grad needs the gradients of the ops around the operator (tfjs-core alone does not register them).
 import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
-import { ConfigError, PluginRegistry, scoped, tf, type ImageBatch, type Options } from '@bilevel/core';
+import { PluginRegistry, scoped, tf, type ImageBatch, type Options } from '@bilevel/core';
+import { configErrorPath } from '@bilevel/testing';
 import { BlurOperator, customKernel, gaussianKernel, motionKernel, operatorPlugins, type BlurKernel, type Boundary } from '@bilevel/operators';
 import { denseAdjoint, denseMatrix, gram, symmetricEigenvalues } from './dense.js';
 
@@ -157,16 +158,7 @@ describe('blur kernels', () => {
 describe('blur options (validated, errors name the field)', () => {
   const registry = new PluginRegistry(operatorPlugins);
   const make = (o: Options) => registry.create('operator', 'blur', o, { imageShape: [16, 16], seed: 0 }, 'operator.options');
-  const fails = (o: Options, field: string) => {
-    let err: unknown;
-    try {
-      make(o);
-    } catch (e) {
-      err = e;
-    }
-    expect(err).toBeInstanceOf(ConfigError);
-    expect((err as ConfigError).path).toBe(`operator.options.${field}`);
-  };
+  const fails = (o: Options, field: string) => expect(configErrorPath(() => make(o))).toBe(`operator.options.${field}`);
   it('builds each kernel kind', () => {
     expect((make({ kernel: 'gaussian', size: 5, sigma: 1 }) as BlurOperator).kernel.height).toBe(5);
     expect((make({ kernel: 'motion', length: 6, angle: 10 }) as BlurOperator).kernel.height).toBe(7);

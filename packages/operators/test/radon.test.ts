@@ -3,7 +3,8 @@ import { resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 // tf.grad needs the gradients of the ops around the operator (tfjs-core alone does not register them).
 import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
-import { ConfigError, meanPsnr, PluginRegistry, scoped, tf, type ImageBatch, type Options } from '@bilevel/core';
+import { meanPsnr, PluginRegistry, scoped, tf, type ImageBatch, type Options } from '@bilevel/core';
+import { configErrorPath } from '@bilevel/testing';
 import { ellipseLineIntegrals, ellipsePhantom, loadPng, MODIFIED_SHEPP_LOGAN, sheppLogan, toBatch, type Ellipse } from '@bilevel/datasets';
 import { detectorPositions, fbpAngleWeights, filterKernel, operatorPlugins, radonGeometry, RadonOperator, type RadonGeometryOptions } from '@bilevel/operators';
 import { denseMatrix, gram, symmetricEigenvalues } from './dense.js';
@@ -191,16 +192,7 @@ class Op extends RadonOperator {
 describe('radon options (validated, errors name the field)', () => {
   const registry = new PluginRegistry(operatorPlugins);
   const make = (o: Options) => registry.create('operator', 'radon', o, { imageShape: [32, 24], seed: 0 }, 'operator.options') as RadonOperator;
-  const fails = (o: Options, field: string) => {
-    let err: unknown;
-    try {
-      make(o);
-    } catch (e) {
-      err = e;
-    }
-    expect(err).toBeInstanceOf(ConfigError);
-    expect((err as ConfigError).path).toBe(`operator.options.${field}`);
-  };
+  const fails = (o: Options, field: string) => expect(configErrorPath(() => make(o))).toBe(`operator.options.${field}`);
   it('defaults: 180 angles over 180°, ⌈diagonal⌉ unit-spaced detectors, ramp filter', () => {
     const op = make({});
     expect(op.rangeShape).toEqual([180, 40]);

@@ -1,4 +1,4 @@
-import { scoped, tf, type ForwardOperator, type ImageBatch, type Regularizer, type Tensor } from "@bilevel/core";
+import { ConfigError, scoped, tf, type ForwardOperator, type ImageBatch, type Regularizer, type Tensor } from "@bilevel/core";
 
 /** One conformance check: the measured error against its tolerance. */
 export interface CheckResult {
@@ -162,4 +162,25 @@ export function memoryCheck(name: string, fn: () => Tensor | Tensor[], repeats =
   for (let k = 0; k < repeats; k++) once();
   const growth = tf.memory().numTensors - before;
   return check(`${name}: no tensor leak`, growth, 0, `${growth} tensors leaked over ${repeats} calls`);
+}
+
+/** Relative differences ‖a − b‖/‖b‖ of two implementations' value, gradX, hvpX and mixedVjp at one (x, θ, v). */
+export function implementationDifferences(a: Regularizer, b: Regularizer, x: ImageBatch, theta: tf.Tensor1D, v: ImageBatch) {
+  const rel = (p: Tensor, q: Tensor) => scoped(() => norm(tf.sub(p, q)) / norm(q));
+  return scoped(() => ({
+    value: rel(a.value(x, theta), b.value(x, theta)),
+    gradX: rel(a.gradX(x, theta), b.gradX(x, theta)),
+    hvpX: rel(a.hvpX(x, theta, v), b.hvpX(x, theta, v)),
+    mixedVjp: rel(a.mixedVjp(x, theta, v), b.mixedVjp(x, theta, v)),
+  }));
+}
+
+/** The JSON path of the ConfigError `make` throws, or undefined if it throws something else or nothing. */
+export function configErrorPath(make: () => unknown): string | undefined {
+  try {
+    make();
+  } catch (e) {
+    return e instanceof ConfigError ? e.path : undefined;
+  }
+  return undefined;
 }
