@@ -119,7 +119,8 @@ export class Maid implements OuterOptimizer {
         }
         current ??= oracle.evaluate(theta, s.epsilon);
         if (current.lower.stop === 'float32-floor') return finish('accuracy-floor', `the lower-level solver stalled at ‖∇h‖/μ = ${current.lower.certifiedError.toExponential(2)} > ε (float32)`);
-        const deltaFloor = 4 * FLOAT32_EPS * current.upperGradNorm * (oracle.curvature(theta).L / oracle.curvature(theta).mu);
+        const { mu, L } = oracle.curvature(theta);
+        const deltaFloor = 4 * FLOAT32_EPS * current.upperGradNorm * (L / mu);
         if (s.delta < deltaFloor) return finish('accuracy-floor', `δ = ${s.delta.toExponential(2)} fell below the float32 floor ${deltaFloor.toExponential(2)}`);
         hg = oracle.hypergradient(theta, current.lower.certifiedError, s.delta, current);
         const zNorm = Math.hypot(...hg.grad);
