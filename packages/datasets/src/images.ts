@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { ConfigError, tf, type ImageBatch, type ImageSource } from '@bilevel/core';
 import { listPngs, loadPng, type GrayImage } from './png.js';
 import { randomEllipsePhantom, sheppLogan } from './phantoms.js';
-import { resize } from './resize.js';
+import { centerCrop, resize } from './resize.js';
 import { Rng } from './random.js';
 import { syntheticImage } from './synthetic.js';
 
@@ -14,7 +14,7 @@ export function toBatch(images: readonly GrayImage[]): ImageBatch {
   return tf.tensor4d(data, [images.length, height, width, 1]);
 }
 
-/** Loads the images of a source (folder of PNGs, optionally resized; synthetic; or phantoms); `baseDir` resolves relative paths. */
+/** Loads the images of a source (folder of PNGs, optionally resized or centre-cropped; synthetic; or phantoms); `baseDir` resolves relative paths. */
 export function loadImages(source: ImageSource, path = 'data', baseDir = process.cwd()): GrayImage[] {
   if (source.source === 'synthetic') {
     const seed = source.seed ?? 1000;
@@ -39,7 +39,11 @@ export function loadImages(source: ImageSource, path = 'data', baseDir = process
     if (!source.size && (img.height !== h || img.width !== w)) {
       throw new ConfigError(`${path}.size`, `images differ in size (${img.name}: ${img.height}×${img.width}, expected ${h}×${w})`, 'set size: [height, width] to resize them all');
     }
-    return resize(img, h, w);
+    if (source.fit !== 'crop') return resize(img, h, w);
+    if (img.height < h || img.width < w) {
+      throw new ConfigError(`${path}.fit`, `cannot crop ${img.name} (${img.height}×${img.width}) to ${h}×${w}`, `lower size to at most ${img.height}×${img.width}, or use fit: "resize"`);
+    }
+    return centerCrop(img, h, w);
   });
 }
 

@@ -1,4 +1,4 @@
-import { bindPlugins, ContainerModule, numberOption, rejectUnknownOptions, type Options, type PluginContext, type PluginDescriptor } from '@bilevel/core';
+import { bindPlugins, choiceOption, ContainerModule, numberOption, rejectUnknownOptions, type Options, type PluginContext, type PluginDescriptor } from '@bilevel/core';
 import { Maid, MAID_DEFAULTS, type MaidOptions } from './maid.js';
 import { DECAY_KINDS, OptionReader } from './common.js';
 import { Dfo, DFO_DEFAULTS, type DfoOptions } from './dfo.js';
@@ -25,17 +25,22 @@ const MAID_OPTION_DOCS: Record<keyof MaidOptions, string> = {
   eta: 'descent test ω ≤ (1 − η)‖z‖', lambda: 'sufficient decrease λ', shrink: 'ε, δ shrink ν', backtrack: 'step shrink ρ',
   grow: 'ε, δ growth after success', stepGrow: 'step growth after success', maxBacktracks: 'steps tried before shrinking ε, δ',
   gradTol: 'stop when ‖z‖ + ω ≤ gradTol', relGradTol: 'stop when ‖z‖ + ω ≤ relGradTol·‖z₀‖',
+  atFloor: 'below the float32 floor: clamp (uncertified steps at the floor, rows say certified: 0) | stop',
 };
+
+/** MAID's numeric options (all but atFloor). */
+const MAID_NUMBER_KEYS = (Object.keys(MAID_DEFAULTS) as (keyof MaidOptions)[]).filter((k): k is Exclude<keyof MaidOptions, 'atFloor'> => k !== 'atFloor');
 
 const FLOOR = ['clamp', 'stop'] as const;
 const COST = ['per-image', 'raw'] as const;
 
 function readMaidOptions(r: OptionReader, defaults: MaidOptions): MaidOptions {
   const opts = { ...defaults };
-  for (const k of Object.keys(MAID_DEFAULTS) as (keyof MaidOptions)[]) {
+  for (const k of MAID_NUMBER_KEYS) {
     if (['eta', 'shrink', 'backtrack'].includes(k)) opts[k] = r.fraction(k, defaults[k]);
     else opts[k] = r.num(k, defaults[k], { min: 0, integer: k === 'maxBacktracks', exclusiveMin: !['gradTol', 'relGradTol', 'lambda'].includes(k) });
   }
+  opts.atFloor = r.choice('atFloor', defaults.atFloor, FLOOR);
   return opts;
 }
 
@@ -214,10 +219,9 @@ export const optimizerPlugins: PluginDescriptor[] = [
     description: 'MAID: adaptive inexact descent with certified accuracy and inexact backtracking',
     options: MAID_OPTION_DOCS,
     create: (o, _ctx, path) => {
-      const keys = Object.keys(MAID_DEFAULTS) as (keyof MaidOptions)[];
-      rejectUnknownOptions(o, keys, path);
-      const opts = { ...MAID_DEFAULTS };
-      for (const k of keys) {
+      rejectUnknownOptions(o, Object.keys(MAID_DEFAULTS), path);
+      const opts = { ...MAID_DEFAULTS, atFloor: choiceOption(o, 'atFloor', MAID_DEFAULTS.atFloor, FLOOR, path) };
+      for (const k of MAID_NUMBER_KEYS) {
         const integer = k === 'maxBacktracks';
         opts[k] = numberOption(o, k, MAID_DEFAULTS[k], path, { min: 0, integer, exclusiveMin: !['gradTol', 'relGradTol', 'lambda'].includes(k) });
       }

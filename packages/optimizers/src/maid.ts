@@ -29,11 +29,19 @@ export interface MaidOptions {
   gradTol: number;
   /** … or ‖z‖ + ω ≤ relGradTol · ‖z₀‖. */
   relGradTol: number;
+  /**
+   * When ε or δ must go below the float32 floor: 'clamp' keeps iterating at the floor with uncertified steps
+   * (−z without the descent test, backtracking on the computed loss g(x̃⁺) − g(x̃) + λα‖z‖² ≤ 0; rows say
+   * certified: 0), 'stop' stops with accuracy-floor.
+   */
+  atFloor: FloorPolicy;
 }
+
+export type FloorPolicy = 'clamp' | 'stop';
 
 export const MAID_DEFAULTS: MaidOptions = {
   epsilon0: 1e-1, delta0: 1e-1, step0: 1e-2, eta: 1e-4, lambda: 1e-4, shrink: 0.5, backtrack: 0.5, grow: 1.05,
-  stepGrow: 10 / 9, maxBacktracks: 10, gradTol: 0, relGradTol: 1e-4,
+  stepGrow: 10 / 9, maxBacktracks: 10, gradTol: 0, relGradTol: 1e-4, atFloor: 'clamp',
 };
 
 /** What MAID keeps of the accepted lower-level solution (its x̃ is the oracle's warm start). */
@@ -61,6 +69,8 @@ export interface MaidState {
  *    U = g(x̃⁺) + ‖∇g(x̃⁺)‖ε⁺ + (L_g/2)ε⁺², L = g(x̃) − ‖∇g(x̃)‖ε − (L_g/2)ε²  (ε the certified accuracies);
  *    if no α passes, shrink ε, δ and go back to 1;
  * 3. after a success grow ε, δ by ν̄ and the next initial α by `stepGrow`.
+ * In float32 the accuracies cannot shrink forever: below the floor (`atFloor`) MAID either stops or clamps ε, δ
+ * there and takes uncertified steps (backtracking on the computed loss) until no step decreases it.
  */
 export class Maid implements OuterOptimizer {
   readonly name = 'maid';
@@ -110,36 +120,51 @@ export class Maid implements OuterOptimizer {
       let backtracks = 0;
       let accepted: { ev: LowerEvaluation; step: number; hg: HypergradientResult } | undefined;
       let hg: HypergradientResult | undefined;
+      // Uncertified: the accuracy needed for a certified step is below the float32 floor (atFloor 'clamp').
+      let uncertified = false;
       while (!accepted) {
         const floor = oracle.accuracyFloor(theta);
-        if (s.epsilon < floor) return finish('accuracy-floor', `ε = ${s.epsilon.toExponential(2)} fell below the float32 floor ${floor.toExponential(2)}`);
+        if (s.epsilon < floor) {
+          if (o.atFloor === 'stop' || uncertified) return finish('accuracy-floor', `ε = ${s.epsilon.toExponential(2)} fell below the float32 floor ${floor.toExponential(2)}`);
+          s.epsilon = floor;
+          uncertified = true;
+        }
         if (current && current.lower.certifiedError > s.epsilon) {
           oracle.release(current);
           current = undefined;
         }
         current ??= oracle.evaluate(theta, s.epsilon);
-        if (current.lower.stop === 'float32-floor') return finish('accuracy-floor', `the lower-level solver stalled at ‖∇h‖/μ = ${current.lower.certifiedError.toExponential(2)} > ε (float32)`);
+        if (current.lower.stop === 'float32-floor') {
+          if (o.atFloor === 'stop') return finish('accuracy-floor', `the lower-level solver stalled at ‖∇h‖/μ = ${current.lower.certifiedError.toExponential(2)} > ε (float32)`);
+          s.epsilon = Math.max(s.epsilon, current.lower.certifiedError);
+          uncertified = true;
+        }
         const { mu, L } = oracle.curvature(theta);
         const deltaFloor = 4 * FLOAT32_EPS * current.upperGradNorm * (L / mu);
-        if (s.delta < deltaFloor) return finish('accuracy-floor', `δ = ${s.delta.toExponential(2)} fell below the float32 floor ${deltaFloor.toExponential(2)}`);
+        if (s.delta < deltaFloor) {
+          if (o.atFloor === 'stop') return finish('accuracy-floor', `δ = ${s.delta.toExponential(2)} fell below the float32 floor ${deltaFloor.toExponential(2)}`);
+          s.delta = deltaFloor;
+          uncertified = true;
+        }
         hg = oracle.hypergradient(theta, current.lower.certifiedError, s.delta, current);
         const zNorm = Math.hypot(...hg.grad);
         if (s.iter === 0 && s.firstGradNorm === 0) s.firstGradNorm = zNorm;
         if (zNorm + hg.errorBound <= Math.max(o.gradTol, o.relGradTol * s.firstGradNorm)) {
           return finish('converged', `‖z‖ + ω = ${(zNorm + hg.errorBound).toExponential(2)} is below the gradient tolerance`);
         }
-        if (hg.errorBound > (1 - o.eta) * zNorm) {
+        if (!uncertified && hg.errorBound > (1 - o.eta) * zNorm) {
           s.epsilon *= o.shrink;
           s.delta *= o.shrink;
           continue;
         }
-        const lower = this.lowerBound(current, Lg);
+        // Certified: U(θ⁺) − L(θ) + λα‖z‖² ≤ 0 with the ε-bounds; uncertified: the computed values themselves.
+        const lower = uncertified ? current.value : this.lowerBound(current, Lg);
         const zSq = zNorm * zNorm;
         for (let i = 0; i < o.maxBacktracks; i++) {
           const step = s.step * o.backtrack ** i;
           const trial = theta.map((t, j) => t - step * hg!.grad[j]);
           const ev = oracle.evaluate(trial, s.epsilon);
-          if (this.upperBound(ev, Lg) - lower + o.lambda * step * zSq <= 0) {
+          if ((uncertified ? ev.value : this.upperBound(ev, Lg)) - lower + o.lambda * step * zSq <= 0) {
             accepted = { ev, step, hg };
             break;
           }
@@ -149,6 +174,7 @@ export class Maid implements OuterOptimizer {
           if (stopNow) return finish(stopNow.reason, stopNow.message);
         }
         if (!accepted) {
+          if (uncertified) return finish('accuracy-floor', `no decrease of the computed loss along −z at the float32 floor (ε = ${s.epsilon.toExponential(2)})`);
           s.epsilon *= o.shrink;
           s.delta *= o.shrink;
         }
@@ -176,6 +202,7 @@ export class Maid implements OuterOptimizer {
         lowerSeconds: oracle.counters.lowerSeconds,
         cgSeconds: oracle.counters.cgSeconds,
         otherSeconds: rules.seconds - oracle.counters.lowerSeconds - oracle.counters.cgSeconds,
+        certified: uncertified ? 0 : 1,
       };
       s.iter++;
       s.step = accepted.step * o.stepGrow;

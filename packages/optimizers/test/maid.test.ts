@@ -27,11 +27,24 @@ describe('MAID on a small TV denoising problem', () => {
     oracle.dispose();
   });
 
-  it('stops with accuracy-floor when the requested accuracy is below what float32 can certify', () => {
+  it("atFloor 'stop': stops with accuracy-floor when the requested accuracy is below what float32 can certify", () => {
     const oracle = smallTvOracle(2, 24);
-    const r = new Maid({ ...MAID_DEFAULTS, epsilon0: 1e-9, delta0: 1e-9 }).run(oracle, theta0, { budget: { maxIterations: 100 } });
+    const r = new Maid({ ...MAID_DEFAULTS, epsilon0: 1e-9, delta0: 1e-9, atFloor: 'stop' }).run(oracle, theta0, { budget: { maxIterations: 100 } });
     expect(r.stopReason).toBe('accuracy-floor');
     expect(r.iterations).toBe(0);
+    oracle.dispose();
+  });
+
+  it("atFloor 'clamp': iterates at the floor with uncertified steps that decrease the computed loss", () => {
+    const oracle = smallTvOracle(2, 24);
+    const rows: IterationRecord[] = [];
+    const floor = oracle.accuracyFloor(theta0);
+    const r = new Maid({ ...MAID_DEFAULTS, epsilon0: 1e-9, delta0: 1e-9 }).run(oracle, theta0, { budget: { maxIterations: 20 }, onIteration: (row) => rows.push({ ...row }) });
+    expect(r.iterations).toBeGreaterThan(5);
+    expect(rows[0].certified).toBe(0);
+    expect(rows[0].epsilon).toBeGreaterThanOrEqual(floor * 0.5);
+    for (let k = 1; k < rows.length; k++) expect(rows[k].upperLoss).toBeLessThanOrEqual(rows[k - 1].upperLoss);
+    expect(rows.at(-1)!.upperLoss).toBeLessThan(rows[0].upperLoss);
     oracle.dispose();
   });
 

@@ -21,7 +21,7 @@ describe('stochastic MAID', () => {
     expect(runSmall(new StochasticMaid(opts), { maxIterations: 1000, maxInnerIterations: 30 }).result.stopReason).toBe('budget');
     expect(runSmall(new StochasticMaid(opts), { maxIterations: 1000 }, { shouldStop: () => true }).result.stopReason).toBe('interrupted');
     expect(runSmall(new StochasticMaid({ ...opts, relGradTol: 2 }), { maxIterations: 1000 }).result.stopReason).toBe('converged');
-    const floor = runSmall(new StochasticMaid({ ...opts, epsilon0: 1e-9, delta0: 1e-9 }), { maxIterations: 100 });
+    const floor = runSmall(new StochasticMaid({ ...opts, epsilon0: 1e-9, delta0: 1e-9, atFloor: 'stop' }), { maxIterations: 100 });
     expect(floor.result.stopReason).toBe('accuracy-floor');
     expect(floor.rows.every((r) => r.accepted === 0)).toBe(true);
   });

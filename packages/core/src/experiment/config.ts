@@ -11,7 +11,7 @@ export interface PluginChoice {
 
 /** Where images come from: a folder of PNGs, generated piecewise-smooth images, or CT phantoms. */
 export type ImageSource =
-  | { source: 'folder'; path: string; count?: number; offset?: number; size?: [number, number] }
+  | { source: 'folder'; path: string; count?: number; offset?: number; size?: [number, number]; fit?: 'resize' | 'crop' }
   | { source: 'synthetic'; count: number; size: [number, number]; seed?: number }
   | { source: 'phantoms'; count: number; size: [number, number]; seed?: number; kind?: 'ellipses' | 'shepp-logan' };
 

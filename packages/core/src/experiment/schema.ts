@@ -21,6 +21,7 @@ export const imageSourceSchema = z.discriminatedUnion('source', [
     count: z.number().int().min(1).optional(),
     offset: z.number().int().min(0).optional(),
     size: size.optional(),
+    fit: z.enum(['resize', 'crop']).optional().describe("how images are brought to `size`: 'resize' (bilinear, default) or 'crop' (centre crop; images must be at least that large)"),
   }),
   z.strictObject({
     source: z.literal('synthetic'),
