@@ -7,6 +7,7 @@ export * from './options.js';
 export * from './backend.js';
 export * from './registry.js';
 export * from './metrics.js';
+export * from './fused.js';
 export * from './problem.js';
 export * from './upper.js';
 export type * from './contracts/operator.js';

@@ -1,6 +1,7 @@
 import { tf, type Curvature, type ImageBatch, type ParameterLayout, type Regularizer, type Scalar, type Tensor, type Tensor1D } from '@bilevel/core';
+import { fusedGradActivation, fusedHessActivation } from './kit/activation.js';
 import { byChunks, imagesPerChunk } from './kit/chunks.js';
-import { filterBank, type Boundary, type ConvEngineName, type FilterBank } from './kit/conv.js';
+import { filterBank, type Boundary, type ConvEngineName, type FilterBank, type Prepared } from './kit/conv.js';
 import { INIT_SALT, Rng, xavierNormal } from './kit/rng.js';
 import { l1, lastValueCache, multiplierBound } from './kit/spectral.js';
 
@@ -165,7 +166,7 @@ export class FieldsOfExperts implements Regularizer {
       const { F, A } = this.params(theta);
       const p = this.bank.prepare(x);
       const t = this.bank.respond(p, F);
-      const g = this.bank.mask(tf.mul(t, tf.rsqrt(tf.add(tf.square(t), 1))), p);
+      const g = this.activation(t, undefined, p);
       return this.bank.adjoint(g, A, p);
     });
   }
@@ -180,8 +181,7 @@ export class FieldsOfExperts implements Regularizer {
       const px = this.bank.prepare(x);
       const t = this.bank.respond(px, F);
       const sv = this.bank.respond(this.bank.prepare(v), F);
-      const r = tf.rsqrt(tf.add(tf.square(t), 1));
-      const g = this.bank.mask(tf.mul(tf.mul(tf.square(r), r), sv), px);
+      const g = this.activation(t, sv, px);
       return this.bank.adjoint(g, A, px);
     });
   }
@@ -196,9 +196,8 @@ export class FieldsOfExperts implements Regularizer {
       const px = this.bank.prepare(x), pv = this.bank.prepare(v);
       const t = this.bank.respond(px, F);
       const sv = this.bank.respond(pv, F);
-      const r = tf.rsqrt(tf.add(tf.square(t), 1));
-      const g1 = this.bank.mask(tf.mul(t, r), px); // φ'(u)
-      const g2 = this.bank.mask(tf.mul(tf.mul(tf.square(r), r), sv), px); // φ''(u) (C v)
+      const g1 = this.activation(t, undefined, px); // φ'(u)
+      const g2 = this.activation(t, sv, px); // φ''(u) (C v)
       const awn = tf.mul(aw, nu);
       const first = tf.mul(awn, this.bank.sums(tf.mul(g1, sv))); // ∂θ_k, k = 1..K
       const second = tf.neg(tf.mul(awn, this.bank.sums(tf.mul(g2, t)))); // ∂θ_{K+k}
@@ -206,6 +205,15 @@ export class FieldsOfExperts implements Regularizer {
       if (this.options.zeroMean) dC = tf.sub(dC, tf.mean(dC, 1, true));
       return tf.concat([tf.reshape(tf.sum(first), [1]), first, second, tf.reshape(dC, [-1])]) as Tensor1D;
     });
+  }
+
+  /** On the valid windows: φ'(t) = t/√(t² + 1), or φ''(t) v = v (t² + 1)^{−3/2}; zero elsewhere (fused where possible). */
+  private activation(t: Tensor, v: Tensor | undefined, p: Prepared): tf.Tensor2D {
+    const mask = this.bank.maskColumn(p);
+    const fused = v ? fusedHessActivation(t, v, mask) : fusedGradActivation(t, mask);
+    if (fused) return fused;
+    const r = tf.rsqrt(tf.add(tf.square(t), 1));
+    return this.bank.mask(v ? tf.mul(tf.mul(tf.square(r), r), v) : tf.mul(t, r), p);
   }
 
   curvature(theta: Float32Array): Curvature {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { tf, PluginRegistry, type ImageBatch } from '@bilevel/core';
+import { fusedKernels, tf, PluginRegistry, type ImageBatch } from '@bilevel/core';
 import { assertConformance, implementationDifferences, regularizerConformance } from '@bilevel/testing';
 import { byChunks, FieldsOfExperts, foePlugins, imagesPerChunk, multiplierBound, PatchGeometry, filterBank } from '@bilevel/regularizers-foe';
 
@@ -154,5 +154,24 @@ describe('Fields of Experts through the shared conformance suite', () => {
     expect(() => registry.create('regularizer', 'foe', { filter: 3 }, ctx, 'regularizer.options')).toThrow(/regularizer\.options\.filter/);
     expect(() => registry.create('regularizer', 'foe', { size: 1 }, ctx, 'regularizer.options')).toThrow(/regularizer\.options\.size/);
     expect(() => registry.create('regularizer', 'foe', { zeroMean: 2 }, ctx, 'regularizer.options')).toThrow(/zeroMean/);
+  });
+});
+
+describe('fused FoE activation kernel', () => {
+  it.each(['patches', 'native'] as const)('agrees with the composite tfjs-op path (%s engine, reflect)', (engine) => {
+    const reg = new FieldsOfExperts({ filters: 6, size: 5, engine });
+    const theta = tf.tensor1d(randomTheta(reg, 3));
+    const x = tf.randomUniform([2, 19, 17, 1], 0, 1, 'float32', 11) as ImageBatch;
+    const v = tf.randomNormal([2, 19, 17, 1], 0, 1, 'float32', 12) as ImageBatch;
+    const run = () => [reg.gradX(x, theta), reg.hvpX(x, theta, v), reg.mixedVjp(x, theta, v)];
+    const fused = run();
+    fusedKernels.enabled = false;
+    const composite = run();
+    fusedKernels.enabled = true;
+    fused.forEach((f, i) => {
+      const err = tf.tidy(() => tf.norm(tf.sub(f, composite[i])).dataSync()[0] / tf.norm(composite[i]).dataSync()[0]);
+      expect(err).toBeLessThan(1e-5);
+    });
+    tf.dispose([theta, x, v, ...fused, ...composite]);
   });
 });

@@ -4,7 +4,7 @@ import { IsotropicTV } from './isotropic.js';
 
 export { AnisotropicTV, IsotropicTV };
 export { FiniteDifferences } from './differences.js';
-export { fusedKernels, fusedTvGrad, TV_GRAD_KERNEL } from './fused.js';
+export { fusedTvGrad, TV_GRAD_KERNEL } from './fused.js';
 
 export const tvPlugins: PluginDescriptor<'regularizer'>[] = [
   {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { tf, PluginRegistry, type ImageBatch } from '@bilevel/core';
+import { fusedKernels, tf, PluginRegistry, type ImageBatch } from '@bilevel/core';
 import { assertConformance, regularizerConformance } from '@bilevel/testing';
-import { tvPlugins, AnisotropicTV, fusedKernels } from '@bilevel/regularizers-tv';
+import { tvPlugins, AnisotropicTV } from '@bilevel/regularizers-tv';
 
 const registry = new PluginRegistry(tvPlugins);
 // Smoothing ν = e^{θ₁} ≈ 0.1–0.2 keeps float32 finite differences well conditioned on [0, 1] images.

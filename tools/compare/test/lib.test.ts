@@ -29,3 +29,14 @@ describe('tools/compare helpers', () => {
     expect(svg).toContain('stroke-dasharray');
   });
 });
+
+describe('tools/compare sweep grid', () => {
+  it('expands start:stop:step ranges and their product, and rejects bad ranges', async () => {
+    // @ts-expect-error plain ESM helpers without type declarations
+    const { gridPoints, parseRange } = await import('../sweep.mjs');
+    expect(parseRange('-7:-5.5:0.5')).toEqual([-7, -6.5, -6, -5.5]);
+    expect(gridPoints([[1, 2], [3, 4, 5]])).toEqual([[1, 3], [1, 4], [1, 5], [2, 3], [2, 4], [2, 5]]);
+    expect(() => parseRange('1:0:1')).toThrow(/start ≤ stop/);
+    expect(() => parseRange('0:1:0')).toThrow(/step > 0/);
+  });
+});

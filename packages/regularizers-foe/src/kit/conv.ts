@@ -55,6 +55,8 @@ export interface FilterBank {
   respond(p: Prepared, F: Tensor): tf.Tensor2D;
   /** Zeroes U [rows, K] off the valid windows. */
   mask(U: Tensor, p: Prepared): tf.Tensor2D;
+  /** The valid-window mask as a [rows, 1] 0/1 column, or undefined when every row is a valid window. */
+  maskColumn(p: Prepared): tf.Tensor2D | undefined;
   /** Cᵀ G = Σ_k c_kᵀ G_k as [n, h, w, 1] (G [rows, K] must vanish off the valid windows). */
   adjoint(G: Tensor, F: Tensor, p: Prepared): ImageBatch;
   /** Σ_l C_lᵀ G_l for several (G_l, F_l) pairs of the same size s, at the cost of about one adjoint. */
@@ -81,6 +83,9 @@ class PatchBank implements FilterBank {
   }
   mask(U: Tensor, p: Prepared): tf.Tensor2D {
     return tf.mul(U, this.geometry(p).mask(U.shape[1] as number)) as tf.Tensor2D;
+  }
+  maskColumn(p: Prepared): tf.Tensor2D {
+    return this.geometry(p).maskCol;
   }
   adjoint(G: Tensor, F: Tensor, p: Prepared): ImageBatch {
     return this.geometry(p).adjointSum(tf.matMul(G as tf.Tensor2D, F as tf.Tensor2D));
@@ -117,6 +122,9 @@ class NativeBank implements FilterBank {
   }
   mask(U: Tensor): tf.Tensor2D {
     return U as tf.Tensor2D;
+  }
+  maskColumn(): undefined {
+    return undefined;
   }
   adjoint(G: Tensor, F: Tensor, p: Prepared): ImageBatch {
     return conv2dAdjoint(tf.reshape(G, this.outShape(p, F.shape[0])), this.kernel(F), p.shape) as ImageBatch;
@@ -195,6 +203,7 @@ function extended(bank: FilterBank, mode: 'reflect' | 'symmetric'): FilterBank {
     },
     respond: (p, F) => bank.respond(p, F),
     mask: (U, p) => bank.mask(U, p),
+    maskColumn: (p) => bank.maskColumn(p),
     adjoint: (G, F, p) => fold(bank.adjoint(G, F, p), a, b, mode),
     adjointSum: (pairs, p) => fold(bank.adjointSum(pairs, p), a, b, mode),
     maskedSums: (U, p) => bank.maskedSums(U, p),
@@ -222,6 +231,7 @@ function innerBank(s: number, engine: ConvEngineName | 'auto'): FilterBank {
     prepare: (x) => (defaultEngine() === 'patches' ? patch : native).prepare(x),
     respond: (p, F) => of(p).respond(p, F),
     mask: (U, p) => of(p).mask(U, p),
+    maskColumn: (p) => of(p).maskColumn(p),
     adjoint: (G, F, p) => of(p).adjoint(G, F, p),
     adjointSum: (pairs, p) => of(p).adjointSum(pairs, p),
     maskedSums: (U, p) => of(p).maskedSums(U, p),
