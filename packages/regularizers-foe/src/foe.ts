@@ -1,5 +1,5 @@
 import { tf, type Curvature, type ImageBatch, type ParameterLayout, type Regularizer, type Scalar, type Tensor, type Tensor1D } from '@bilevel/core';
-import { fusedGradActivation, fusedHessActivation } from './kit/activation.js';
+import { fusedGradActivation, fusedHessActivation } from './kit/fused.js';
 import { byChunks, imagesPerChunk } from './kit/chunks.js';
 import { filterBank, type Boundary, type ConvEngineName, type FilterBank, type Prepared } from './kit/conv.js';
 import { INIT_SALT, Rng, xavierNormal } from './kit/rng.js';

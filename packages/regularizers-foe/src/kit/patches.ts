@@ -1,4 +1,5 @@
 import { tf, type ImageBatch, type Tensor } from '@bilevel/core';
+import { fusedPatchAdjoint } from './fused.js';
 
 /**
  * Position-major geometry for s×s 'valid' filters on a one-channel batch [n, h, w, 1], fast on the wasm and
@@ -94,6 +95,8 @@ export class PatchGeometry {
   /** Σ_{i,j} T[m − i·w − j, (i, j)] as [n, h, w, 1], for T [M, s²] vanishing off the valid windows. */
   adjointSum(T: Tensor): ImageBatch {
     const { s, w, M, n, h, hg } = this;
+    const fused = fusedPatchAdjoint<ImageBatch>(T, n, h, w, s);
+    if (fused) return fused;
     return tf.tidy(() => {
       const Tc = tf.transpose(T); // [s², M]
       // Shift row (i, j) right by j (read with row length M − 1), then sum over j.
