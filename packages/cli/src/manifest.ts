@@ -27,7 +27,7 @@ function gitCommit(): string | undefined {
 
 /** Where a result came from: package versions, git commit and machine (summary.json `manifest`). */
 export function runManifest() {
-  const packages = ['core', 'operators', 'regularizers-tv', 'regularizers-foe', 'regularizers-icnn', 'regularizers-crr', 'solvers', 'optimizers', 'datasets', 'cli'];
+  const packages = ['core', 'operators', 'regularizers-tv', 'convkit', 'regularizers-foe', 'regularizers-icnn', 'regularizers-crr', 'solvers', 'optimizers', 'datasets', 'cli'];
   return {
     packages: Object.fromEntries([
       ...packages.map((p) => [`@bilevel/${p}`, version(`@bilevel/${p}`)]),

@@ -1,6 +1,6 @@
 import { tf, type Curvature, type ImageBatch, type ParameterBlock, type ParameterLayout, type Regularizer, type Scalar, type Tensor, type Tensor1D } from '@bilevel/core';
 import { evaluateSpline, splineTables, type SplineKind } from './spline.js';
-import { byChunks, imagesPerChunk, derivativeFilters, filterBank, lastValueCache, multiplierBound, multiplierGrid, INIT_SALT, Rng, xavierNormal, type Boundary, type ConvEngineName, type FilterBank, type Prepared } from '@bilevel/regularizers-foe';
+import { byChunks, imagesPerChunk, derivativeFilters, filterBank, lastValueCache, multiplierBound, multiplierGrid, INIT_SALT, Rng, xavierNormal, type Boundary, type ConvEngineName, type FilterBank, type Prepared } from '@bilevel/convkit';
 
 export interface CrrOptions {
   /** Output channels of each convolution of W (input: one channel). Default [8, 32]: 1 → 8 → 32. */

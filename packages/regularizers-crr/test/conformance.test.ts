@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { tf, type ImageBatch } from '@bilevel/core';
 import { assertConformance, convexityCheck, curvatureCheck, gradientCheck, hvpCheck, memoryCheck, regularizerConformance, regularizerPluginConformance } from '@bilevel/testing';
 import { compositeKernels, ConvexRidge, crrModule, crrPlugins } from '@bilevel/regularizers-crr';
-import { multiplierGrid } from '@bilevel/regularizers-foe';
+import { multiplierGrid } from '@bilevel/convkit';
 
 /** Random θ: spline log-slopes in [−2, 1] (a genuinely non-linear monotone σ), λ around e^{−0.5}. */
 function randomTheta(reg: ConvexRidge, seed: number): Float32Array {

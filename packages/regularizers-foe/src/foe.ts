@@ -1,9 +1,8 @@
 import { tf, type Curvature, type ImageBatch, type ParameterLayout, type Regularizer, type Scalar, type Tensor, type Tensor1D } from '@bilevel/core';
-import { fusedGradActivation, fusedHessActivation } from './kit/fused.js';
-import { byChunks, imagesPerChunk } from './kit/chunks.js';
-import { filterBank, type Boundary, type ConvEngineName, type FilterBank, type Prepared } from './kit/conv.js';
-import { INIT_SALT, Rng, xavierNormal } from './kit/rng.js';
-import { l1, lastValueCache, multiplierBound } from './kit/spectral.js';
+import {
+  byChunks, dctAtoms, derivativeFilters, filterBank, fusedGradActivation, fusedHessActivation, imagesPerChunk, INIT_SALT, l1, lastValueCache,
+  multiplierBound, Rng, xavierNormal, type Boundary, type ConvEngineName, type FilterBank, type Prepared,
+} from '@bilevel/convkit';
 
 export interface FoeOptions {
   /** Number of filters K. */
@@ -36,36 +35,6 @@ export interface FoeOptions {
 }
 
 export const FOE_DEFAULTS: FoeOptions = { filters: 48, size: 7, zeroMean: false, engine: 'auto', boundary: 'reflect', init: 'xavier', initScale: -3, initWeight: -3, initSmoothing: -3.5, filterScale: 1 };
-
-/** Up to 8 unit-norm finite-difference filters of size s×s (s ≥ 3), anchored at the window centre. */
-export function derivativeFilters(s: number, K: number): Float64Array[] {
-  const m = Math.floor((s - 1) / 2);
-  const stencils: [number, number, number][][] = [
-    [[0, 0, -1], [0, 1, 1]],
-    [[0, 0, -1], [1, 0, 1]],
-    [[0, 0, -1], [1, 1, 1]],
-    [[0, 1, -1], [1, 0, 1]],
-    [[0, -1, 1], [0, 0, -2], [0, 1, 1]],
-    [[-1, 0, 1], [0, 0, -2], [1, 0, 1]],
-    [[0, 0, 1], [0, 1, -1], [1, 0, -1], [1, 1, 1]],
-    [[-1, 0, 1], [0, -1, 1], [0, 0, -4], [0, 1, 1], [1, 0, 1]],
-  ];
-  return stencils.slice(0, K).map((st) => {
-    const c = new Float64Array(s * s);
-    const norm = Math.sqrt(st.reduce((a, [, , v]) => a + v * v, 0));
-    for (const [di, dj, v] of st) c[(m + di) * s + (m + dj)] = v / norm;
-    return c;
-  });
-}
-
-/** The K lowest-frequency non-constant orthonormal 2-D DCT-II atoms of size s×s (by u + v, then u), row-major. */
-export function dctAtoms(s: number, K: number): Float64Array[] {
-  const pairs: [number, number][] = [];
-  for (let u = 0; u < s; u++) for (let v = 0; v < s; v++) if (u + v > 0) pairs.push([u, v]);
-  pairs.sort((p, q) => p[0] + p[1] - (q[0] + q[1]) || p[0] - q[0]);
-  const c = (u: number, i: number) => (u === 0 ? Math.sqrt(1 / s) : Math.sqrt(2 / s)) * Math.cos((Math.PI * (2 * i + 1) * u) / (2 * s));
-  return pairs.slice(0, K).map(([u, v]) => Float64Array.from({ length: s * s }, (_, n) => c(u, Math.floor(n / s)) * c(v, n % s)));
-}
 
 /** Parameter count 1 + 2K + K s². */
 export function foeParameterCount(K: number, s: number): number {

@@ -1,13 +1,7 @@
 import { bindPlugins, choiceOption, ContainerModule, numberOption, rejectUnknownOptions, type PluginDescriptor } from '@bilevel/core';
 import { FieldsOfExperts, FOE_DEFAULTS, foeParameterCount } from './foe.js';
 
-export { dctAtoms, derivativeFilters, FieldsOfExperts, FOE_DEFAULTS, foeParameterCount, type FoeOptions } from './foe.js';
-// Building blocks shared with the ICNN and CRR packages (and usable by plugin authors).
-export { conv2dAdjoint, conv2dFilterGrad, defaultEngine, extension, filterBank, type Boundary, type ConvEngineName, type FilterBank, type Prepared } from './kit/conv.js';
-export { PatchGeometry } from './kit/patches.js';
-export { byChunks, imagesPerChunk } from './kit/chunks.js';
-export { INIT_SALT, Rng, xavierNormal } from './kit/rng.js';
-export { l1, lastValueCache, multiplierBound, multiplierGrid, schurBound } from './kit/spectral.js';
+export { FieldsOfExperts, FOE_DEFAULTS, foeParameterCount, type FoeOptions } from './foe.js';
 
 export const foePlugins: PluginDescriptor<'regularizer'>[] = [
   {

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { fusedKernels, tf, PluginRegistry, type ImageBatch } from '@bilevel/core';
 import { assertConformance, implementationDifferences, regularizerConformance } from '@bilevel/testing';
-import { byChunks, FieldsOfExperts, foePlugins, imagesPerChunk, multiplierBound, PatchGeometry, filterBank } from '@bilevel/regularizers-foe';
+import { FieldsOfExperts, foePlugins } from '@bilevel/regularizers-foe';
+import { byChunks, filterBank, imagesPerChunk, multiplierBound, PatchGeometry } from '@bilevel/convkit';
 
 const registry = new PluginRegistry(foePlugins);
 const ctx = { imageShape: [16, 16] as [number, number], seed: 0 };

@@ -1,5 +1,5 @@
 import { tf, type Curvature, type ImageBatch, type ParameterBlock, type ParameterLayout, type Regularizer, type Scalar, type Tensor, type Tensor1D } from '@bilevel/core';
-import { byChunks, imagesPerChunk, derivativeFilters, filterBank, lastValueCache, multiplierBound, INIT_SALT, Rng, schurBound, xavierNormal, type Boundary, type ConvEngineName, type FilterBank, type Prepared } from '@bilevel/regularizers-foe';
+import { byChunks, imagesPerChunk, derivativeFilters, filterBank, lastValueCache, multiplierBound, INIT_SALT, Rng, schurBound, xavierNormal, type Boundary, type ConvEngineName, type FilterBank, type Prepared } from '@bilevel/convkit';
 
 export interface IcnnOptions {
   /** Channels of each layer, the last one included (default [32, 4]: two layers). */
