@@ -26,10 +26,13 @@ const MAID_OPTION_DOCS: Record<keyof MaidOptions, string> = {
   grow: 'ε, δ growth after success', stepGrow: 'step growth after success', maxBacktracks: 'steps tried before shrinking ε, δ',
   gradTol: 'stop when ‖z‖ + ω ≤ gradTol', relGradTol: 'stop when ‖z‖ + ω ≤ relGradTol·‖z₀‖',
   atFloor: 'below the float32 floor: clamp (uncertified steps at the floor, rows say certified: 0) | stop',
+  metric: "step metric: identity (−z, the paper's MAID) | rms (diagonal: z_i/√(mean z_i²), rescaled to ‖z‖)",
+  metricDecay: 'decay of the running mean of z_i² for metric rms (0.9)',
 };
 
-/** MAID's numeric options (all but atFloor). */
-const MAID_NUMBER_KEYS = (Object.keys(MAID_DEFAULTS) as (keyof MaidOptions)[]).filter((k): k is Exclude<keyof MaidOptions, 'atFloor'> => k !== 'atFloor');
+/** MAID's numeric options (all but atFloor and metric). */
+const MAID_NUMBER_KEYS = (Object.keys(MAID_DEFAULTS) as (keyof MaidOptions)[]).filter((k): k is Exclude<keyof MaidOptions, 'atFloor' | 'metric'> => k !== 'atFloor' && k !== 'metric');
+const METRICS = ['identity', 'rms'] as const;
 
 const FLOOR = ['clamp', 'stop'] as const;
 const COST = ['per-image', 'raw'] as const;
@@ -37,10 +40,11 @@ const COST = ['per-image', 'raw'] as const;
 function readMaidOptions(r: OptionReader, defaults: MaidOptions): MaidOptions {
   const opts = { ...defaults };
   for (const k of MAID_NUMBER_KEYS) {
-    if (['eta', 'shrink', 'backtrack'].includes(k)) opts[k] = r.fraction(k, defaults[k]);
+    if (['eta', 'shrink', 'backtrack', 'metricDecay'].includes(k)) opts[k] = r.fraction(k, defaults[k]);
     else opts[k] = r.num(k, defaults[k], { min: 0, integer: k === 'maxBacktracks', exclusiveMin: !['gradTol', 'relGradTol', 'lambda'].includes(k) });
   }
   opts.atFloor = r.choice('atFloor', defaults.atFloor, FLOOR);
+  opts.metric = r.choice('metric', defaults.metric, METRICS);
   return opts;
 }
 
@@ -220,12 +224,12 @@ export const optimizerPlugins: PluginDescriptor[] = [
     options: MAID_OPTION_DOCS,
     create: (o, _ctx, path) => {
       rejectUnknownOptions(o, Object.keys(MAID_DEFAULTS), path);
-      const opts = { ...MAID_DEFAULTS, atFloor: choiceOption(o, 'atFloor', MAID_DEFAULTS.atFloor, FLOOR, path) };
+      const opts = { ...MAID_DEFAULTS, atFloor: choiceOption(o, 'atFloor', MAID_DEFAULTS.atFloor, FLOOR, path), metric: choiceOption(o, 'metric', MAID_DEFAULTS.metric, METRICS, path) };
       for (const k of MAID_NUMBER_KEYS) {
         const integer = k === 'maxBacktracks';
         opts[k] = numberOption(o, k, MAID_DEFAULTS[k], path, { min: 0, integer, exclusiveMin: !['gradTol', 'relGradTol', 'lambda'].includes(k) });
       }
-      for (const k of ['eta', 'shrink', 'backtrack'] as const) {
+      for (const k of ['eta', 'shrink', 'backtrack', 'metricDecay'] as const) {
         if (opts[k] >= 1) numberOption(o, k, 0, path, { max: 0.999999 });
       }
       return new Maid(opts);

@@ -35,13 +35,23 @@ export interface MaidOptions {
    * certified: 0), 'stop' stops with accuracy-floor.
    */
   atFloor: FloorPolicy;
+  /**
+   * Step metric: 'identity' steps along −z (the paper's MAID); 'rms' along −d, d_i = z_i/(√v̂_i + ϵ) rescaled to
+   * ‖d‖ = ‖z‖, v̂ the bias-corrected running mean of z_i² (decay `metricDecay`) — a diagonal variable metric that
+   * evens out parameter blocks of different scales (FoE weights vs filter taps). The certified tests use ⟨z, d⟩:
+   * descent iff ω ≤ (1 − η)⟨z, d⟩/‖d‖, sufficient decrease with λα⟨z, d⟩.
+   */
+  metric: StepMetric;
+  metricDecay: number;
 }
 
 export type FloorPolicy = 'clamp' | 'stop';
+export type StepMetric = 'identity' | 'rms';
 
 export const MAID_DEFAULTS: MaidOptions = {
   epsilon0: 1e-1, delta0: 1e-1, step0: 1e-2, eta: 1e-4, lambda: 1e-4, shrink: 0.5, backtrack: 0.5, grow: 1.05,
   stepGrow: 10 / 9, maxBacktracks: 10, gradTol: 0, relGradTol: 1e-4, atFloor: 'clamp',
+  metric: 'identity', metricDecay: 0.9,
 };
 
 /** What MAID keeps of the accepted lower-level solution (its x̃ is the oracle's warm start). */
@@ -60,6 +70,9 @@ export interface MaidState {
   iter: number;
   firstGradNorm: number;
   current?: MaidCurrent;
+  /** Running mean of z_i² and its step count (metric 'rms'). */
+  metricMean?: number[];
+  metricSteps?: number;
 }
 
 /**
@@ -91,6 +104,18 @@ export class Maid implements OuterOptimizer {
     return ev.value - ev.upperGradNorm * e - 0.5 * Lg * e * e;
   }
 
+  /** The step direction d for z and the running mean it would commit (see `metric`). */
+  private direction(z: Float64Array, s: MaidState): { d: Float64Array; mean?: number[] } {
+    const o = this.options;
+    if (o.metric === 'identity') return { d: z };
+    const b = o.metricDecay, t = (s.metricSteps ?? 0) + 1;
+    const mean = Array.from(z, (zi, i) => b * (s.metricMean?.[i] ?? 0) + (1 - b) * zi * zi);
+    const scale = Math.sqrt(Math.max(...mean) / (1 - b ** t));
+    const d = Float64Array.from(z, (zi, i) => zi / (Math.sqrt(mean[i] / (1 - b ** t)) + 1e-8 * scale + 1e-300));
+    const r = Math.hypot(...z) / Math.hypot(...d);
+    return { d: d.map((di) => di * r), mean };
+  }
+
   private upperBound(ev: LowerEvaluation, Lg: number): number {
     const e = ev.lower.certifiedError;
     return ev.value + ev.upperGradNorm * e + 0.5 * Lg * e * e;
@@ -118,7 +143,7 @@ export class Maid implements OuterOptimizer {
       if (stop) return finish(stop.reason, stop.message);
       const theta = Float64Array.from(s.theta);
       let backtracks = 0;
-      let accepted: { ev: LowerEvaluation; step: number; hg: HypergradientResult } | undefined;
+      let accepted: { ev: LowerEvaluation; step: number; hg: HypergradientResult; mean?: number[] } | undefined;
       let hg: HypergradientResult | undefined;
       // Uncertified: the accuracy needed for a certified step is below the float32 floor (atFloor 'clamp').
       let uncertified = false;
@@ -152,20 +177,21 @@ export class Maid implements OuterOptimizer {
         if (zNorm + hg.errorBound <= Math.max(o.gradTol, o.relGradTol * s.firstGradNorm)) {
           return finish('converged', `‖z‖ + ω = ${(zNorm + hg.errorBound).toExponential(2)} is below the gradient tolerance`);
         }
-        if (!uncertified && hg.errorBound > (1 - o.eta) * zNorm) {
+        const { d, mean } = this.direction(hg.grad, s);
+        const zd = d.reduce((a, di, j) => a + di * hg!.grad[j], 0);
+        if (!uncertified && hg.errorBound > ((1 - o.eta) * zd) / Math.hypot(...d)) {
           s.epsilon *= o.shrink;
           s.delta *= o.shrink;
           continue;
         }
         // Certified: U(θ⁺) − L(θ) + λα‖z‖² ≤ 0 with the ε-bounds; uncertified: the computed values themselves.
         const lower = uncertified ? current.value : this.lowerBound(current, Lg);
-        const zSq = zNorm * zNorm;
         for (let i = 0; i < o.maxBacktracks; i++) {
           const step = s.step * o.backtrack ** i;
-          const trial = theta.map((t, j) => t - step * hg!.grad[j]);
+          const trial = theta.map((t, j) => t - step * d[j]);
           const ev = oracle.evaluate(trial, s.epsilon);
-          if ((uncertified ? ev.value : this.upperBound(ev, Lg)) - lower + o.lambda * step * zSq <= 0) {
-            accepted = { ev, step, hg };
+          if ((uncertified ? ev.value : this.upperBound(ev, Lg)) - lower + o.lambda * step * zd <= 0) {
+            accepted = { ev, step, hg, mean };
             break;
           }
           oracle.release(ev);
@@ -183,6 +209,10 @@ export class Maid implements OuterOptimizer {
       oracle.release(current!);
       current = accepted.ev;
       s.theta = Array.from(accepted.ev.theta);
+      if (accepted.mean) {
+        s.metricMean = accepted.mean;
+        s.metricSteps = (s.metricSteps ?? 0) + 1;
+      }
       s.current = { value: current.value, upperGradNorm: current.upperGradNorm, lower: { iterations: current.lower.iterations, gradNorm: current.lower.gradNorm, certifiedError: current.lower.certifiedError, stop: current.lower.stop } };
       const record: IterationRecord = {
         iter: s.iter + 1,

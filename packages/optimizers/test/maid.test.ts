@@ -48,6 +48,20 @@ describe('MAID on a small TV denoising problem', () => {
     oracle.dispose();
   });
 
+  it("metric 'rms': certified descent along the diagonally rescaled direction, and its running mean survives save/restore", () => {
+    const oracle = smallTvOracle(2, 24);
+    const rows: IterationRecord[] = [];
+    const maid = new Maid({ ...MAID_DEFAULTS, metric: 'rms' });
+    const r = maid.run(oracle, theta0, { budget: { maxIterations: 30 }, onIteration: (row) => rows.push({ ...row }) });
+    expect(r.iterations).toBeGreaterThan(10);
+    for (let k = 1; k < rows.length; k++) expect(rows[k].upperLoss).toBeLessThan(rows[k - 1].upperLoss + 1e-6);
+    expect(rows.at(-1)!.upperLoss).toBeLessThan(0.95 * rows[0].upperLoss);
+    const saved = maid.saveState()!;
+    expect(saved.metricMean).toHaveLength(2);
+    expect(saved.metricSteps).toBe(r.iterations);
+    oracle.dispose();
+  });
+
   it('keeps tf.memory().numTensors flat between outer iterations 5 and 50', () => {
     const oracle = smallTvOracle(2, 16);
     const counts: Record<number, number> = {};
