@@ -80,7 +80,8 @@ export interface MaidState {
  * 1. z with bound ω at accuracies (ε, δ); while ω > (1 − η)‖z‖ shrink ε, δ by ν (−z is then a certified descent direction);
  * 2. backtrack α ← ρα until U(θ − αz) − L(θ) + λα‖z‖² ≤ 0 with
  *    U = g(x̃⁺) + ‖∇g(x̃⁺)‖ε⁺ + (L_g/2)ε⁺², L = g(x̃) − ‖∇g(x̃)‖ε − (L_g/2)ε²  (ε the certified accuracies);
- *    if no α passes, shrink ε, δ and go back to 1;
+ *    if no α passes, shrink ε, δ and go back to 1 — at once (keeping α) when the computed values g(x̃⁺) − g(x̃)
+ *    already decrease enough and only the ε-terms fail the test, since a shorter step cannot fix that;
  * 3. after a success grow ε, δ by ν̄ and the next initial α by `stepGrow`.
  * In float32 the accuracies cannot shrink forever: below the floor (`atFloor`) MAID either stops or clamps ε, δ
  * there and takes uncertified steps (backtracking on the computed loss) until no step decreases it.
@@ -194,8 +195,11 @@ export class Maid implements OuterOptimizer {
             accepted = { ev, step, hg, mean };
             break;
           }
+          // The computed values decrease enough but their ε-bounds do not: shorter steps cannot help, more accuracy can.
+          const accuracyLimited = !uncertified && ev.value - current.value + o.lambda * step * zd <= 0;
           oracle.release(ev);
           backtracks++;
+          if (accuracyLimited) break;
           const stopNow = rules.check(s.iter);
           if (stopNow) return finish(stopNow.reason, stopNow.message);
         }
