@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { useBackend } from '@bilevel/core';
 import { machine, type BenchRecord } from './harness.js';
 import { benchOperators } from './operators.js';
-import { benchFoeSmallHypergradient } from './parallel.js';
+import { benchFoeSmallHypergradient, benchParallelCeiling } from './parallel.js';
 import { benchRegularizers } from './regularizers.js';
 import { benchLoggingOverhead, benchTvEndToEnd, benchTvGradient, benchTvHypergradient } from './tv.js';
 
@@ -13,6 +13,7 @@ const SUITES: { names: string[]; run: () => Promise<BenchRecord[]> }[] = [
   { names: ['radon.applyAdjoint.256', 'blur.applyAdjoint.24x96x96'], run: () => benchOperators() },
   { names: ['hypergrad.tv-kodak96'], run: benchTvHypergradient },
   { names: ['hypergrad.foe-small', 'workers.foe-small.hypergrad.1', 'workers.foe-small.hypergrad.2'], run: benchFoeSmallHypergradient },
+  { names: ['workers.ceiling.foe-small-gradX'], run: benchParallelCeiling },
   { names: ['e2e.tv-kodak96.to27.6dB'], run: benchTvEndToEnd },
   { names: ['overhead.log-checkpoint.tv-kodak96'], run: benchLoggingOverhead },
 ];

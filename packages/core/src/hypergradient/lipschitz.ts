@@ -31,7 +31,8 @@ export class LipschitzEstimates {
         const p = tf.mul(dir, r / Math.sqrt(tf.sum(tf.square(dir)).dataSync()[0]));
         const xp = tf.add(x, p) as ImageBatch;
         const qh = tf.div(q, qNorm) as ImageBatch;
-        const jDiff = tf.sub(problem.mixedVjp(xp, theta, qh), problem.mixedVjp(x, theta, qh));
+        // z = −(∂θ∂ₓh)ᵀq at x̃, so (∂θ∂ₓh)ᵀq̂ = −z/‖q‖ there: one mixed product instead of two.
+        const jDiff = tf.add(problem.mixedVjp(xp, theta, qh), tf.tensor1d(Float32Array.from(z, (zi) => zi / qNorm)));
         const hDiff = tf.sub(problem.hvpX(xp, theta, qh), problem.hvpX(x, theta, qh));
         return [tf.div(tf.norm(jDiff), r), tf.div(tf.norm(hDiff), r)];
       }));
