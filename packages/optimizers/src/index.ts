@@ -26,13 +26,14 @@ const MAID_OPTION_DOCS: Record<keyof MaidOptions, string> = {
   grow: 'ε, δ growth after success', stepGrow: 'step growth after success', maxBacktracks: 'steps tried before shrinking ε, δ',
   gradTol: 'stop when ‖z‖ + ω ≤ gradTol', relGradTol: 'stop when ‖z‖ + ω ≤ relGradTol·‖z₀‖',
   atFloor: 'below the float32 floor: clamp (uncertified steps at the floor, rows say certified: 0) | stop',
-  metric: "step metric: identity (−z, the paper's MAID) | rms (diagonal: z_i/√(mean z_i²), rescaled to ‖z‖)",
+  metric: "step metric: identity (−z, the paper's MAID) | rms (diagonal: z_i/√(mean z_i²), rescaled to ‖z‖) | lbfgs (quasi-Newton, unit first step)",
   metricDecay: 'decay of the running mean of z_i² for metric rms (0.9)',
+  metricMemory: 'pairs kept by metric lbfgs (8)',
 };
 
 /** MAID's numeric options (all but atFloor and metric). */
 const MAID_NUMBER_KEYS = (Object.keys(MAID_DEFAULTS) as (keyof MaidOptions)[]).filter((k): k is Exclude<keyof MaidOptions, 'atFloor' | 'metric'> => k !== 'atFloor' && k !== 'metric');
-const METRICS = ['identity', 'rms'] as const;
+const METRICS = ['identity', 'rms', 'lbfgs'] as const;
 
 const FLOOR = ['clamp', 'stop'] as const;
 const COST = ['per-image', 'raw'] as const;
@@ -41,7 +42,7 @@ function readMaidOptions(r: OptionReader, defaults: MaidOptions): MaidOptions {
   const opts = { ...defaults };
   for (const k of MAID_NUMBER_KEYS) {
     if (['eta', 'shrink', 'backtrack', 'metricDecay'].includes(k)) opts[k] = r.fraction(k, defaults[k]);
-    else opts[k] = r.num(k, defaults[k], { min: 0, integer: k === 'maxBacktracks', exclusiveMin: !['gradTol', 'relGradTol', 'lambda'].includes(k) });
+    else opts[k] = r.num(k, defaults[k], { min: 0, integer: k === 'maxBacktracks' || k === 'metricMemory', exclusiveMin: !['gradTol', 'relGradTol', 'lambda'].includes(k) });
   }
   opts.atFloor = r.choice('atFloor', defaults.atFloor, FLOOR);
   opts.metric = r.choice('metric', defaults.metric, METRICS);
@@ -226,7 +227,7 @@ export const optimizerPlugins: PluginDescriptor[] = [
       rejectUnknownOptions(o, Object.keys(MAID_DEFAULTS), path);
       const opts = { ...MAID_DEFAULTS, atFloor: choiceOption(o, 'atFloor', MAID_DEFAULTS.atFloor, FLOOR, path), metric: choiceOption(o, 'metric', MAID_DEFAULTS.metric, METRICS, path) };
       for (const k of MAID_NUMBER_KEYS) {
-        const integer = k === 'maxBacktracks';
+        const integer = k === 'maxBacktracks' || k === 'metricMemory';
         opts[k] = numberOption(o, k, MAID_DEFAULTS[k], path, { min: 0, integer, exclusiveMin: !['gradTol', 'relGradTol', 'lambda'].includes(k) });
       }
       for (const k of ['eta', 'shrink', 'backtrack', 'metricDecay'] as const) {

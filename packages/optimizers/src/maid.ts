@@ -39,19 +39,22 @@ export interface MaidOptions {
    * Step metric: 'identity' steps along −z (the paper's MAID); 'rms' along −d, d_i = z_i/(√v̂_i + ϵ) rescaled to
    * ‖d‖ = ‖z‖, v̂ the bias-corrected running mean of z_i² (decay `metricDecay`) — a diagonal variable metric that
    * evens out parameter blocks of different scales (FoE weights vs filter taps). The certified tests use ⟨z, d⟩:
-   * descent iff ω ≤ (1 − η)⟨z, d⟩/‖d‖, sufficient decrease with λα⟨z, d⟩.
+   * descent iff ω ≤ (1 − η)⟨z, d⟩/‖d‖, sufficient decrease with λα⟨z, d⟩. 'lbfgs': d = H z with H the L-BFGS
+   * inverse-Hessian model of the last `metricMemory` accepted pairs (Δθ, Δz) with ⟨Δθ, Δz⟩ > 0, and the first
+   * trial step α = 1 whenever a pair exists.
    */
   metric: StepMetric;
   metricDecay: number;
+  metricMemory: number;
 }
 
 export type FloorPolicy = 'clamp' | 'stop';
-export type StepMetric = 'identity' | 'rms';
+export type StepMetric = 'identity' | 'rms' | 'lbfgs';
 
 export const MAID_DEFAULTS: MaidOptions = {
   epsilon0: 1e-1, delta0: 1e-1, step0: 1e-2, eta: 1e-4, lambda: 1e-4, shrink: 0.5, backtrack: 0.5, grow: 1.05,
   stepGrow: 10 / 9, maxBacktracks: 10, gradTol: 0, relGradTol: 1e-4, atFloor: 'clamp',
-  metric: 'identity', metricDecay: 0.9,
+  metric: 'identity', metricDecay: 0.9, metricMemory: 8,
 };
 
 /** What MAID keeps of the accepted lower-level solution (its x̃ is the oracle's warm start). */
@@ -73,6 +76,9 @@ export interface MaidState {
   /** Running mean of z_i² and its step count (metric 'rms'). */
   metricMean?: number[];
   metricSteps?: number;
+  /** L-BFGS pairs (Δθ, Δz), oldest first, and the last accepted (θ, z) (metric 'lbfgs'). */
+  pairs?: { s: number[]; y: number[] }[];
+  last?: { theta: number[]; z: number[] };
 }
 
 /**
@@ -105,16 +111,17 @@ export class Maid implements OuterOptimizer {
     return ev.value - ev.upperGradNorm * e - 0.5 * Lg * e * e;
   }
 
-  /** The step direction d for z and the running mean it would commit (see `metric`). */
-  private direction(z: Float64Array, s: MaidState): { d: Float64Array; mean?: number[] } {
+  /** The step direction d for z at θ, and the metric state it would commit on acceptance (see `metric`). */
+  private direction(theta: Float64Array, z: Float64Array, s: MaidState): { d: Float64Array; commit: Partial<MaidState> } {
     const o = this.options;
-    if (o.metric === 'identity') return { d: z };
+    if (o.metric === 'identity') return { d: z, commit: {} };
+    if (o.metric === 'lbfgs') return lbfgsDirection(theta, z, s, o.metricMemory);
     const b = o.metricDecay, t = (s.metricSteps ?? 0) + 1;
     const mean = Array.from(z, (zi, i) => b * (s.metricMean?.[i] ?? 0) + (1 - b) * zi * zi);
     const scale = Math.sqrt(Math.max(...mean) / (1 - b ** t));
     const d = Float64Array.from(z, (zi, i) => zi / (Math.sqrt(mean[i] / (1 - b ** t)) + 1e-8 * scale + 1e-300));
     const r = Math.hypot(...z) / Math.hypot(...d);
-    return { d: d.map((di) => di * r), mean };
+    return { d: d.map((di) => di * r), commit: { metricMean: mean, metricSteps: t } };
   }
 
   private upperBound(ev: LowerEvaluation, Lg: number): number {
@@ -144,7 +151,7 @@ export class Maid implements OuterOptimizer {
       if (stop) return finish(stop.reason, stop.message);
       const theta = Float64Array.from(s.theta);
       let backtracks = 0;
-      let accepted: { ev: LowerEvaluation; step: number; hg: HypergradientResult; mean?: number[] } | undefined;
+      let accepted: { ev: LowerEvaluation; step: number; hg: HypergradientResult; commit: Partial<MaidState> } | undefined;
       let hg: HypergradientResult | undefined;
       // Uncertified: the accuracy needed for a certified step is below the float32 floor (atFloor 'clamp').
       let uncertified = false;
@@ -178,7 +185,9 @@ export class Maid implements OuterOptimizer {
         if (zNorm + hg.errorBound <= Math.max(o.gradTol, o.relGradTol * s.firstGradNorm)) {
           return finish('converged', `‖z‖ + ω = ${(zNorm + hg.errorBound).toExponential(2)} is below the gradient tolerance`);
         }
-        const { d, mean } = this.direction(hg.grad, s);
+        const { d, commit } = this.direction(theta, hg.grad, s);
+        // A quasi-Newton direction carries its own scale: try the unit step first.
+        const step0 = o.metric === 'lbfgs' && s.pairs?.length ? 1 : s.step;
         const zd = d.reduce((a, di, j) => a + di * hg!.grad[j], 0);
         if (!uncertified && hg.errorBound > ((1 - o.eta) * zd) / Math.hypot(...d)) {
           s.epsilon *= o.shrink;
@@ -188,11 +197,11 @@ export class Maid implements OuterOptimizer {
         // Certified: U(θ⁺) − L(θ) + λα‖z‖² ≤ 0 with the ε-bounds; uncertified: the computed values themselves.
         const lower = uncertified ? current.value : this.lowerBound(current, Lg);
         for (let i = 0; i < o.maxBacktracks; i++) {
-          const step = s.step * o.backtrack ** i;
+          const step = step0 * o.backtrack ** i;
           const trial = theta.map((t, j) => t - step * d[j]);
           const ev = oracle.evaluate(trial, s.epsilon);
           if ((uncertified ? ev.value : this.upperBound(ev, Lg)) - lower + o.lambda * step * zd <= 0) {
-            accepted = { ev, step, hg, mean };
+            accepted = { ev, step, hg, commit };
             break;
           }
           // The computed values decrease enough but their ε-bounds do not: shorter steps cannot help, more accuracy can.
@@ -213,10 +222,7 @@ export class Maid implements OuterOptimizer {
       oracle.release(current!);
       current = accepted.ev;
       s.theta = Array.from(accepted.ev.theta);
-      if (accepted.mean) {
-        s.metricMean = accepted.mean;
-        s.metricSteps = (s.metricSteps ?? 0) + 1;
-      }
+      Object.assign(s, accepted.commit);
       s.current = { value: current.value, upperGradNorm: current.upperGradNorm, lower: { iterations: current.lower.iterations, gradNorm: current.lower.gradNorm, certifiedError: current.lower.certifiedError, stop: current.lower.stop } };
       const record: IterationRecord = {
         iter: s.iter + 1,
@@ -245,4 +251,37 @@ export class Maid implements OuterOptimizer {
       ctx.onIteration?.(record, Float64Array.from(s.theta));
     }
   }
+}
+
+/**
+ * L-BFGS two-loop recursion d = H z over the stored pairs plus the candidate pair from the last accepted (θ, z)
+ * (kept when ⟨Δθ, Δz⟩ > 10⁻¹⁰‖Δθ‖‖Δz‖, so H stays positive definite), H₀ = ⟨s, y⟩/⟨y, y⟩ of the newest pair.
+ */
+function lbfgsDirection(theta: Float64Array, z: Float64Array, st: MaidState, memory: number): { d: Float64Array; commit: Partial<MaidState> } {
+  const dot = (a: ArrayLike<number>, b: ArrayLike<number>) => { let r = 0; for (let i = 0; i < a.length; i++) r += a[i] * b[i]; return r; };
+  let pairs = st.pairs ?? [];
+  if (st.last) {
+    const sv = Array.from(theta, (t, i) => t - st.last!.theta[i]);
+    const yv = Array.from(z, (zi, i) => zi - st.last!.z[i]);
+    if (dot(sv, yv) > 1e-10 * Math.hypot(...sv) * Math.hypot(...yv)) pairs = [...pairs, { s: sv, y: yv }].slice(-memory);
+  }
+  const commit: Partial<MaidState> = { pairs, last: { theta: Array.from(theta), z: Array.from(z) } };
+  if (pairs.length === 0) return { d: z, commit };
+  const q = Array.from(z);
+  const alphas: number[] = [];
+  for (let k = pairs.length - 1; k >= 0; k--) {
+    const { s, y } = pairs[k];
+    const a = dot(s, q) / dot(y, s);
+    alphas[k] = a;
+    for (let i = 0; i < q.length; i++) q[i] -= a * y[i];
+  }
+  const newest = pairs[pairs.length - 1];
+  const h0 = dot(newest.s, newest.y) / dot(newest.y, newest.y);
+  for (let i = 0; i < q.length; i++) q[i] *= h0;
+  for (let k = 0; k < pairs.length; k++) {
+    const { s, y } = pairs[k];
+    const b = dot(y, q) / dot(y, s);
+    for (let i = 0; i < q.length; i++) q[i] += (alphas[k] - b) * s[i];
+  }
+  return { d: Float64Array.from(q), commit };
 }

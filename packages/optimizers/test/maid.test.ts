@@ -62,6 +62,24 @@ describe('MAID on a small TV denoising problem', () => {
     oracle.dispose();
   });
 
+  it("metric 'lbfgs': certified descent with unit quasi-Newton steps, at most metricMemory pairs, ahead of −z after 15 iterations", () => {
+    const run = (metric: 'identity' | 'lbfgs') => {
+      const oracle = smallTvOracle(2, 24);
+      const rows: IterationRecord[] = [];
+      const maid = new Maid({ ...MAID_DEFAULTS, metric, metricMemory: 3, step0: 0.1 });
+      // From (−3, −4) the upper loss is convex along the path, so curvature pairs form (from (−5, −5) it is not at first).
+      maid.run(oracle, Float64Array.from([-3, -4]), { budget: { maxIterations: 15 }, onIteration: (row) => rows.push({ ...row }) });
+      oracle.dispose();
+      return { rows, state: maid.saveState()! };
+    };
+    const q = run('lbfgs');
+    for (let k = 1; k < q.rows.length; k++) expect(q.rows[k].upperLoss).toBeLessThan(q.rows[k - 1].upperLoss + 1e-6);
+    expect(q.rows.some((r) => r.step === 1)).toBe(true);
+    expect(q.state.pairs!.length).toBeGreaterThan(0);
+    expect(q.state.pairs!.length).toBeLessThanOrEqual(3);
+    expect(q.rows.at(-1)!.upperLoss).toBeLessThan(run('identity').rows.at(-1)!.upperLoss);
+  });
+
   it('keeps tf.memory().numTensors flat between outer iterations 5 and 50', () => {
     const oracle = smallTvOracle(2, 16);
     const counts: Record<number, number> = {};
