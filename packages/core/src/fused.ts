@@ -26,34 +26,50 @@ interface CpuBackend {
   makeTensorInfo(shape: number[], dtype: 'float32', values: Float32Array): tf.TensorInfo;
 }
 
+/** How a fused kernel reaches a backend's memory: an output to fill (then finished into a TensorInfo), input views. */
+interface MemoryAdapter {
+  output(shape: number[]): { values: Float32Array; finish(): tf.TensorInfo };
+  view(t: tf.TensorInfo): Float32Array;
+}
+
+const ADAPTERS: Record<'wasm' | 'cpu', (backend: unknown) => MemoryAdapter> = {
+  // Views into the wasm heap; allocate the output first, since a heap growth detaches views taken before it.
+  wasm: (backend) => {
+    const be = backend as HeapBackend;
+    return {
+      output: (shape) => {
+        const info = be.makeOutput(shape, 'float32');
+        return { values: be.typedArrayFromHeap(info), finish: () => info };
+      },
+      view: (t) => be.typedArrayFromHeap(t),
+    };
+  },
+  cpu: (backend) => {
+    const be = backend as CpuBackend;
+    return {
+      output: (shape) => {
+        const values = new Float32Array(shape.reduce((p, q) => p * q, 1));
+        return { values, finish: () => be.makeTensorInfo(shape, 'float32', values) };
+      },
+      view: (t) => be.data.get(t.dataId).values,
+    };
+  },
+};
+
 function register<A extends object>(spec: FusedKernelSpec<A>): void {
-  const read = (inputs: tf.NamedTensorInfoMap) => Object.keys(inputs).sort().map((k) => inputs[k] as tf.TensorInfo);
-  tf.registerKernel({
-    kernelName: spec.name, backendName: 'wasm',
-    kernelFunc: ({ inputs, backend, attrs }) => {
-      const be = backend as unknown as HeapBackend;
-      const ins = read(inputs);
-      const shapes = ins.map((t) => t.shape);
-      const a = attrs as unknown as A;
-      // Allocate first: a heap growth would detach views taken before it.
-      const out = be.makeOutput(spec.outShape(shapes, a), 'float32');
-      spec.compute(ins.map((t) => be.typedArrayFromHeap(t)), be.typedArrayFromHeap(out), shapes, a);
-      return out;
-    },
-  });
-  tf.registerKernel({
-    kernelName: spec.name, backendName: 'cpu',
-    kernelFunc: ({ inputs, backend, attrs }) => {
-      const be = backend as unknown as CpuBackend;
-      const ins = read(inputs);
-      const shapes = ins.map((t) => t.shape);
-      const a = attrs as unknown as A;
-      const shape = spec.outShape(shapes, a);
-      const out = new Float32Array(shape.reduce((p, q) => p * q, 1));
-      spec.compute(ins.map((t) => be.data.get(t.dataId).values), out, shapes, a);
-      return be.makeTensorInfo(shape, 'float32', out);
-    },
-  });
+  for (const backendName of ['wasm', 'cpu'] as const) {
+    tf.registerKernel({
+      kernelName: spec.name, backendName,
+      kernelFunc: ({ inputs, backend, attrs }) => {
+        const memory = ADAPTERS[backendName](backend);
+        const ins = Object.keys(inputs).sort().map((k) => inputs[k] as tf.TensorInfo);
+        const shapes = ins.map((t) => t.shape);
+        const out = memory.output(spec.outShape(shapes, attrs as unknown as A));
+        spec.compute(ins.map((t) => memory.view(t)), out.values, shapes, attrs as unknown as A);
+        return out.finish();
+      },
+    });
+  }
 }
 
 /**
