@@ -41,7 +41,7 @@ export interface MaidOptions {
    * evens out parameter blocks of different scales (FoE weights vs filter taps). The certified tests use ⟨z, d⟩:
    * descent iff ω ≤ (1 − η)⟨z, d⟩/‖d‖, sufficient decrease with λα⟨z, d⟩. 'lbfgs': d = H z with H the L-BFGS
    * inverse-Hessian model of the last `metricMemory` accepted pairs (Δθ, Δz) with ⟨Δθ, Δz⟩ > 0, and the first
-   * trial step α = 1 whenever a pair exists.
+   * trial step α = 1 whenever a pair exists; the pairs are dropped after a step that needed ≥ 3 halvings.
    */
   metric: StepMetric;
   metricDecay: number;
@@ -223,6 +223,8 @@ export class Maid implements OuterOptimizer {
       current = accepted.ev;
       s.theta = Array.from(accepted.ev.theta);
       Object.assign(s, accepted.commit);
+      // A quasi-Newton step that needed several halvings means the model is stale (inexact pairs): start it afresh.
+      if (o.metric === 'lbfgs' && backtracks >= 3) s.pairs = [];
       s.current = { value: current.value, upperGradNorm: current.upperGradNorm, lower: { iterations: current.lower.iterations, gradNorm: current.lower.gradNorm, certifiedError: current.lower.certifiedError, stop: current.lower.stop } };
       const record: IterationRecord = {
         iter: s.iter + 1,
