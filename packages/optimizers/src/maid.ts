@@ -155,12 +155,14 @@ export class Maid implements OuterOptimizer {
       let hg: HypergradientResult | undefined;
       // Uncertified: the accuracy needed for a certified step is below the float32 floor (atFloor 'clamp').
       let uncertified = false;
+      let floorCause = '';
       while (!accepted) {
         const floor = oracle.accuracyFloor(theta);
         if (s.epsilon < floor) {
           if (o.atFloor === 'stop' || uncertified) return finish('accuracy-floor', `ε = ${s.epsilon.toExponential(2)} fell below the float32 floor ${floor.toExponential(2)}`);
           s.epsilon = floor;
           uncertified = true;
+          floorCause = `ε at the float32 floor ${floor.toExponential(2)}`;
         }
         if (current && current.lower.certifiedError > s.epsilon) {
           oracle.release(current);
@@ -171,6 +173,7 @@ export class Maid implements OuterOptimizer {
           if (o.atFloor === 'stop') return finish('accuracy-floor', `the lower-level solver stalled at ‖∇h‖/μ = ${current.lower.certifiedError.toExponential(2)} > ε (float32)`);
           s.epsilon = Math.max(s.epsilon, current.lower.certifiedError);
           uncertified = true;
+          floorCause = `the lower-level solver stalled at ‖∇h‖/μ = ${current.lower.certifiedError.toExponential(2)} (float32)`;
         }
         const { mu, L } = oracle.curvature(theta);
         const deltaFloor = 4 * FLOAT32_EPS * current.upperGradNorm * (L / mu);
@@ -178,6 +181,7 @@ export class Maid implements OuterOptimizer {
           if (o.atFloor === 'stop') return finish('accuracy-floor', `δ = ${s.delta.toExponential(2)} fell below the float32 floor ${deltaFloor.toExponential(2)}`);
           s.delta = deltaFloor;
           uncertified = true;
+          floorCause = `δ at the float32 floor ${deltaFloor.toExponential(2)}`;
         }
         hg = oracle.hypergradient(theta, current.lower.certifiedError, s.delta, current);
         const zNorm = Math.hypot(...hg.grad);
@@ -213,7 +217,7 @@ export class Maid implements OuterOptimizer {
           if (stopNow) return finish(stopNow.reason, stopNow.message);
         }
         if (!accepted) {
-          if (uncertified) return finish('accuracy-floor', `no decrease of the computed loss along −z at the float32 floor (ε = ${s.epsilon.toExponential(2)})`);
+          if (uncertified) return finish('accuracy-floor', `no decrease of the computed loss along the step direction with ${floorCause}`);
           s.epsilon *= o.shrink;
           s.delta *= o.shrink;
         }
