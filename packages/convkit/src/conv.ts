@@ -1,3 +1,4 @@
+import { isMainThread } from 'node:worker_threads';
 import { tf, type ImageBatch, type Tensor } from '@bilevel/core';
 import { PatchGeometry } from './patches.js';
 
@@ -24,10 +25,15 @@ export function conv2dAdjoint(dy: Tensor, f: tf.Tensor4D, inShape: readonly numb
 /** What a filter bank needs of the convolution layout. */
 export type ConvEngineName = 'patches' | 'native';
 
-/** 'patches' on the CPU-like backends (wasm, cpu), 'native' conv2d elsewhere (tensorflow, webgpu). */
+/**
+ * 'patches' on the CPU-like backends (wasm, cpu) in the main thread; 'native' conv2d elsewhere (tensorflow,
+ * webgpu) and in worker threads. Measured (tools/bench, FoE-small hypergradient, wasm, 2 cores): the patch matrix
+ * is faster on one thread but memory-bound, so two workers on it contend (1.6× over one worker); conv2d scales
+ * 1.87× and is the faster of the two with two workers.
+ */
 export function defaultEngine(): ConvEngineName {
   const b = tf.getBackend();
-  return b === 'wasm' || b === 'cpu' ? 'patches' : 'native';
+  return (b === 'wasm' || b === 'cpu') && isMainThread ? 'patches' : 'native';
 }
 
 /** An image batch prepared for a filter bank (the padded batch, or the batch itself). */
