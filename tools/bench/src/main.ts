@@ -29,7 +29,9 @@ const out = arg('out') ?? 'bench-results.json';
 const results: BenchRecord[] = [];
 for (const suite of SUITES) {
   if (filter && !suite.names.some((n) => n.includes(filter))) continue;
-  for (const r of await suite.run()) {
+  for (const figure of await suite.run()) {
+    // Every figure records the machine it was measured on.
+    const r: BenchRecord = { ...figure, machine: figure.machine ?? machine() };
     results.push(r);
     process.stdout.write(JSON.stringify(r) + '\n');
   }
