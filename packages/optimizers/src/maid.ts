@@ -119,8 +119,11 @@ export class Maid implements OuterOptimizer {
     const b = o.metricDecay, t = (s.metricSteps ?? 0) + 1;
     const mean = Array.from(z, (zi, i) => b * (s.metricMean?.[i] ?? 0) + (1 - b) * zi * zi);
     const scale = Math.sqrt(Math.max(...mean) / (1 - b ** t));
-    const d = Float64Array.from(z, (zi, i) => zi / (Math.sqrt(mean[i] / (1 - b ** t)) + 1e-8 * scale + 1e-300));
-    const r = Math.hypot(...z) / Math.hypot(...d);
+    // ϵ = 10⁻⁸ × the largest RMS keeps entries with a vanishing running mean finite.
+    const d = Float64Array.from(z, (zi, i) => zi / (Math.sqrt(mean[i] / (1 - b ** t)) + 1e-8 * scale));
+    const dNorm = Math.hypot(...d);
+    if (!(dNorm > 0)) return { d: z, commit: {} };
+    const r = Math.hypot(...z) / dNorm;
     return { d: d.map((di) => di * r), commit: { metricMean: mean, metricSteps: t } };
   }
 
