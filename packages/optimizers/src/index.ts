@@ -1,4 +1,4 @@
-import { bindPlugins, choiceOption, ContainerModule, numberOption, rejectUnknownOptions, type Options, type PluginContext, type PluginDescriptor } from '@bilevel/core';
+import { bindPlugins, ContainerModule, type Options, type PluginContext, type PluginDescriptor } from '@bilevel/core';
 import { Maid, MAID_DEFAULTS, type MaidOptions } from './maid.js';
 import { DECAY_KINDS, OptionReader } from './common.js';
 import { Dfo, DFO_DEFAULTS, type DfoOptions } from './dfo.js';
@@ -224,15 +224,9 @@ export const optimizerPlugins: PluginDescriptor[] = [
     description: 'MAID: adaptive inexact descent with certified accuracy and inexact backtracking',
     options: MAID_OPTION_DOCS,
     create: (o, _ctx, path) => {
-      rejectUnknownOptions(o, Object.keys(MAID_DEFAULTS), path);
-      const opts = { ...MAID_DEFAULTS, atFloor: choiceOption(o, 'atFloor', MAID_DEFAULTS.atFloor, FLOOR, path), metric: choiceOption(o, 'metric', MAID_DEFAULTS.metric, METRICS, path) };
-      for (const k of MAID_NUMBER_KEYS) {
-        const integer = k === 'maxBacktracks' || k === 'metricMemory';
-        opts[k] = numberOption(o, k, MAID_DEFAULTS[k], path, { min: 0, integer, exclusiveMin: !['gradTol', 'relGradTol', 'lambda'].includes(k) });
-      }
-      for (const k of ['eta', 'shrink', 'backtrack', 'metricDecay'] as const) {
-        if (opts[k] >= 1) numberOption(o, k, 0, path, { max: 0.999999 });
-      }
+      const r = new OptionReader(o, path);
+      const opts = readMaidOptions(r, MAID_DEFAULTS);
+      r.done();
       return new Maid(opts);
     },
   },
