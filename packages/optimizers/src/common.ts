@@ -12,6 +12,12 @@ export function deltaFloor(oracle: HypergradientOracle, theta: Float64Array, upp
   return 4 * FLOAT32_EPS * upperGradNorm * (L / mu);
 }
 
+export function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
+  return s;
+}
+
 export function norm(v: ArrayLike<number>): number {
   let s = 0;
   for (let i = 0; i < v.length; i++) s += v[i] * v[i];

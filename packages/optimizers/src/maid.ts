@@ -1,7 +1,8 @@
 import {
-  FLOAT32_EPS, type HypergradientOracle, type HypergradientResult, type IterationRecord, type LowerEvaluation,
+  type HypergradientOracle, type HypergradientResult, type IterationRecord, type LowerEvaluation,
   type LowerStop, type OptimizerContext, type OptimizerResult, type OuterOptimizer, type StopReason, tf,
 } from '@bilevel/core';
+import { deltaFloor, dot, norm, type FloorPolicy } from './common.js';
 import { StopRules } from './stopping.js';
 
 /** MAID's constants (DESIGN §2), with the reference defaults. */
@@ -48,7 +49,6 @@ export interface MaidOptions {
   metricMemory: number;
 }
 
-export type FloorPolicy = 'clamp' | 'stop';
 export type StepMetric = 'identity' | 'rms' | 'lbfgs';
 
 export const MAID_DEFAULTS: MaidOptions = {
@@ -121,9 +121,9 @@ export class Maid implements OuterOptimizer {
     const scale = Math.sqrt(Math.max(...mean) / (1 - b ** t));
     // ϵ = 10⁻⁸ × the largest RMS keeps entries with a vanishing running mean finite.
     const d = Float64Array.from(z, (zi, i) => zi / (Math.sqrt(mean[i] / (1 - b ** t)) + 1e-8 * scale));
-    const dNorm = Math.hypot(...d);
+    const dNorm = norm(d);
     if (!(dNorm > 0)) return { d: z, commit: {} };
-    const r = Math.hypot(...z) / dNorm;
+    const r = norm(z) / dNorm;
     return { d: d.map((di) => di * r), commit: { metricMean: mean, metricSteps: t } };
   }
 
@@ -178,13 +178,12 @@ export class Maid implements OuterOptimizer {
           uncertified = true;
           floorCause = `the lower-level solver stalled at ‖∇h‖/μ = ${current.lower.certifiedError.toExponential(2)} (float32)`;
         }
-        const { mu, L } = oracle.curvature(theta);
-        const deltaFloor = 4 * FLOAT32_EPS * current.upperGradNorm * (L / mu);
-        if (s.delta < deltaFloor) {
-          if (o.atFloor === 'stop') return finish('accuracy-floor', `δ = ${s.delta.toExponential(2)} fell below the float32 floor ${deltaFloor.toExponential(2)}`);
-          s.delta = deltaFloor;
+        const dFloor = deltaFloor(oracle, theta, current.upperGradNorm);
+        if (s.delta < dFloor) {
+          if (o.atFloor === 'stop') return finish('accuracy-floor', `δ = ${s.delta.toExponential(2)} fell below the float32 floor ${dFloor.toExponential(2)}`);
+          s.delta = dFloor;
           uncertified = true;
-          floorCause = `δ at the float32 floor ${deltaFloor.toExponential(2)}`;
+          floorCause = `δ at the float32 floor ${dFloor.toExponential(2)}`;
         }
         hg = oracle.hypergradient(theta, current.lower.certifiedError, s.delta, current);
         const zNorm = Math.hypot(...hg.grad);
@@ -195,8 +194,8 @@ export class Maid implements OuterOptimizer {
         const { d, commit } = this.direction(theta, hg.grad, s);
         // A quasi-Newton direction carries its own scale: try the unit step first.
         const step0 = o.metric === 'lbfgs' && s.pairs?.length ? 1 : s.step;
-        const zd = d.reduce((a, di, j) => a + di * hg!.grad[j], 0);
-        if (!uncertified && hg.errorBound > ((1 - o.eta) * zd) / Math.hypot(...d)) {
+        const zd = dot(d, hg.grad);
+        if (!uncertified && hg.errorBound > ((1 - o.eta) * zd) / norm(d)) {
           s.epsilon *= o.shrink;
           s.delta *= o.shrink;
           continue;
@@ -267,12 +266,11 @@ export class Maid implements OuterOptimizer {
  * (kept when ⟨Δθ, Δz⟩ > 10⁻¹⁰‖Δθ‖‖Δz‖, so H stays positive definite), H₀ = ⟨s, y⟩/⟨y, y⟩ of the newest pair.
  */
 function lbfgsDirection(theta: Float64Array, z: Float64Array, st: MaidState, memory: number): { d: Float64Array; commit: Partial<MaidState> } {
-  const dot = (a: ArrayLike<number>, b: ArrayLike<number>) => { let r = 0; for (let i = 0; i < a.length; i++) r += a[i] * b[i]; return r; };
   let pairs = st.pairs ?? [];
   if (st.last) {
     const sv = Array.from(theta, (t, i) => t - st.last!.theta[i]);
     const yv = Array.from(z, (zi, i) => zi - st.last!.z[i]);
-    if (dot(sv, yv) > 1e-10 * Math.hypot(...sv) * Math.hypot(...yv)) pairs = [...pairs, { s: sv, y: yv }].slice(-memory);
+    if (dot(sv, yv) > 1e-10 * norm(sv) * norm(yv)) pairs = [...pairs, { s: sv, y: yv }].slice(-memory);
   }
   const commit: Partial<MaidState> = { pairs, last: { theta: Array.from(theta), z: Array.from(z) } };
   if (pairs.length === 0) return { d: z, commit };
