@@ -20,16 +20,21 @@ export interface IcnnOptions {
    * Initialisation: 'paired' (default): first-layer filters in ± pairs (Xavier-normal, mean removed), so that
    * σ(c·x) + σ(−c·x) is a smoothed |c·x| and R starts even (no drift), skip convolutions V_l (l ≥ 2) at 0 and
    * biases b_l (l ≥ 2) at 1 (upper layers near-linear): a FoE-like start. 'derivatives': the same with
-   * finite-difference filters. 'xavier': every V_l Xavier-normal, biases 0.
+   * finite-difference filters and equal weights W⁺ = 1/C_{l−1} (a TV-like start, see initGain). 'xavier': every V_l Xavier-normal, biases 0.
    */
   init: 'paired' | 'derivatives' | 'xavier';
+  /**
+   * Gain k of the first-layer initial filters V_1 (default 1). σ's corner then sits at |c·x| ≈ ε/k in units of
+   * the unit-norm filter response: k = √2 ε/ν starts the 'derivatives' network at a TV-like prior with corner ν.
+   */
+  initGain: number;
   /** Convolution layout of the input convolutions (see @bilevel/regularizers-foe filterBank). */
   engine: ConvEngineName | 'auto';
   /** Windows at the border (see @bilevel/regularizers-foe): 'reflect' (default), 'symmetric' or 'valid'. */
   boundary: Boundary;
 }
 
-export const ICNN_DEFAULTS: IcnnOptions = { channels: [32, 4], size: 7, leak: 0.2, smoothing: 0.05, gamma: 1e-3, learnGamma: true, logScale: 0, init: 'paired', engine: 'auto', boundary: 'reflect' };
+export const ICNN_DEFAULTS: IcnnOptions = { channels: [32, 4], size: 7, leak: 0.2, smoothing: 0.05, gamma: 1e-3, learnGamma: true, logScale: 0, init: 'paired', initGain: 1, engine: 'auto', boundary: 'reflect' };
 
 interface Layer {
   C: number;
@@ -106,7 +111,7 @@ export class Icnn implements Regularizer {
     this.bounds = lastValueCache((t) => this.computeCurvature(t));
   }
 
-  /** See `init`; W⁺ ≈ U(0.5, 1.5)/C_{l−1}; log α and log γ from the options (seeded). */
+  /** See `init`; W⁺ ≈ U(0.5, 1.5)/C_{l−1} (1/C_{l−1} for 'derivatives'); log α and log γ from the options (seeded). */
   initialTheta(seed: number): Float32Array {
     const o = this.options, s2 = o.size * o.size;
     const t = new Float32Array(this.layout.size);
@@ -125,9 +130,10 @@ export class Icnn implements Regularizer {
         }
         if (L.C % 2) xavierNormal(t, L.V.offset + 2 * half * s2, 1, s2, 1, rng, true);
       } else t.fill(1, L.b.offset, L.b.offset + L.C);
+      if (l === 0) for (let i = 0; i < L.C * s2; i++) t[L.V.offset + i] *= o.initGain;
       if (L.W) {
         const [C, Cp] = L.W.shape;
-        for (let i = 0; i < C * Cp; i++) t[L.W.offset + i] = softplusInverse((0.5 + rng.uniform()) / Cp);
+        for (let i = 0; i < C * Cp; i++) t[L.W.offset + i] = softplusInverse((o.init === 'derivatives' ? 1 : 0.5 + rng.uniform()) / Cp);
       }
     });
     t[this.scaleAt] = o.logScale;

@@ -3,7 +3,7 @@ import { Icnn, ICNN_DEFAULTS, icnnParameterCount } from './icnn.js';
 
 export { Icnn, ICNN_DEFAULTS, icnnParameterCount, type IcnnOptions } from './icnn.js';
 
-const OPTIONS = ['engine', 'boundary', 'channels', 'size', 'leak', 'smoothing', 'gamma', 'learnGamma', 'logScale', 'init'] as const;
+const OPTIONS = ['engine', 'boundary', 'channels', 'size', 'leak', 'smoothing', 'gamma', 'learnGamma', 'logScale', 'init', 'initGain'] as const;
 
 export const icnnPlugins: PluginDescriptor<'regularizer'>[] = [
   {
@@ -22,6 +22,7 @@ export const icnnPlugins: PluginDescriptor<'regularizer'>[] = [
       learnGamma: '1 learns log γ (default), 0 keeps γ fixed',
       logScale: 'initial log α of the output scale (default 0)',
       init: "'paired' (default: ± pairs of first-layer filters, a FoE-like start), 'derivatives' or 'xavier'",
+      initGain: 'gain k of the first-layer initial filters (default 1); σ\'s corner on a unit filter response is then ε/k',
     },
     create: (o, _ctx, path) => {
       rejectUnknownOptions(o, OPTIONS, path);
@@ -38,6 +39,7 @@ export const icnnPlugins: PluginDescriptor<'regularizer'>[] = [
         learnGamma: numberOption(o, 'learnGamma', 1, path, { integer: true, min: 0, max: 1 }) === 1,
         logScale: numberOption(o, 'logScale', ICNN_DEFAULTS.logScale, path),
         init: choiceOption(o, 'init', ICNN_DEFAULTS.init, ['paired', 'derivatives', 'xavier'] as const, path),
+        initGain: numberOption(o, 'initGain', ICNN_DEFAULTS.initGain, path, { min: 0, exclusiveMin: true }),
         engine: choiceOption(o, 'engine', 'auto', ['auto', 'patches', 'native'] as const, path),
         boundary: choiceOption(o, 'boundary', 'reflect', ['reflect', 'symmetric', 'valid'] as const, path),
       });

@@ -70,4 +70,27 @@ describe('ICNN through the shared conformance suite', () => {
     expect(reg.value(x, theta).dataSync()[0]).toBeCloseTo(expected, 4);
     tf.dispose([theta, x]);
   });
+
+  it("'derivatives' init with gain k on [4, 1] is anisotropic TV with corner ν = √2ε/k (equal weights, near-linear top layer)", () => {
+    const k = 9, eps = 0.05, leak = 0.2, logScale = -3;
+    const reg = new Icnn({ channels: [4, 1], size: 3, init: 'derivatives', initGain: k, smoothing: eps, leak, logScale, learnGamma: false, gamma: 1e-6, boundary: 'valid' });
+    const th = reg.initialTheta(0);
+    const W = reg.layout.blocks.find((b) => b.name === 'W2')!;
+    const softplus = (t: number) => Math.log1p(Math.exp(t));
+    for (let i = 0; i < 4; i++) expect(softplus(th[W.offset + i])).toBeCloseTo(0.25, 6);
+    const [H, Wd] = [10, 12];
+    const xs = Array.from({ length: H * Wd }, (_, i) => 0.5 + 0.3 * Math.sin(i * 1.7) * Math.cos(i * 0.3));
+    const x = tf.tensor4d(xs, [1, H, Wd, 1]) as ImageBatch;
+    const theta = tf.tensor1d(th);
+    // R ≈ α·¼·(1 − λ)·(k/√2)·Σ_windows [√(D_h² + ν²) + √(D_v² + ν²) − 2ν] over the valid 3×3 windows.
+    const nu = (Math.SQRT2 * eps) / k, at = (i: number, j: number) => xs[i * Wd + j];
+    let tv = 0;
+    for (let i = 1; i < H - 1; i++) for (let j = 1; j < Wd - 1; j++) {
+      for (const d of [at(i, j + 1) - at(i, j), at(i + 1, j) - at(i, j)]) tv += Math.sqrt(d * d + nu * nu) - nu;
+    }
+    const expected = Math.exp(logScale) * 0.25 * (1 - leak) * (k / Math.SQRT2) * tv;
+    const value = reg.value(x, theta).dataSync()[0];
+    expect(Math.abs(value - expected) / expected).toBeLessThan(5e-3);
+    tf.dispose([x, theta]);
+  });
 });
