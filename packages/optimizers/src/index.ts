@@ -1,5 +1,6 @@
 import { bindPlugins, ContainerModule, type Options, type PluginContext, type PluginDescriptor } from '@bilevel/core';
 import { Maid, MAID_DEFAULTS, type MaidOptions } from './maid.js';
+export { certifyingAccuracy, type ShrinkRule } from './maid.js';
 import { DECAY_KINDS, OptionReader } from './common.js';
 import { Dfo, DFO_DEFAULTS, type DfoOptions } from './dfo.js';
 import { Hoag, HOAG_DEFAULTS, HOAG_SCHEDULES, type HoagOptions } from './hoag.js';
@@ -29,11 +30,13 @@ const MAID_OPTION_DOCS: Record<keyof MaidOptions, string> = {
   metric: "step metric: identity (−z, the paper's MAID) | rms (diagonal: z_i/√(mean z_i²), rescaled to ‖z‖) | lbfgs (quasi-Newton, unit first step)",
   metricDecay: 'decay of the running mean of z_i² for metric rms (0.9)',
   metricMemory: 'pairs kept by metric lbfgs (8)',
+  shrinkRule: "after a failed test: fixed (ε, δ × shrink) | predicted (jump to the accuracy the failed test says is needed, at least × shrink)",
 };
 
 /** MAID's numeric options (all but atFloor and metric). */
-const MAID_NUMBER_KEYS = (Object.keys(MAID_DEFAULTS) as (keyof MaidOptions)[]).filter((k): k is Exclude<keyof MaidOptions, 'atFloor' | 'metric'> => k !== 'atFloor' && k !== 'metric');
+const MAID_NUMBER_KEYS = (Object.keys(MAID_DEFAULTS) as (keyof MaidOptions)[]).filter((k): k is Exclude<keyof MaidOptions, 'atFloor' | 'metric' | 'shrinkRule'> => k !== 'atFloor' && k !== 'metric' && k !== 'shrinkRule');
 const METRICS = ['identity', 'rms', 'lbfgs'] as const;
+const SHRINK_RULES = ['fixed', 'predicted'] as const;
 
 const FLOOR = ['clamp', 'stop'] as const;
 const COST = ['per-image', 'raw'] as const;
@@ -46,6 +49,7 @@ function readMaidOptions(r: OptionReader, defaults: MaidOptions): MaidOptions {
   }
   opts.atFloor = r.choice('atFloor', defaults.atFloor, FLOOR);
   opts.metric = r.choice('metric', defaults.metric, METRICS);
+  opts.shrinkRule = r.choice('shrinkRule', defaults.shrinkRule, SHRINK_RULES);
   return opts;
 }
 

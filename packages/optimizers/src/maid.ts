@@ -47,14 +47,22 @@ export interface MaidOptions {
   metric: StepMetric;
   metricDecay: number;
   metricMemory: number;
+  /**
+   * How ε, δ shrink after a failed test: 'fixed' multiplies them by `shrink`; 'predicted' jumps to the accuracy the
+   * failed test says is needed (never shrinking by less than `shrink`, nor by more than 1000×): after the descent
+   * test, 0.9·(1 − η)⟨z, d⟩/(‖d‖ω) (ω is about linear in ε, δ); after an accuracy-limited step, 0.9·ε* with ε* the
+   * root of (‖∇g(x̃)‖ + ‖∇g(x̃⁺)‖)ε + L_g ε² = g(x̃) − g(x̃⁺) − λα⟨z, d⟩, at which the ε-bounds certify the computed decrease.
+   */
+  shrinkRule: ShrinkRule;
 }
 
 export type StepMetric = 'identity' | 'rms' | 'lbfgs';
+export type ShrinkRule = 'fixed' | 'predicted';
 
 export const MAID_DEFAULTS: MaidOptions = {
   epsilon0: 1e-1, delta0: 1e-1, step0: 1e-2, eta: 1e-4, lambda: 1e-4, shrink: 0.5, backtrack: 0.5, grow: 1.05,
   stepGrow: 10 / 9, maxBacktracks: 10, gradTol: 0, relGradTol: 1e-4, atFloor: 'clamp',
-  metric: 'identity', metricDecay: 0.9, metricMemory: 8,
+  metric: 'identity', metricDecay: 0.9, metricMemory: 8, shrinkRule: 'fixed',
 };
 
 /** What MAID keeps of the accepted lower-level solution (its x̃ is the oracle's warm start). */
@@ -104,6 +112,14 @@ export class Maid implements OuterOptimizer {
 
   restoreState(state: unknown): void {
     this.state = structuredClone(state as MaidState);
+  }
+
+  /** ε, δ ← f·(ε, δ): f = shrink ('fixed'), or the predicted factor clamped to [10⁻³, shrink] ('predicted'). */
+  private shrinkAccuracy(s: MaidState, predicted: number): void {
+    const o = this.options;
+    const f = o.shrinkRule === 'predicted' && predicted > 0 ? Math.min(o.shrink, Math.max(1e-3, predicted)) : o.shrink;
+    s.epsilon *= f;
+    s.delta *= f;
   }
 
   private lowerBound(ev: LowerEvaluation, Lg: number): number {
@@ -195,13 +211,14 @@ export class Maid implements OuterOptimizer {
         // A quasi-Newton direction carries its own scale: try the unit step first.
         const step0 = o.metric === 'lbfgs' && s.pairs?.length ? 1 : s.step;
         const zd = dot(d, hg.grad);
-        if (!uncertified && hg.errorBound > ((1 - o.eta) * zd) / norm(d)) {
-          s.epsilon *= o.shrink;
-          s.delta *= o.shrink;
+        const omegaMax = ((1 - o.eta) * zd) / norm(d);
+        if (!uncertified && hg.errorBound > omegaMax) {
+          this.shrinkAccuracy(s, (0.9 * omegaMax) / hg.errorBound);
           continue;
         }
         // Certified: U(θ⁺) − L(θ) + λα‖z‖² ≤ 0 with the ε-bounds; uncertified: the computed values themselves.
         const lower = uncertified ? current.value : this.lowerBound(current, Lg);
+        let needed = 0; // the ε at which the bounds would certify an accuracy-limited step's computed decrease
         for (let i = 0; i < o.maxBacktracks; i++) {
           const step = step0 * o.backtrack ** i;
           const trial = theta.map((t, j) => t - step * d[j]);
@@ -212,6 +229,7 @@ export class Maid implements OuterOptimizer {
           }
           // The computed values decrease enough but their ε-bounds do not: shorter steps cannot help, more accuracy can.
           const accuracyLimited = !uncertified && ev.value - current.value + o.lambda * step * zd <= 0;
+          if (accuracyLimited) needed = certifyingAccuracy(current.value - ev.value - o.lambda * step * zd, current.upperGradNorm + ev.upperGradNorm, Lg);
           oracle.release(ev);
           backtracks++;
           if (accuracyLimited) break;
@@ -220,8 +238,7 @@ export class Maid implements OuterOptimizer {
         }
         if (!accepted) {
           if (uncertified) return finish('accuracy-floor', `no decrease of the computed loss along the step direction with ${floorCause}`);
-          s.epsilon *= o.shrink;
-          s.delta *= o.shrink;
+          this.shrinkAccuracy(s, needed > 0 ? (0.9 * needed) / s.epsilon : o.shrink);
         }
       }
       oracle.accept(accepted.ev);
@@ -291,4 +308,9 @@ function lbfgsDirection(theta: Float64Array, z: Float64Array, st: MaidState, mem
     for (let i = 0; i < q.length; i++) q[i] += (alphas[k] - b) * s[i];
   }
   return { d: Float64Array.from(q), commit };
+}
+
+/** The positive root ε of Gε + L_g ε² = D (D > 0), i.e. 2D/(G + √(G² + 4 L_g D)). */
+export function certifyingAccuracy(D: number, G: number, Lg: number): number {
+  return D > 0 ? (2 * D) / (G + Math.sqrt(G * G + 4 * Lg * D)) : 0;
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { tf, useBackend, type IterationRecord } from '@bilevel/core';
-import { Maid, MAID_DEFAULTS } from '@bilevel/optimizers';
+import { certifyingAccuracy, Maid, MAID_DEFAULTS } from '@bilevel/optimizers';
 import { smallTvOracle } from '../../core/test/fixtures.js';
 
 const theta0 = Float64Array.from([-5, -5]);
@@ -78,6 +78,31 @@ describe('MAID on a small TV denoising problem', () => {
     expect(q.state.pairs!.length).toBeGreaterThan(0);
     expect(q.state.pairs!.length).toBeLessThanOrEqual(3);
     expect(q.rows.at(-1)!.upperLoss).toBeLessThan(run('identity').rows.at(-1)!.upperLoss);
+  });
+
+  it('certifyingAccuracy is the positive root of Gε + L_g ε² = D', () => {
+    for (const [D, G, Lg] of [[1e-3, 2, 5], [0.5, 1e-3, 100], [2, 0, 3]]) {
+      const e = certifyingAccuracy(D, G, Lg);
+      expect(e).toBeGreaterThan(0);
+      expect(Math.abs(G * e + Lg * e * e - D) / D).toBeLessThan(1e-12);
+    }
+    expect(certifyingAccuracy(-1, 1, 1)).toBe(0);
+  });
+
+  it("shrinkRule 'predicted': certified descent, the same stationary point as 'fixed', and no more lower-level + CG work", () => {
+    const run = (shrinkRule: 'fixed' | 'predicted') => {
+      const oracle = smallTvOracle(2, 24);
+      const rows: IterationRecord[] = [];
+      const r = new Maid({ ...MAID_DEFAULTS, shrinkRule }).run(oracle, theta0, { budget: { maxIterations: 500 }, onIteration: (row) => rows.push({ ...row }) });
+      oracle.dispose();
+      return { r, rows, work: rows.at(-1)!.lowerIterations + rows.at(-1)!.cgIterations };
+    };
+    const f = run('fixed'), p = run('predicted');
+    for (let k = 1; k < p.rows.length; k++) expect(p.rows[k].upperLoss).toBeLessThan(p.rows[k - 1].upperLoss + 1e-6);
+    // Some shrink jumped further than ×shrink (ε fell by more than 2× between two consecutive rows).
+    expect(p.rows.some((row, k) => k > 0 && row.epsilon < 0.5 * p.rows[k - 1].epsilon)).toBe(true);
+    expect(Math.abs(p.rows.at(-1)!.upperLoss - f.rows.at(-1)!.upperLoss) / f.rows.at(-1)!.upperLoss).toBeLessThan(1e-3);
+    expect(p.work).toBeLessThanOrEqual(f.work);
   });
 
   it('keeps tf.memory().numTensors flat between outer iterations 5 and 50', () => {
