@@ -1,6 +1,5 @@
 import { bindPlugins, ContainerModule, type Options, type PluginContext, type PluginDescriptor } from '@bilevel/core';
 import { Maid, MAID_DEFAULTS, type MaidOptions } from './maid.js';
-export { certifyingAccuracy, type ShrinkRule } from './maid.js';
 import { DECAY_KINDS, OptionReader } from './common.js';
 import { Dfo, DFO_DEFAULTS, type DfoOptions } from './dfo.js';
 import { Hoag, HOAG_DEFAULTS, HOAG_SCHEDULES, type HoagOptions } from './hoag.js';
@@ -10,6 +9,7 @@ import { FixedAccuracyDescent, FIXED_ACCURACY_DEFAULTS, type FixedAccuracyOption
 
 export { Maid, MAID_DEFAULTS };
 export type { MaidOptions, MaidState } from './maid.js';
+export { certifyingAccuracy, type ShrinkRule } from './maid.js';
 export { StopRules } from './stopping.js';
 export { Hoag, HOAG_DEFAULTS, HOAG_SCHEDULES, Isgd, ISGD_DEFAULTS, ADAM_DEFAULTS, StochasticMaid, STOCHASTIC_MAID_DEFAULTS, Dfo, DFO_DEFAULTS };
 export type { HoagOptions, HoagSchedule, HoagState } from './hoag.js';
@@ -33,7 +33,7 @@ const MAID_OPTION_DOCS: Record<keyof MaidOptions, string> = {
   shrinkRule: "after a failed test: fixed (ε, δ × shrink) | predicted (jump to the accuracy the failed test says is needed, at least × shrink)",
 };
 
-/** MAID's numeric options (all but atFloor and metric). */
+/** MAID's numeric options (all but atFloor, metric and shrinkRule). */
 const MAID_NUMBER_KEYS = (Object.keys(MAID_DEFAULTS) as (keyof MaidOptions)[]).filter((k): k is Exclude<keyof MaidOptions, 'atFloor' | 'metric' | 'shrinkRule'> => k !== 'atFloor' && k !== 'metric' && k !== 'shrinkRule');
 const METRICS = ['identity', 'rms', 'lbfgs'] as const;
 const SHRINK_RULES = ['fixed', 'predicted'] as const;

@@ -20,7 +20,8 @@ export interface IcnnOptions {
    * Initialisation: 'paired' (default): first-layer filters in ± pairs (Xavier-normal, mean removed), so that
    * σ(c·x) + σ(−c·x) is a smoothed |c·x| and R starts even (no drift), skip convolutions V_l (l ≥ 2) at 0 and
    * biases b_l (l ≥ 2) at 1 (upper layers near-linear): a FoE-like start. 'derivatives': the same with
-   * finite-difference filters and equal weights W⁺ = 1/C_{l−1} (a TV-like start, see initGain). 'xavier': every V_l Xavier-normal, biases 0.
+   * finite-difference filters and equal weights W⁺ = 1/C_{l−1} (a TV-like start, see initGain). 'xavier': every
+   * V_l Xavier-normal, biases 0.
    */
   init: 'paired' | 'derivatives' | 'xavier';
   /**
