@@ -31,6 +31,9 @@ export type ConvEngineName = 'patches' | 'native';
  * is faster on one thread but memory-bound, so two workers on it contend (1.6× over one worker); conv2d scales
  * 1.87× and is the faster of the two with two workers.
  */
+/** The `engine` option as every filter-bank plugin documents it (the choice `defaultEngine` makes for 'auto'). */
+export const ENGINE_OPTION_DOC = "convolution layout: 'auto' (default: patches on wasm/cpu in the main thread, conv2d in worker threads and on GPU backends), 'patches' (im2col, fast on wasm/cpu) or 'native' (conv2d)";
+
 export function defaultEngine(): ConvEngineName {
   const b = tf.getBackend();
   return (b === 'wasm' || b === 'cpu') && isMainThread ? 'patches' : 'native';

@@ -1,5 +1,5 @@
 // Convolution building blocks shared by the convolutional regularizer plugins (FoE, ICNN, CRR) and plugin authors.
-export { conv2dAdjoint, conv2dFilterGrad, defaultEngine, extension, filterBank, type Boundary, type ConvEngineName, type FilterBank, type Prepared } from './conv.js';
+export { conv2dAdjoint, conv2dFilterGrad, defaultEngine, ENGINE_OPTION_DOC, extension, filterBank, type Boundary, type ConvEngineName, type FilterBank, type Prepared } from './conv.js';
 export { PatchGeometry } from './patches.js';
 export { byChunks, imagesPerChunk } from './chunks.js';
 export { INIT_SALT, Rng, xavierNormal } from './rng.js';

@@ -1,4 +1,5 @@
 import { bindPlugins, choiceOption, ConfigError, ContainerModule, numberArrayOption, numberOption, rejectUnknownOptions, type PluginDescriptor } from '@bilevel/core';
+import { ENGINE_OPTION_DOC } from '@bilevel/convkit';
 import { ConvexRidge, CRR_DEFAULTS, crrParameterCount } from './crr.js';
 
 export { compositeKernels, ConvexRidge, CRR_DEFAULTS, crrParameterCount, type CrrOptions } from './crr.js';
@@ -13,7 +14,7 @@ export const crrPlugins: PluginDescriptor<'regularizer'>[] = [
     parameterCount: crrParameterCount(),
     description: 'convex ridge regularizer: λ Σ ψ_c((Wx)_c), ∇R = λWᵀσ(Wx), W zero-mean 1→8→32 7×7 multi-convolution (‖W‖ = 1 at θ₀), σ monotone 21-knot linear splines',
     options: {
-      engine: "convolution layout: 'auto' (default: patches on wasm/cpu in the main thread, conv2d in worker threads and on GPU backends), 'patches' (wasm/cpu) or 'native' (conv2d)",
+      engine: ENGINE_OPTION_DOC,
       boundary: "'reflect' (default: mirror-extended image, one window per pixel), 'symmetric' or 'valid'",
       channels: 'output channels of each convolution of W (default [8, 32])',
       size: 'kernel size of every convolution (default 7)',

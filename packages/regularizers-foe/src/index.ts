@@ -1,4 +1,5 @@
 import { bindPlugins, choiceOption, ContainerModule, numberOption, rejectUnknownOptions, type PluginDescriptor } from '@bilevel/core';
+import { ENGINE_OPTION_DOC } from '@bilevel/convkit';
 import { FieldsOfExperts, FOE_DEFAULTS, foeParameterCount } from './foe.js';
 
 export { FieldsOfExperts, FOE_DEFAULTS, foeParameterCount, type FoeOptions } from './foe.js';
@@ -13,7 +14,7 @@ export const foePlugins: PluginDescriptor<'regularizer'>[] = [
       filters: 'number of filters K (default 48)',
       size: 'filter size s, s×s taps (default 7)',
       zeroMean: '1 keeps every filter zero-mean by projection, 0 does not (default 0)',
-      engine: "convolution layout: 'auto' (default: patches on wasm/cpu in the main thread, conv2d in worker threads and on GPU backends), 'patches' (im2col, fast on wasm/cpu) or 'native' (conv2d)",
+      engine: ENGINE_OPTION_DOC,
       boundary: "'reflect' (default, the MAID reference: mirror-extended image, one window per pixel), 'symmetric' or 'valid'",
       init: "filter initialisation: 'xavier' (default, the reference), 'dct' (lowest non-constant DCT atoms) or 'derivatives' (finite differences)",
       initScale: 'initial θ₀, log of the global weight (default −3)',

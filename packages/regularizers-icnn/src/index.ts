@@ -1,4 +1,5 @@
 import { bindPlugins, choiceOption, ContainerModule, numberArrayOption, numberOption, rejectUnknownOptions, ConfigError, type PluginDescriptor } from '@bilevel/core';
+import { ENGINE_OPTION_DOC } from '@bilevel/convkit';
 import { Icnn, ICNN_DEFAULTS, icnnParameterCount } from './icnn.js';
 
 export { Icnn, ICNN_DEFAULTS, icnnParameterCount, type IcnnOptions } from './icnn.js';
@@ -12,7 +13,7 @@ export const icnnPlugins: PluginDescriptor<'regularizer'>[] = [
     parameterCount: icnnParameterCount(),
     description: 'convolutional input-convex network: α Σ z_L + γ/2‖x‖², z_l = σ(W_l⁺ z_{l−1} + V_l x + b_l), W⁺ ≥ 0 (softplus); 2 layers [32, 4], 7×7 (1930 parameters)',
     options: {
-      engine: "convolution layout: 'auto' (default: patches on wasm/cpu in the main thread, conv2d in worker threads and on GPU backends), 'patches' (wasm/cpu) or 'native' (conv2d)",
+      engine: ENGINE_OPTION_DOC,
       boundary: "'reflect' (default: mirror-extended image, one window per pixel), 'symmetric' or 'valid'",
       channels: 'channels per layer, the last included (default [32, 4])',
       size: 'size s of the s×s input convolutions V_l (default 7)',
