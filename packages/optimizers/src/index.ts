@@ -33,8 +33,9 @@ const MAID_OPTION_DOCS: Record<keyof MaidOptions, string> = {
   shrinkRule: "after a failed test: fixed (ε, δ × shrink) | predicted (jump to the accuracy the failed test says is needed, at least × shrink)",
 };
 
-/** MAID's numeric options (all but atFloor, metric and shrinkRule). */
-const MAID_NUMBER_KEYS = (Object.keys(MAID_DEFAULTS) as (keyof MaidOptions)[]).filter((k): k is Exclude<keyof MaidOptions, 'atFloor' | 'metric' | 'shrinkRule'> => k !== 'atFloor' && k !== 'metric' && k !== 'shrinkRule');
+/** MAID's numeric options: those whose default is a number (the choices are read by name below). */
+type MaidNumberKey = { [K in keyof MaidOptions]: MaidOptions[K] extends number ? K : never }[keyof MaidOptions];
+const MAID_NUMBER_KEYS = (Object.keys(MAID_DEFAULTS) as (keyof MaidOptions)[]).filter((k): k is MaidNumberKey => typeof MAID_DEFAULTS[k] === 'number');
 const METRICS = ['identity', 'rms', 'lbfgs'] as const;
 const SHRINK_RULES = ['fixed', 'predicted'] as const;
 
