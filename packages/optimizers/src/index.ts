@@ -38,6 +38,7 @@ type MaidNumberKey = { [K in keyof MaidOptions]: MaidOptions[K] extends number ?
 const MAID_NUMBER_KEYS = (Object.keys(MAID_DEFAULTS) as (keyof MaidOptions)[]).filter((k): k is MaidNumberKey => typeof MAID_DEFAULTS[k] === 'number');
 const METRICS = ['identity', 'rms', 'lbfgs'] as const;
 const SHRINK_RULES = ['fixed', 'predicted'] as const;
+const FIXED_METRICS = ['identity', 'lbfgs'] as const;
 
 const FLOOR = ['clamp', 'stop'] as const;
 const COST = ['per-image', 'raw'] as const;
@@ -207,6 +208,7 @@ const METHOD_PLUGINS: PluginDescriptor[] = [
       epsilon: 'fixed lower-level accuracy ε', delta: 'fixed CG residual δ', step0: 'initial step', lambda: 'Armijo constant',
       backtrack: 'step shrink', stepGrow: 'step growth after a success', maxBacktracks: 'steps tried per iteration',
       gradTol: 'stop when ‖z‖ ≤ gradTol', relGradTol: 'stop when ‖z‖ ≤ relGradTol·‖z₀‖',
+      metric: 'step direction: identity (−z) | lbfgs (quasi-Newton, unit first step)', metricMemory: 'pairs kept by metric lbfgs (8)',
     } satisfies Record<keyof FixedAccuracyOptions, string>,
     create: (o, _ctx, path) => {
       const r = new OptionReader(o, path);
@@ -216,6 +218,7 @@ const METHOD_PLUGINS: PluginDescriptor[] = [
         lambda: r.num('lambda', d.lambda, { min: 0 }), backtrack: r.fraction('backtrack', d.backtrack), stepGrow: r.num('stepGrow', d.stepGrow, { min: 1 }),
         maxBacktracks: r.num('maxBacktracks', d.maxBacktracks, { min: 1, integer: true }), gradTol: r.num('gradTol', d.gradTol, { min: 0 }),
         relGradTol: r.num('relGradTol', d.relGradTol, { min: 0 }),
+        metric: r.choice('metric', d.metric, FIXED_METRICS), metricMemory: r.num('metricMemory', d.metricMemory, { min: 1, integer: true }),
       };
       r.done();
       return new FixedAccuracyDescent(opts);

@@ -3,6 +3,7 @@ import {
   type LowerStop, type OptimizerContext, type OptimizerResult, type OuterOptimizer, type StopReason, tf,
 } from '@bilevel/core';
 import { deltaFloor, dot, norm, type FloorPolicy } from './common.js';
+import { lbfgsDirection, type LbfgsMemory } from './lbfgs.js';
 import { StopRules } from './stopping.js';
 
 /** MAID's constants (DESIGN §2), with the reference defaults. */
@@ -73,7 +74,7 @@ export interface MaidCurrent {
 }
 
 /** Serializable optimizer state (for checkpoints and resume). */
-export interface MaidState {
+export interface MaidState extends LbfgsMemory {
   theta: number[];
   epsilon: number;
   delta: number;
@@ -84,9 +85,6 @@ export interface MaidState {
   /** Running mean of z_i² and its step count (metric 'rms'). */
   metricMean?: number[];
   metricSteps?: number;
-  /** L-BFGS pairs (Δθ, Δz), oldest first, and the last accepted (θ, z) (metric 'lbfgs'). */
-  pairs?: { s: number[]; y: number[] }[];
-  last?: { theta: number[]; z: number[] };
 }
 
 /**
@@ -237,6 +235,12 @@ export class Maid implements OuterOptimizer {
           if (stopNow) return finish(stopNow.reason, stopNow.message);
         }
         if (!accepted) {
+          // A stale quasi-Newton model can fail where −z still descends: drop it and retry once before giving up.
+          if (uncertified && o.metric === 'lbfgs' && (s.pairs?.length || s.last)) {
+            s.pairs = [];
+            s.last = undefined;
+            continue;
+          }
           if (uncertified) return finish('accuracy-floor', `no decrease of the computed loss along the step direction with ${floorCause}`);
           this.shrinkAccuracy(s, needed > 0 ? (0.9 * needed) / s.epsilon : o.shrink);
         }
@@ -276,38 +280,6 @@ export class Maid implements OuterOptimizer {
       ctx.onIteration?.(record, Float64Array.from(s.theta));
     }
   }
-}
-
-/**
- * L-BFGS two-loop recursion d = H z over the stored pairs plus the candidate pair from the last accepted (θ, z)
- * (kept when ⟨Δθ, Δz⟩ > 10⁻¹⁰‖Δθ‖‖Δz‖, so H stays positive definite), H₀ = ⟨s, y⟩/⟨y, y⟩ of the newest pair.
- */
-function lbfgsDirection(theta: Float64Array, z: Float64Array, st: MaidState, memory: number): { d: Float64Array; commit: Partial<MaidState> } {
-  let pairs = st.pairs ?? [];
-  if (st.last) {
-    const sv = Array.from(theta, (t, i) => t - st.last!.theta[i]);
-    const yv = Array.from(z, (zi, i) => zi - st.last!.z[i]);
-    if (dot(sv, yv) > 1e-10 * norm(sv) * norm(yv)) pairs = [...pairs, { s: sv, y: yv }].slice(-memory);
-  }
-  const commit: Partial<MaidState> = { pairs, last: { theta: Array.from(theta), z: Array.from(z) } };
-  if (pairs.length === 0) return { d: z, commit };
-  const q = Array.from(z);
-  const alphas: number[] = [];
-  for (let k = pairs.length - 1; k >= 0; k--) {
-    const { s, y } = pairs[k];
-    const a = dot(s, q) / dot(y, s);
-    alphas[k] = a;
-    for (let i = 0; i < q.length; i++) q[i] -= a * y[i];
-  }
-  const newest = pairs[pairs.length - 1];
-  const h0 = dot(newest.s, newest.y) / dot(newest.y, newest.y);
-  for (let i = 0; i < q.length; i++) q[i] *= h0;
-  for (let k = 0; k < pairs.length; k++) {
-    const { s, y } = pairs[k];
-    const b = dot(y, q) / dot(y, s);
-    for (let i = 0; i < q.length; i++) q[i] += (alphas[k] - b) * s[i];
-  }
-  return { d: Float64Array.from(q), commit };
 }
 
 /** The positive root ε of Gε + L_g ε² = D (D > 0), i.e. 2D/(G + √(G² + 4 L_g D)). */

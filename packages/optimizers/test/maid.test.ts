@@ -80,6 +80,21 @@ describe('MAID on a small TV denoising problem', () => {
     expect(q.rows.at(-1)!.upperLoss).toBeLessThan(run('identity').rows.at(-1)!.upperLoss);
   });
 
+  it("metric 'lbfgs' at the float32 floor: a failed quasi-Newton step is retried along −z before MAID stops with accuracy-floor", () => {
+    const oracle = smallTvOracle(2, 24);
+    const rows: IterationRecord[] = [];
+    const maid = new Maid({ ...MAID_DEFAULTS, epsilon0: 1e-9, delta0: 1e-9, metric: 'lbfgs', step0: 0.1 });
+    const r = maid.run(oracle, Float64Array.from([-3, -4]), { budget: { maxIterations: 400 }, onIteration: (row) => rows.push({ ...row }) });
+    oracle.dispose();
+    expect(r.stopReason).toBe('accuracy-floor');
+    expect(rows.some((row) => row.step === 1)).toBe(true);
+    for (let k = 1; k < rows.length; k++) expect(rows[k].upperLoss).toBeLessThanOrEqual(rows[k - 1].upperLoss);
+    // The stop came from the −z retry: the quasi-Newton memory had been dropped.
+    const state = maid.saveState()!;
+    expect(state.pairs).toEqual([]);
+    expect(state.last).toBeUndefined();
+  });
+
   it('certifyingAccuracy is the positive root of Gε + L_g ε² = D', () => {
     for (const [D, G, Lg] of [[1e-3, 2, 5], [0.5, 1e-3, 100], [2, 0, 3]]) {
       const e = certifyingAccuracy(D, G, Lg);

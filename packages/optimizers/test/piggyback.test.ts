@@ -96,4 +96,44 @@ describe('inexact piggyback', () => {
     expect(run({ kind: 'adaptive', options: { epsilon0: 1e-9, delta0: 1e-9 } }, { maxIterations: 100 }).r.stopReason).toBe('accuracy-floor');
     expect(run({ kind: 'fixed', options: { step0: 1e4, maxBacktracks: 1 } }, { maxIterations: 100 }).r.stopReason).toBe('accuracy-floor');
   });
+
+  it("init 'diverse' starts the extra groups at other zero-mean derivative stencils; 'shifted' at shifted forward differences", () => {
+    const family = new ConvOperatorFamily('learned', 5, 4, undefined, 1);
+    const tap = (W: Float32Array, i: number, j: number, ch: number) => W[(i * 5 + j) * 8 + ch];
+    const shifted = family.filters(family.initialLearnedTheta(0, 0, 0.1, 'shifted'));
+    const diverse = family.filters(family.initialLearnedTheta(0, 0, 0.1, 'diverse'));
+    for (const W of [shifted, diverse]) {
+      // Group 0: the Neumann forward differences at the padding offset (2, 2), weight 1 − 3·0.1.
+      expect(tap(W, 2, 2, 0)).toBeCloseTo(-0.7, 6);
+      expect(tap(W, 2, 3, 0)).toBeCloseTo(0.7, 6);
+      expect(tap(W, 3, 2, 1)).toBeCloseTo(0.7, 6);
+      for (let ch = 0; ch < 8; ch++) expect(Math.abs(Array.from({ length: 25 }, (_, k) => W[k * 8 + ch]).reduce((a, b) => a + b, 0))).toBeLessThan(1e-6);
+    }
+    // Shifted: group 1 is the forward difference at (0, 0); diverse: diagonal differences, then (∂xx, ∂yy).
+    expect(tap(shifted, 0, 0, 2)).toBeCloseTo(-0.1, 6);
+    expect(tap(shifted, 0, 1, 2)).toBeCloseTo(0.1, 6);
+    expect(tap(diverse, 2, 2, 2)).toBeCloseTo(-0.1, 6);
+    expect(tap(diverse, 3, 3, 2)).toBeCloseTo(0.1, 6);
+    expect([tap(diverse, 2, 1, 4), tap(diverse, 2, 2, 4), tap(diverse, 2, 3, 4)].map((v) => v / 0.1)).toEqual([1, -2, 1].map((v) => expect.closeTo(v, 5)));
+    expect([tap(diverse, 1, 2, 5), tap(diverse, 2, 2, 5), tap(diverse, 3, 2, 5)].map((v) => v / 0.1)).toEqual([1, -2, 1].map((v) => expect.closeTo(v, 5)));
+  });
+
+  it('fixed accuracy with the L-BFGS metric descends at every step and gets further than −z steps in as many iterations', () => {
+    const { clean, noisy } = pair(2, 16, 5);
+    const family = learned();
+    const theta0 = family.initialLearnedTheta(1, 2, 0.2);
+    const final = (metric: 'identity' | 'lbfgs') => {
+      const oracle = new PiggybackOracle(family, noisy, clean, { huber: 1e-2 });
+      const rows: IterationRecord[] = [];
+      const r = runPiggyback(oracle, theta0, { kind: 'fixed', options: { epsilon: 1e-4, delta: 1e-4, step0: 0.1, metric } }, { budget: { maxIterations: 12 }, onIteration: (row) => rows.push({ ...row }) });
+      oracle.dispose();
+      expect(r.stopReason).toBe('max-iterations');
+      for (let k = 1; k < rows.length; k++) expect(rows[k].upperLoss).toBeLessThan(rows[k - 1].upperLoss);
+      return rows.at(-1)!.upperLoss;
+    };
+    const [gd, qn] = [final('identity'), final('lbfgs')];
+    console.log(`fixed-accuracy piggyback, 12 iterations: −z ${gd.toFixed(6)}, L-BFGS ${qn.toFixed(6)}`);
+    expect(qn).toBeLessThan(gd);
+    tf.dispose([clean, noisy]);
+  });
 });

@@ -4,7 +4,7 @@ import { Maid, MAID_DEFAULTS, type MaidOptions } from '../maid.js';
 import { ConvOperatorFamily } from './operator.js';
 import { PiggybackOracle, type PiggybackOptions } from './oracle.js';
 
-export { ConvOperatorFamily, BoundConvOperator, convOperatorNorm, type DualField } from './operator.js';
+export { ConvOperatorFamily, BoundConvOperator, convOperatorNorm, type DualField, type LearnedInit } from './operator.js';
 export { PiggybackOracle, PIGGYBACK_DEFAULTS, type PiggybackOptions, type PiggybackEvaluation } from './oracle.js';
 
 /** The two outer methods used with the piggyback oracle: MAID's adaptive accuracy and backtracking, or fixed accuracy. */

@@ -41,23 +41,25 @@ export class ConvOperatorFamily {
 
   /**
    * θ of a learned family that starts near the standard forward differences with weight tapScale: group 0 is the 2×2
-   * stencil (entries ±(1 − (C − 1)·share)) at the padding offset (so that share = 0 gives exactly standard TV), group
-   * c ≥ 1 the same stencil with weight `share` at the other offsets of the window (cycling); plus seeded zero-mean noise
-   * of amplitude noise·share.
+   * stencil (entries ±(1 − (C − 1)·share)) at the padding offset (so that share = 0 gives exactly standard TV); groups
+   * c ≥ 1 have weight `share` and are, for init 'shifted', the same stencil at the other offsets of the window (cycling);
+   * for init 'diverse', first the other discrete derivatives that fit the window (diagonal differences, second
+   * derivatives (∂xx, ∂yy), the pair (∂xx − ∂yy, 2∂xy), central and distance-2 differences), then shifted stencils.
+   * Plus seeded zero-mean noise of amplitude noise·share.
    */
-  initialLearnedTheta(noise = 0, seed = 0, share = 0.1): Float64Array {
+  initialLearnedTheta(noise = 0, seed = 0, share = 0.1, init: LearnedInit = 'shifted'): Float64Array {
     const s = this.size, C = this.groups;
     const theta = new Float64Array(this.parameterCount);
     const at = (i: number, j: number, ch: number) => (i * s + j) * 2 * C + ch;
-    // Stencil offsets inside the window, the one at the padding offset first (it is then exactly the Neumann forward difference).
     const a = Math.floor((s - 1) / 2);
-    const offsets: [number, number][] = [[a, a]];
-    for (let i = 0; i < s - 1; i++) for (let j = 0; j < s - 1; j++) if (i !== a || j !== a) offsets.push([i, j]);
+    // Stencils as (di, dj, value) around (a, a), one list per component; the shifted forward differences first.
+    const fits = (st: Stencil) => st.every((comp) => comp.every(([di, dj]) => a + di >= 0 && a + di < s && a + dj >= 0 && a + dj < s));
+    const shifted: Stencil[] = [forwardDifference(0, 0)];
+    for (let i = 0; i < s - 1; i++) for (let j = 0; j < s - 1; j++) if (i !== a || j !== a) shifted.push(forwardDifference(i - a, j - a));
+    const stencils = init === 'diverse' ? [shifted[0], ...DERIVATIVE_STENCILS.filter(fits), ...shifted.slice(1)] : shifted;
     for (let c = 0; c < C; c++) {
-      const [oi, oj] = offsets[c % offsets.length];
       const w = c === 0 ? 1 - (C - 1) * share : share;
-      theta[at(oi, oj, 2 * c)] -= w; theta[at(oi, oj + 1, 2 * c)] += w;
-      theta[at(oi, oj, 2 * c + 1)] -= w; theta[at(oi + 1, oj, 2 * c + 1)] += w;
+      stencils[c % stencils.length].forEach((comp, j) => comp.forEach(([di, dj, v]) => (theta[at(a + di, a + dj, 2 * c + j)] += w * v)));
     }
     let state = (seed * 2654435761 + 1) >>> 0;
     const uniform = () => {
@@ -258,3 +260,23 @@ export class BoundConvOperator {
     this.W.dispose();
   }
 }
+
+/** Initial stencils of a learned family (see ConvOperatorFamily.initialLearnedTheta). */
+export type LearnedInit = 'shifted' | 'diverse';
+
+/** A two-component stencil: per component, taps (di, dj, value) relative to the window's padding offset. */
+type Stencil = [number, number, number][][];
+
+/** (x_{i,j+1} − x_{i,j}, x_{i+1,j} − x_{i,j}) at offset (oi, oj). */
+function forwardDifference(oi: number, oj: number): Stencil {
+  return [[[oi, oj, -1], [oi, oj + 1, 1]], [[oi, oj, -1], [oi + 1, oj, 1]]];
+}
+
+/** Zero-mean derivative stencils beyond the forward differences (each kept only where it fits the window). */
+const DERIVATIVE_STENCILS: Stencil[] = [
+  [[[0, 0, -1], [1, 1, 1]], [[0, 1, -1], [1, 0, 1]]], // diagonal differences
+  [[[0, -1, 1], [0, 0, -2], [0, 1, 1]], [[-1, 0, 1], [0, 0, -2], [1, 0, 1]]], // (∂xx, ∂yy)
+  [[[0, -1, 1], [0, 1, 1], [-1, 0, -1], [1, 0, -1]], [[1, 1, 0.5], [-1, -1, 0.5], [1, -1, -0.5], [-1, 1, -0.5]]], // (∂xx − ∂yy, 2∂xy)
+  [[[0, -1, -0.5], [0, 1, 0.5]], [[-1, 0, -0.5], [1, 0, 0.5]]], // central differences
+  [[[0, 0, -0.5], [0, 2, 0.5]], [[0, 0, -0.5], [2, 0, 0.5]]], // distance-2 differences
+];
