@@ -96,7 +96,8 @@ export interface MaidState extends LbfgsMemory {
  *    already decrease enough and only the ε-terms fail the test, since a shorter step cannot fix that;
  * 3. after a success grow ε, δ by ν̄ and the next initial α by `stepGrow`.
  * In float32 the accuracies cannot shrink forever: below the floor (`atFloor`) MAID either stops or clamps ε, δ
- * there and takes uncertified steps (backtracking on the computed loss) until no step decreases it.
+ * there and takes uncertified steps (backtracking on the computed loss) until no step decreases it (with the L-BFGS
+ * metric: until neither the quasi-Newton direction nor, retried once, −z does).
  */
 export class Maid implements OuterOptimizer {
   readonly name = 'maid';
