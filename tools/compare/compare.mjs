@@ -14,7 +14,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { HypergradientOracle, LowerLevelProblem, meanPsnr, runExperiment, tf, useBackend } from '@bilevel/core';
-import { buildExperiment } from '@bilevel/cli';
+import { buildExperiment, Progress } from '@bilevel/cli';
 import { cost, csvTable, lastRowWithin, markdownTable, merge, parseArgs, prepareOut, subsample, svgLines, writeJson } from './lib.mjs';
 
 /** Writes table.md, table.csv, loss.svg and psnr.svg (and results.json unless replotting) from the collected runs. */
@@ -102,12 +102,15 @@ for (const m of methods) {
   raw.optimizer = structuredClone(m.optimizer); // replaced, not merged
   const spec = await buildExperiment(raw, { baseDir: dirname(basePath) });
   const rows = [], thetas = [];
+  const progress = new Progress(spec.budget.maxIterations, spec.budget.maxSeconds, process.stderr, m.label);
   const result = runExperiment(spec, {
     onIteration: (r, theta) => {
       rows.push({ ...r });
       thetas.push(Array.from(theta));
+      progress.update(r);
     },
   });
+  progress.done();
   tf.dispose([result.images.train.input, result.images.train.learned, ...(result.images.test ? [result.images.test.input, result.images.test.learned] : [])]);
   say(`  ${m.label}: ${result.stopReason} (${result.message}) after ${result.iterations} its, ${result.wallSeconds.toFixed(1)} s; loss ${result.upperLoss.toFixed(5)}, train ${result.train.psnr.learned.toFixed(2)} dB${result.test ? `, test ${result.test.psnr.learned.toFixed(2)} dB` : ''}`);
   runs.push({ label: m.label, optimizer: m.optimizer, dashed: m.dashed, spec, rows, thetas, result: { ...result, images: undefined } });

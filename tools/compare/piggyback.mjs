@@ -13,6 +13,7 @@ import { dirname, join, resolve } from 'node:path';
 import { meanPsnr, tf, useBackend } from '@bilevel/core';
 import { addGaussianNoise, loadImages, toBatch } from '@bilevel/datasets';
 import { ConvOperatorFamily, PiggybackOracle, piggybackPsnr, runPiggyback } from '@bilevel/optimizers';
+import { Progress } from '@bilevel/cli';
 import { cost, csvTable, markdownTable, parseArgs, prepareOut, svgLines, writeJson } from './lib.mjs';
 
 const { positional, flags } = parseArgs(process.argv.slice(2));
@@ -47,14 +48,18 @@ function run(label, family, theta0, method) {
   const oracle = new PiggybackOracle(family, train.noisy, train.clean, pbOptions);
   const rows = [], thetas = [];
   const t0 = performance.now();
+  const budget = { ...cfg.budget, ...(method.budget ?? {}) };
+  const progress = new Progress(budget.maxIterations ?? 1000, budget.maxSeconds, process.stderr, label);
   const res = runPiggyback(oracle, theta0, method, {
-    budget: { ...cfg.budget, ...(method.budget ?? {}) },
+    budget,
     onIteration: (r, theta) => {
       r.psnr = meanPsnr(oracle.current, train.clean);
       rows.push({ ...r });
       thetas.push(Array.from(theta));
+      progress.update(r);
     },
   });
+  progress.done();
   const wall = (performance.now() - t0) / 1000;
   const counters = { ...oracle.counters };
   oracle.dispose();

@@ -7,3 +7,4 @@ export { writeAtomic, prepareOutDir, IterationLog, summaryOf, svgPlot } from './
 export { reportCommand, writeReport, runReport, type ReportOptions, type ReportResult } from './report/index.js';
 export { ShardedOracle, type ShardedOracleOptions } from './parallel/sharded-oracle.js';
 export { shardRanges, assignShards } from './parallel/shards.js';
+export { Progress } from './progress.js';
