@@ -65,6 +65,24 @@ describe('inexact piggyback', () => {
     });
   }
 
+  it('evaluate reports the float32 floor only near u κ ‖x‖/4: a stall far above it is a slow PDHG phase and iteration goes on', () => {
+    const { clean, noisy } = pair(2, 16, 7);
+    const family = new ConvOperatorFamily('learned', 3, 2, undefined, 2);
+    const theta = family.initialLearnedTheta(1, 1, 0.2);
+    for (const stallWindow of [0, 400]) {
+      // stallWindow 0: every check without a 1 % better certificate is a stall (the early plateaus of PDHG included).
+      const oracle = new PiggybackOracle(family, noisy, clean, { huber: 1e-3, stallWindow });
+      const ev = oracle.evaluate(theta, 1e-2);
+      const floor = oracle.accuracyFloor(theta);
+      if (ev.lower.stop === 'float32-floor') expect(ev.lower.certifiedError).toBeLessThanOrEqual(100 * floor * 1.01);
+      else expect(ev.lower.certifiedError).toBeLessThanOrEqual(1e-2);
+      if (stallWindow === 400) expect(ev.lower.stop).toBe('certified');
+      oracle.release(ev);
+      oracle.dispose();
+    }
+    tf.dispose([clean, noisy]);
+  });
+
   const run = (method: PiggybackMethod, budget: { maxIterations: number; maxInnerIterations?: number }, shouldStop?: () => boolean) => {
     const { clean, noisy } = pair(2, 16, 3);
     const family = ConvOperatorFamily.forwardDifferences();

@@ -11,7 +11,7 @@ export interface PiggybackOptions {
   maxIterations: number;
   /** Certificates are evaluated every `checkEvery` iterations. */
   checkEvery: number;
-  /** Iterations without a new smallest certificate after which the float32 floor is declared. */
+  /** Iterations without a new smallest certificate after which the float32 floor is declared (forward solves: only within 100× of u κ ‖x‖/4). */
   stallWindow: number;
   /**
    * Estimate of the Lipschitz constant of the adjoint solution (X̂, Ŷ) in (x, y), used in ω (0 = L_ℓ = 1/n: the change of
@@ -128,9 +128,14 @@ export class PiggybackOracle implements Oracle {
    * stalled in float32 (the dual certificate carries a 1/ε_H factor, so it floors well above the primal one).
    */
   accuracyFloor(theta: Float64Array): number {
+    return Math.max(this.primalFloor(theta), this.stalledAt ?? 0);
+  }
+
+  /** u κ ‖x‖/4: the level at which float32 rounding stops the primal certificate. */
+  private primalFloor(theta: Float64Array): number {
     const { mu, L } = this.curvature(theta);
     const [xNorm] = readScalars(tf.norm(this.warm.x));
-    return Math.max(0.25 * FLOAT32_EPS * (L / mu) * Math.max(xNorm, 1), this.stalledAt ?? 0);
+    return 0.25 * FLOAT32_EPS * (L / mu) * Math.max(xNorm, 1);
   }
 
   /** Chambolle–Pock steps for μ_g = 1, μ_{f*} = ε_H: τ = m/2, σ = m/(2ε_H), extrapolation 1/(1 + m), m = 0.99·2√ε_H/‖K‖. */
@@ -227,7 +232,11 @@ export class PiggybackOracle implements Oracle {
    * Iterates from `start` (not modified) until `done(certificates)`; with `adjoint`, the adjoint runs alongside.
    * Returns the final states and certificates.
    */
-  private iterate(K: BoundConvOperator, start: SolverState, adjoint: AdjointState | undefined, done: (c: { primal: number; dual: number; adjoint: number }) => boolean) {
+  private iterate(
+    K: BoundConvOperator, start: SolverState, adjoint: AdjointState | undefined, done: (c: { primal: number; dual: number; adjoint: number }) => boolean,
+    /** A stall counts as the float32 floor only once the best certificate is below this (above it PDHG is just slow). */
+    floorCeiling = Infinity,
+  ) {
     const o = this.options;
     let st: SolverState = { x: start.x.clone(), xbar: start.xbar.clone(), y: start.y.clone() };
     let ad: AdjointState | undefined = adjoint && { X: adjoint.X.clone(), Xbar: adjoint.Xbar.clone(), Y: adjoint.Y.clone() };
@@ -248,7 +257,7 @@ export class PiggybackOracle implements Oracle {
           stop = 'iteration-cap';
           break;
         }
-        if (k - bestAt > o.stallWindow) {
+        if (k - bestAt > o.stallWindow && best <= floorCeiling) {
           stop = 'float32-floor';
           break;
         }
@@ -271,7 +280,9 @@ export class PiggybackOracle implements Oracle {
   evaluate(theta: Float64Array, epsilon: number): PiggybackEvaluation {
     const t0 = performance.now();
     const K = this.operator(theta);
-    const r = this.iterate(K, this.warm, undefined, (c) => c.primal <= epsilon);
+    // The primal certificate floors in float32 near u κ ‖x‖/4 (accuracyFloor without the stall level); far above it a
+    // stall is a slow phase of PDHG after a large change of θ, not the floor.
+    const r = this.iterate(K, this.warm, undefined, (c) => c.primal <= epsilon, 100 * this.primalFloor(theta));
     tf.dispose(r.st.xbar);
     const x = r.st.x;
     const [value, gradNormSq] = readScalars(this.upper.value(x), tf.tidy(() => squaredNorm(this.upper.gradient(x))));
