@@ -62,7 +62,7 @@ export class FixedAccuracyDescent implements OuterOptimizer {
       const zNorm = norm(hg.grad);
       if (first === 0) first = zNorm;
       if (zNorm <= Math.max(o.gradTol, o.relGradTol * first)) return finish('converged', `‖z‖ = ${zNorm.toExponential(2)} is below the gradient tolerance`);
-      let accepted: { ev: LowerEvaluation; step: number; commit: LbfgsMemory } | undefined;
+      let accepted: { ev: LowerEvaluation; step: number; commit: LbfgsMemory; quasiNewton: boolean } | undefined;
       let backtracks = 0;
       for (let attempt = 0; !accepted; attempt++) {
         const { d, commit } = o.metric === 'lbfgs' ? lbfgsDirection(theta, hg.grad, memory, o.metricMemory) : { d: hg.grad, commit: {} };
@@ -71,7 +71,7 @@ export class FixedAccuracyDescent implements OuterOptimizer {
         for (let i = 0; i < o.maxBacktracks && !accepted; i++) {
           const a = (quasiNewton ? 1 : step) * o.backtrack ** i;
           const ev = oracle.evaluate(theta.map((t, j) => t - a * d[j]), o.epsilon);
-          if (ev.value <= current.value - o.lambda * a * zd) accepted = { ev, step: a, commit };
+          if (ev.value <= current.value - o.lambda * a * zd) accepted = { ev, step: a, commit, quasiNewton };
           else {
             oracle.release(ev);
             backtracks++;
@@ -88,7 +88,7 @@ export class FixedAccuracyDescent implements OuterOptimizer {
       current = accepted.ev;
       theta = Float64Array.from(accepted.ev.theta);
       if (o.metric === 'lbfgs') memory = backtracks >= 3 ? { last: accepted.commit.last } : accepted.commit;
-      if (!(o.metric === 'lbfgs' && (accepted.commit.pairs?.length ?? 0) > 0)) step = accepted.step * o.stepGrow;
+      if (!accepted.quasiNewton) step = accepted.step * o.stepGrow; // quasi-Newton steps start at 1, not at `step`
       iter++;
       ctx.onIteration?.(iterationRecord(oracle, {
         iter, seconds: rules.seconds, upperLoss: accepted.ev.value, epsilon: o.epsilon, delta: o.delta, omega: hg.errorBound, gradNorm: zNorm,
