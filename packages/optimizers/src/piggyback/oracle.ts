@@ -70,7 +70,7 @@ export class PiggybackOracle implements Oracle {
   private warmAdjoint: AdjointState | undefined;
   private readonly dualShape: [number, number, number, number];
   private bound: { key: string; op: BoundConvOperator } | undefined;
-  /** The certificate level at which the last joint (forward + adjoint) iteration stalled in float32, until one is certified again. */
+  /** The ε at which the last joint (forward + adjoint) iteration stalled in float32 (primal, or dual / dualRatio), until one is certified again. */
   private stalledAt: number | undefined;
   /** [1, 1, 2C, C]: sums the two components of each group; [1, 1, C, 2C]: copies a group value to its components. */
   private readonly pair: tf.Tensor4D;
@@ -326,7 +326,10 @@ export class PiggybackOracle implements Oracle {
     })();
     const r = this.iterate(K, start, adjoint0, (c) => c.primal <= epsilon && c.dual <= dualTarget && c.adjoint <= delta);
     if (!this.warmAdjoint) tf.dispose([adjoint0.X, adjoint0.Y]);
-    this.stalledAt = r.stop === 'certified' ? undefined : Math.max(r.cert.dual > dualTarget ? r.cert.dual : 0, r.cert.adjoint > delta ? r.cert.adjoint : 0, r.cert.primal > epsilon ? r.cert.primal : 0);
+    // The stall level in units of ε (the dual is asked for dualRatio·ε; an adjoint stall limits δ, whose floor MAID
+    // takes from deltaFloor, not ε).
+    const stalledEpsilon = Math.max(r.cert.dual > dualTarget ? r.cert.dual / this.options.dualRatio : 0, r.cert.primal > epsilon ? r.cert.primal : 0);
+    this.stalledAt = r.stop === 'certified' || stalledEpsilon === 0 ? undefined : stalledEpsilon;
     const ad = r.ad!;
     const tapGrad = K.tapGradient([[ad.X, r.st.y], [r.st.x, ad.Y]]);
     const grad = this.family.thetaGradient(theta, tapGrad);
