@@ -85,7 +85,8 @@ if (want('standard-fixed')) runs.push(run('standard-fixed', standard, theta0Std,
 const weight = Math.exp((stdAdaptive?.theta ?? Array.from(theta0Std))[0]);
 const groups = cfg.learned?.groups ?? 4;
 const learned = new ConvOperatorFamily('learned', cfg.learned?.filterSize ?? 3, groups, undefined, weight);
-const theta0Learned = learned.initialLearnedTheta(cfg.learned?.noise ?? 0.1, seed, cfg.learned?.share ?? 0.05, cfg.learned?.init ?? 'shifted');
+const init = cfg.learned?.init ?? 'shifted';
+const theta0Learned = learned.initialLearnedTheta(cfg.learned?.noise ?? 0.1, seed, cfg.learned?.share ?? 0.05, init);
 if (want('learned-adaptive')) runs.push(run('learned-adaptive', learned, theta0Learned, { kind: 'adaptive', options: { ...cfg.adaptive, ...(cfg.learned?.adaptive ?? {}) } }));
 if (want('learned-fixed')) runs.push(run('learned-fixed', learned, theta0Learned, { kind: 'fixed', options: { ...cfg.fixed, ...(cfg.learned?.fixed ?? {}) } }));
 
@@ -106,7 +107,7 @@ const columns = [
   { key: 'wallSeconds', title: 'wall s', digits: 3 },
 ];
 const md = `# ${cfg.name ?? 'piggyback'}\n\n${cfg.description ?? ''}\n\nBackend ${backend}; ε_H = ${pbOptions.huber}; final losses and PSNRs evaluated at PDHG tolerance ${tolerance}. ` +
-  `The learned discretization starts from the learned standard TV (weight e^θ*: the Neumann forward differences in group 1, ${learned.groups - 1} more groups of ${(cfg.learned?.init ?? 'shifted') === 'diverse' ? 'other derivative stencils' : 'shifted stencils'} with a small share); its work column counts only its own run.\n\n` +
+  `The learned discretization starts from the learned standard TV (weight e^θ*: the Neumann forward differences in group 1, ${learned.groups - 1} more groups of ${init === 'diverse' ? 'other derivative stencils' : 'shifted stencils'} with a small share); its work column counts only its own run.\n\n` +
   markdownTable(columns, table);
 writeFileSync(join(out, 'table.md'), md);
 writeFileSync(join(out, 'table.csv'), csvTable(columns, table));

@@ -2,7 +2,7 @@ import type {
   HypergradientOracle, LowerEvaluation, OptimizerContext, OptimizerResult, OuterOptimizer, StopReason,
 } from '@bilevel/core';
 import { dot, iterationRecord, norm } from './common.js';
-import { lbfgsDirection, type LbfgsMemory } from './lbfgs.js';
+import { lbfgsDirection, memoryAfterStep, type LbfgsMemory } from './lbfgs.js';
 import { StopRules } from './stopping.js';
 
 export interface FixedAccuracyOptions {
@@ -87,7 +87,7 @@ export class FixedAccuracyDescent implements OuterOptimizer {
       oracle.release(current);
       current = accepted.ev;
       theta = Float64Array.from(accepted.ev.theta);
-      if (o.metric === 'lbfgs') memory = backtracks >= 3 ? { last: accepted.commit.last } : accepted.commit;
+      if (o.metric === 'lbfgs') memory = memoryAfterStep(accepted.commit, backtracks);
       if (!accepted.quasiNewton) step = accepted.step * o.stepGrow; // quasi-Newton steps start at 1, not at `step`
       iter++;
       ctx.onIteration?.(iterationRecord(oracle, {

@@ -38,3 +38,8 @@ export function lbfgsDirection(theta: Float64Array, z: Float64Array, st: LbfgsMe
   }
   return { d: Float64Array.from(q), commit };
 }
+
+/** The memory to keep after an accepted step: a step that needed ≥ 3 halvings means the pairs are stale (inexact), so they go. */
+export function memoryAfterStep(commit: LbfgsMemory, backtracks: number): LbfgsMemory {
+  return backtracks >= 3 ? { pairs: [], last: commit.last } : commit;
+}

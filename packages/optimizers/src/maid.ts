@@ -3,7 +3,7 @@ import {
   type LowerStop, type OptimizerContext, type OptimizerResult, type OuterOptimizer, type StopReason, tf,
 } from '@bilevel/core';
 import { deltaFloor, dot, norm, type FloorPolicy } from './common.js';
-import { lbfgsDirection, type LbfgsMemory } from './lbfgs.js';
+import { lbfgsDirection, memoryAfterStep, type LbfgsMemory } from './lbfgs.js';
 import { StopRules } from './stopping.js';
 
 /** MAID's constants (DESIGN §2), with the reference defaults. */
@@ -250,9 +250,7 @@ export class Maid implements OuterOptimizer {
       oracle.release(current!);
       current = accepted.ev;
       s.theta = Array.from(accepted.ev.theta);
-      Object.assign(s, accepted.commit);
-      // A quasi-Newton step that needed several halvings means the model is stale (inexact pairs): start it afresh.
-      if (o.metric === 'lbfgs' && backtracks >= 3) s.pairs = [];
+      Object.assign(s, o.metric === 'lbfgs' ? memoryAfterStep(accepted.commit, backtracks) : accepted.commit);
       s.current = { value: current.value, upperGradNorm: current.upperGradNorm, lower: { iterations: current.lower.iterations, gradNorm: current.lower.gradNorm, certifiedError: current.lower.certifiedError, stop: current.lower.stop } };
       const record: IterationRecord = {
         iter: s.iter + 1,

@@ -124,8 +124,8 @@ export class PiggybackOracle implements Oracle {
   }
 
   /**
-   * u κ ‖x‖/4 as HypergradientOracle.accuracyFloor, raised to the level at which the dual or adjoint certificate last
-   * stalled in float32 (the dual certificate carries a 1/ε_H factor, so it floors well above the primal one).
+   * u κ ‖x‖/4 as HypergradientOracle.accuracyFloor, raised to the ε at which the last joint iteration stalled in float32
+   * (primal, or dual / dualRatio: the dual certificate carries a 1/ε_H factor, so it floors well above the primal one).
    */
   accuracyFloor(theta: Float64Array): number {
     return Math.max(this.primalFloor(theta), this.stalledAt ?? 0);
