@@ -154,15 +154,25 @@ export function convOperatorNorm(W: Float32Array, s: number, channels: number, g
   return 1.02 * Math.sqrt(best);
 }
 
-/** K_θ at one θ: the filter tensor (kept until dispose) and its norm bound. */
+/** K_θ at one θ: the filter tensors (kept until dispose) and its norm bound. */
 export class BoundConvOperator {
   readonly W: tf.Tensor4D;
+  /** W flipped in space, one filter per input channel, [s, s, 2C, 1]: Kᵀ's depthwise filters. */
+  private readonly flipped: tf.Tensor4D;
+  /** Delta filters (a + b + 1 taps, 1 at a) along rows and columns: 'valid' convolutions with them crop the padding. */
+  private readonly cropRows: tf.Tensor4D;
+  private readonly cropCols: tf.Tensor4D;
   readonly norm: number;
   readonly channels: number;
 
   constructor(readonly taps: Float32Array, readonly size: number, readonly groups: number) {
     this.channels = 2 * groups;
     this.W = tf.keep(tf.tensor4d(taps, [size, size, 1, this.channels]));
+    this.flipped = tf.keep(tf.tidy(() => tf.reverse(tf.reshape(this.W, [size, size, this.channels, 1]), [0, 1])));
+    const [a, b] = this.pad;
+    const delta = Array.from({ length: a + b + 1 }, (_, k) => (k === a ? 1 : 0));
+    this.cropRows = tf.keep(tf.tensor4d(delta, [a + b + 1, 1, 1, 1]));
+    this.cropCols = tf.keep(tf.tensor4d(delta, [1, a + b + 1, 1, 1]));
     // Interior: the symbol bound; border (replicated pixels): power iteration on a 24×24 domain, with a 5% margin.
     this.norm = Math.max(convOperatorNorm(taps, size, this.channels), 1.05 * this.powerNorm(24, 60));
   }
@@ -173,7 +183,7 @@ export class BoundConvOperator {
     let v = tf.tidy(() => tf.div(tf.randomUniform(shape, 0.5, 1.5, 'float32', 7), m)) as ImageBatch;
     let lambda = 0;
     for (let k = 0; k < iterations; k++) {
-      const next = tf.tidy(() => this.adjoint(this.apply(v), shape));
+      const next = tf.tidy(() => this.adjoint(this.apply(v)));
       const [nrm] = readScalars(tf.norm(next));
       lambda = nrm / (readScalars(tf.norm(v))[0] || 1);
       v.dispose();
@@ -195,27 +205,30 @@ export class BoundConvOperator {
     return tf.mirrorPad(x, [[0, 0], [a, b], [a, b], [0, 0]], 'symmetric');
   }
 
-  /** Padᵀ: folds every padded row and column back onto the pixel it copies. */
+  /**
+   * Padᵀ: folds every padded row and column back onto the pixel it copies — the interior by a cropping convolution,
+   * plus the a leading and b trailing lines reversed onto the first a and last b pixels (padded index a − k copies
+   * pixel k − 1, index a + len − 1 + k copies pixel len − k). Full-size slices are slow on wasm; these are not.
+   */
   padAdjoint(u: ImageBatch, shape: [number, number, number, number]): ImageBatch {
     const [a, b] = this.pad;
     if (a === 0 && b === 0) return u;
     return tf.tidy(() => {
       const fold = (t: tf.Tensor4D, axis: 1 | 2, len: number): tf.Tensor4D => {
-        const sl = (start: number, size: number) => {
+        const lines = (start: number, count: number) => {
           const begin = [0, 0, 0, 0], sizes = [...t.shape];
           begin[axis] = start;
-          sizes[axis] = size;
-          return tf.slice(t, begin, sizes);
+          sizes[axis] = count;
+          return tf.reverse(tf.slice(t, begin, sizes), axis);
         };
-        const padAxis = (r: tf.Tensor4D, before: number, after: number) => {
+        const place = (r: tf.Tensor4D, before: number, after: number) => {
           const p: [number, number][] = [[0, 0], [0, 0], [0, 0], [0, 0]];
           p[axis] = [before, after];
           return tf.pad(r, p);
         };
-        let out: tf.Tensor4D = sl(a, len);
-        // Padded index a − k (k = 1..a) copies pixel k − 1; padded index a + len − 1 + k copies pixel len − k.
-        for (let k = 1; k <= a; k++) out = tf.add(out, padAxis(sl(a - k, 1), k - 1, len - k));
-        for (let k = 1; k <= b; k++) out = tf.add(out, padAxis(sl(a + len - 1 + k, 1), len - k, k - 1));
+        let out = tf.conv2d(t, axis === 1 ? this.cropRows : this.cropCols, 1, 'valid');
+        if (a > 0) out = tf.add(out, place(lines(0, a), 0, len - a));
+        if (b > 0) out = tf.add(out, place(lines(a + len, b), len - b, 0));
         return out;
       };
       return fold(fold(u, 1, shape[1]), 2, shape[2]) as ImageBatch;
@@ -226,12 +239,10 @@ export class BoundConvOperator {
     return tf.tidy(() => tf.conv2d(this.padImage(x), this.W, 1, 'valid'));
   }
 
-  adjoint(y: DualField, shape: [number, number, number, number]): ImageBatch {
-    const [a, b] = this.pad;
-    return tf.tidy(() => {
-      const padded: [number, number, number, number] = [shape[0], shape[1] + a + b, shape[2] + a + b, shape[3]];
-      return this.padAdjoint(tf.conv2dTranspose(y, this.W, padded, 1, 'valid'), shape);
-    });
+  /** Kᵀy = Padᵀ Σ_ch (y_ch ⋆ full-correlation with flipped W_ch): a depthwise convolution (zero padding s − 1) summed over channels. */
+  adjoint(y: DualField): ImageBatch {
+    const [n, h, w] = y.shape;
+    return tf.tidy(() => this.padAdjoint(tf.sum(tf.depthwiseConv2d(y, this.flipped, 1, this.size - 1), 3, true), [n, h, w, 1]));
   }
 
   /** ∂/∂W [⟨K a₁, b₁⟩ + ⟨K a₂, b₂⟩] as taps [s][s][2C]: Σ_{n,p} (Pad a)[n, p + (i, j)] b[n, p, ch]. */
@@ -257,7 +268,7 @@ export class BoundConvOperator {
   }
 
   dispose(): void {
-    this.W.dispose();
+    tf.dispose([this.W, this.flipped, this.cropRows, this.cropCols]);
   }
 }
 

@@ -162,7 +162,7 @@ export class PiggybackOracle implements Oracle {
     return tf.tidy(() => {
       const w = tf.div(tf.add(st.y, tf.mul(K.apply(st.xbar), sigma)), 1 + sigma * eh) as DualField;
       const y = tf.div(w, tf.maximum(this.groupNorm(w), 1)) as DualField;
-      const x = tf.div(tf.add(tf.sub(st.x, tf.mul(K.adjoint(y, this.imageShape), tau)), tf.mul(this.data, tau)), 1 + tau) as ImageBatch;
+      const x = tf.div(tf.add(tf.sub(st.x, tf.mul(K.adjoint(y), tau)), tf.mul(this.data, tau)), 1 + tau) as ImageBatch;
       const xbar = tf.add(x, tf.mul(tf.sub(x, st.x), theta)) as ImageBatch;
       return keepW ? { next: { x, xbar, y }, w } : { next: { x, xbar, y } };
     });
@@ -180,7 +180,7 @@ export class PiggybackOracle implements Oracle {
       const projected = tf.div(tf.sub(v, tf.mul(what, this.groupDot(what, v))), tf.maximum(wn, 1));
       const Y = tf.where(outside, projected, v) as DualField;
       const gradL = this.upper.gradient(xNew);
-      const X = tf.div(tf.sub(tf.sub(ad.X, tf.mul(K.adjoint(Y, this.imageShape), tau)), tf.mul(gradL, tau)), 1 + tau) as ImageBatch;
+      const X = tf.div(tf.sub(tf.sub(ad.X, tf.mul(K.adjoint(Y), tau)), tf.mul(gradL, tau)), 1 + tau) as ImageBatch;
       const Xbar = tf.add(X, tf.mul(tf.sub(X, ad.X), theta)) as ImageBatch;
       return { X, Xbar, Y };
     });
@@ -192,9 +192,9 @@ export class PiggybackOracle implements Oracle {
     const [p2, d2] = readScalars(...tf.tidy(() => {
       const Kx = K.apply(st.x);
       const gradF = tf.div(Kx, tf.maximum(this.groupNorm(Kx), eh));
-      const rx = tf.add(tf.sub(st.x, this.data), K.adjoint(gradF as DualField, this.imageShape));
+      const rx = tf.add(tf.sub(st.x, this.data), K.adjoint(gradF as DualField));
       if (!withDual) return [squaredNorm(rx), tf.scalar(Infinity)];
-      const v = tf.add(K.apply(tf.sub(K.adjoint(st.y, this.imageShape), this.data) as ImageBatch), tf.mul(st.y, eh));
+      const v = tf.add(K.apply(tf.sub(K.adjoint(st.y), this.data) as ImageBatch), tf.mul(st.y, eh));
       const yn = this.groupNorm(st.y);
       const yhat = tf.div(st.y, tf.maximum(yn, 1e-30));
       const vy = this.groupDot(v, yhat);
@@ -218,7 +218,7 @@ export class PiggybackOracle implements Oracle {
       const KX = K.apply(ad.X);
       const tangentKX = tf.sub(KX, tf.mul(uhat, this.groupDot(uhat, KX)));
       const r2 = tf.where(active, tf.sub(tangentKX, tf.mul(c, ad.Y)), tf.sub(KX, tf.mul(ad.Y, eh)));
-      const r1 = tf.add(tf.add(ad.X, K.adjoint(ad.Y, this.imageShape)), this.upper.gradient(st.x));
+      const r1 = tf.add(tf.add(ad.X, K.adjoint(ad.Y)), this.upper.gradient(st.x));
       return tf.add(squaredNorm(r1), squaredNorm(r2));
     }));
     return Math.sqrt(r2) / Math.min(1, eh);
