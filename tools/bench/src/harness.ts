@@ -43,6 +43,23 @@ export async function measure(name: string, fn: () => tf.Tensor | tf.Tensor[] | 
   return { name, backend: tf.getBackend(), medianMs: +times[Math.floor(runs / 2)].toFixed(3), runs, minMs: +times[0].toFixed(3), maxMs: +times[runs - 1].toFixed(3), machine: machine(), ...o.extra };
 }
 
+/**
+ * Median CPU time (user + system, ms) of `fn` in this process: unlike wall time it hardly changes when other
+ * processes share the cores, so it is reported next to the wall-time median.
+ */
+export function cpuMedianMs(fn: () => tf.Tensor, runs: number): number {
+  tf.dispose(fn());
+  const times: number[] = [];
+  for (let k = 0; k < runs; k++) {
+    const c0 = process.cpuUsage();
+    tf.dispose(fn());
+    const c = process.cpuUsage(c0);
+    times.push((c.user + c.system) / 1000);
+  }
+  times.sort((a, b) => a - b);
+  return +times[Math.floor(runs / 2)].toFixed(3);
+}
+
 export function skipped(name: string, reason: string): BenchRecord {
   return { name, backend: tf.getBackend(), medianMs: NaN, runs: 0, skipped: reason };
 }

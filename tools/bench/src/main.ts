@@ -3,6 +3,7 @@ import { useBackend } from '@bilevel/core';
 import { machine, type BenchRecord } from './harness.js';
 import { benchOperators } from './operators.js';
 import { benchFoeSmallHypergradient, benchParallelCeiling } from './parallel.js';
+import { benchPiggyback } from './piggyback.js';
 import { benchRegularizers } from './regularizers.js';
 import { benchLoggingOverhead, benchTvEndToEnd, benchTvGradient, benchTvHypergradient } from './tv.js';
 
@@ -11,6 +12,7 @@ const SUITES: { names: string[]; run: () => Promise<BenchRecord[]> }[] = [
   { names: ['tv.gradX.24x96x96', 'tv.hvpX.24x96x96'], run: benchTvGradient },
   { names: ['foe.gradX.4x128x128', 'foe.hvpX.4x128x128', 'foe.gradX.20x256x256'], run: benchRegularizers },
   { names: ['radon.applyAdjoint.256', 'blur.applyAdjoint.24x96x96'], run: () => benchOperators() },
+  { names: ['piggyback.applyAdjoint.8x96x96', 'piggyback.iteration.8x96x96'], run: () => benchPiggyback() },
   { names: ['hypergrad.tv-kodak96'], run: benchTvHypergradient },
   { names: ['hypergrad.foe-small', 'workers.foe-small.hypergrad.1', 'workers.foe-small.hypergrad.2'], run: benchFoeSmallHypergradient },
   { names: ['workers.ceiling.foe-small-gradX'], run: benchParallelCeiling },

@@ -1,6 +1,6 @@
 import { tf, type ImageBatch } from '@bilevel/core';
 import { BlurOperator, BOUNDARIES, gaussianKernel, radonGeometry, RadonOperator } from '@bilevel/operators';
-import { measure, type BenchRecord } from './harness.js';
+import { cpuMedianMs, measure, type BenchRecord } from './harness.js';
 
 /**
  * Forward-operator figures (issue 3):
@@ -11,23 +11,6 @@ import { measure, type BenchRecord } from './harness.js';
  *   boundaries are reported as extra fields.
  * Each figure also carries cpuMs, the median CPU time of the process per run (robust to a shared machine).
  */
-/**
- * Median CPU time (user + system, ms) of `fn` in this process: unlike wall time it hardly changes when other
- * processes share the cores, so it is reported next to the wall-time median.
- */
-function cpuMedianMs(fn: () => tf.Tensor, runs: number): number {
-  tf.dispose(fn());
-  const times: number[] = [];
-  for (let k = 0; k < runs; k++) {
-    const c0 = process.cpuUsage();
-    tf.dispose(fn());
-    const c = process.cpuUsage(c0);
-    times.push((c.user + c.system) / 1000);
-  }
-  times.sort((a, b) => a - b);
-  return +times[Math.floor(runs / 2)].toFixed(3);
-}
-
 export async function benchOperators(o: { runs?: number } = {}): Promise<BenchRecord[]> {
   const runs = o.runs ?? 15;
   const out: BenchRecord[] = [];
