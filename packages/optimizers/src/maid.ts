@@ -43,7 +43,8 @@ export interface MaidOptions {
    * evens out parameter blocks of different scales (FoE weights vs filter taps). The certified tests use ⟨z, d⟩:
    * descent iff ω ≤ (1 − η)⟨z, d⟩/‖d‖, sufficient decrease with λα⟨z, d⟩. 'lbfgs': d = H z with H the L-BFGS
    * inverse-Hessian model of the last `metricMemory` accepted pairs (Δθ, Δz) with ⟨Δθ, Δz⟩ > 0, and the first
-   * trial step α = 1 whenever a pair exists; the pairs are dropped after a step that needed ≥ 3 halvings.
+   * trial step α = 1 whenever a pair exists; the pairs are dropped after a step that needed ≥ 3 halvings. A quasi-Newton
+   * direction that fails the descent test where −z passes gives way to −z for that iteration (see certifiedDirection).
    */
   metric: StepMetric;
   metricDecay: number;
@@ -206,11 +207,10 @@ export class Maid implements OuterOptimizer {
         if (zNorm + hg.errorBound <= Math.max(o.gradTol, o.relGradTol * s.firstGradNorm)) {
           return finish('converged', `‖z‖ + ω = ${(zNorm + hg.errorBound).toExponential(2)} is below the gradient tolerance`);
         }
-        const { d, commit } = this.direction(theta, hg.grad, s);
+        const { d: metricD, commit } = this.direction(theta, hg.grad, s);
+        const { d, zd, omegaMax, steepestStep } = certifiedDirection(hg.grad, metricD, uncertified ? 0 : hg.errorBound, o.eta, o.metric === 'lbfgs');
         // A quasi-Newton direction carries its own scale: try the unit step first.
-        const step0 = o.metric === 'lbfgs' && s.pairs?.length ? 1 : s.step;
-        const zd = dot(d, hg.grad);
-        const omegaMax = ((1 - o.eta) * zd) / norm(d);
+        const step0 = steepestStep ?? (o.metric === 'lbfgs' && s.pairs?.length ? 1 : s.step);
         if (!uncertified && hg.errorBound > omegaMax) {
           this.shrinkAccuracy(s, (0.9 * omegaMax) / hg.errorBound);
           continue;
@@ -279,6 +279,21 @@ export class Maid implements OuterOptimizer {
       ctx.onIteration?.(record, Float64Array.from(s.theta));
     }
   }
+}
+
+/**
+ * MAID's descent test for the metric direction d at bound ω: d is certified when ω ≤ (1 − η)⟨z, d⟩/‖d‖ (omegaMax).
+ * With `fallback` (quasi-Newton d), a d that fails while −z passes (ω ≤ (1 − η)‖z‖) is replaced by −z — cheaper than
+ * the accuracy d would need — whose first step `steepestStep` = ⟨z, d⟩/‖z‖² is H's scale along z (d = Hz).
+ */
+export function certifiedDirection(
+  z: Float64Array, d: Float64Array, omega: number, eta: number, fallback: boolean,
+): { d: Float64Array; zd: number; omegaMax: number; steepestStep?: number } {
+  const zd = dot(d, z);
+  const omegaMax = ((1 - eta) * zd) / norm(d);
+  const zz = dot(z, z);
+  if (omega <= omegaMax || !fallback || d === z || omega > (1 - eta) * Math.sqrt(zz) || !(zd > 0)) return { d, zd, omegaMax };
+  return { d: z, zd: zz, omegaMax: (1 - eta) * Math.sqrt(zz), steepestStep: zd / zz };
 }
 
 /** The positive root ε of Gε + L_g ε² = D (D > 0), i.e. 2D/(G + √(G² + 4 L_g D)). */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { tf, useBackend, type IterationRecord } from '@bilevel/core';
-import { certifyingAccuracy, Maid, MAID_DEFAULTS } from '@bilevel/optimizers';
+import { certifiedDirection, certifyingAccuracy, Maid, MAID_DEFAULTS } from '@bilevel/optimizers';
 import { smallTvOracle } from '../../core/test/fixtures.js';
 
 const theta0 = Float64Array.from([-5, -5]);
@@ -93,6 +93,29 @@ describe('MAID on a small TV denoising problem', () => {
     const state = maid.saveState()!;
     expect(state.pairs).toEqual([]);
     expect(state.last).toBeUndefined();
+  });
+
+  it('certifiedDirection: a quasi-Newton d uncertified at ω gives way to −z where −z is certified, with H\'s scale along z as its step', () => {
+    const z = Float64Array.from([1, 0]), d = Float64Array.from([0.1, 1]); // cos(z, d) ≈ 0.0995
+    const eta = 1e-4;
+    // ω small enough for d: d stays.
+    const keep = certifiedDirection(z, d, 0.05, eta, true);
+    expect(keep.d).toBe(d);
+    expect(keep.zd).toBeCloseTo(0.1, 12);
+    expect(keep.omegaMax).toBeCloseTo((1 - eta) * 0.1 / Math.hypot(0.1, 1), 12);
+    expect(keep.steepestStep).toBeUndefined();
+    // ω too large for d, fine for −z: −z with α₀ = ⟨z, d⟩/‖z‖².
+    const fallback = certifiedDirection(z, d, 0.5, eta, true);
+    expect(fallback.d).toBe(z);
+    expect(fallback.zd).toBe(1);
+    expect(fallback.omegaMax).toBeCloseTo(1 - eta, 12);
+    expect(fallback.steepestStep).toBeCloseTo(0.1, 12);
+    // Without the fallback (not quasi-Newton), or with ω too large for −z as well: d stays and the test fails.
+    for (const r of [certifiedDirection(z, d, 0.5, eta, false), certifiedDirection(z, d, 2, eta, true)]) {
+      expect(r.d).toBe(d);
+      expect(r.steepestStep).toBeUndefined();
+      expect(r.omegaMax).toBeLessThan(0.5);
+    }
   });
 
   it('certifyingAccuracy is the positive root of Gε + L_g ε² = D', () => {
