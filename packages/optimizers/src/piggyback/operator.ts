@@ -239,7 +239,10 @@ export class BoundConvOperator {
     return tf.tidy(() => tf.conv2d(this.padImage(x), this.W, 1, 'valid'));
   }
 
-  /** Kᵀy = Padᵀ Σ_ch (y_ch ⋆ full-correlation with flipped W_ch): a depthwise convolution (zero padding s − 1) summed over channels. */
+  /**
+   * Kᵀy = Padᵀ Σ_ch (W_ch ∗ y_ch), the full convolutions computed as one depthwise correlation of y (zero-padded by
+   * s − 1) with the flipped filters, summed over channels (on wasm 2.5× faster than conv2dTranspose).
+   */
   adjoint(y: DualField): ImageBatch {
     const [n, h, w] = y.shape;
     return tf.tidy(() => this.padAdjoint(tf.sum(tf.depthwiseConv2d(y, this.flipped, 1, this.size - 1), 3, true), [n, h, w, 1]));
