@@ -65,7 +65,7 @@ function run(label, family, theta0, method) {
   oracle.dispose();
   const trainEval = piggybackPsnr(family, res.theta, train.noisy, train.clean, tolerance, pbOptions);
   const testEval = test ? piggybackPsnr(family, res.theta, test.noisy, test.clean, tolerance, pbOptions) : undefined;
-  say(`  ${label}: ${res.stopReason} (${res.message}) after ${res.iterations} its, ${wall.toFixed(1)} s; loss ${trainEval.loss.toFixed(5)}, train ${trainEval.psnr.toFixed(2)} dB${testEval ? `, test ${testEval.psnr.toFixed(2)} dB` : ''}`);
+  say(`  ${label}: ${res.stopReason} (${res.message}) after ${res.iterations} its, ${wall.toFixed(1)} s; loss ${trainEval.loss.toFixed(5)}, train ${trainEval.psnr.toFixed(2)} dB${testEval ? `, test ${testEval.psnr.toFixed(2)} dB` : ''}${res.theta.length <= 4 ? `; θ = (${Array.from(res.theta, (t) => t.toPrecision(9)).join(', ')})` : ''}`);
   return {
     label, family: family.kind, parameters: family.parameterCount, theta0: Array.from(theta0), theta: Array.from(res.theta), result: res,
     rows, thetas, wall, counters, train: trainEval, test: testEval, accuracy: method.kind,
