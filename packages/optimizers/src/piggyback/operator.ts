@@ -209,12 +209,14 @@ export class BoundConvOperator {
    * Padᵀ: folds every padded row and column back onto the pixel it copies — the interior by a cropping convolution,
    * plus the a leading and b trailing lines reversed onto the first a and last b pixels (padded index a − k copies
    * pixel k − 1, index a + len − 1 + k copies pixel len − k). Full-size slices are slow on wasm; these are not.
+   * u is [n, h + a + b, w + a + b, 1]; the result [n, h, w, 1].
    */
-  padAdjoint(u: ImageBatch, shape: [number, number, number, number]): ImageBatch {
+  padAdjoint(u: ImageBatch): ImageBatch {
     const [a, b] = this.pad;
     if (a === 0 && b === 0) return u;
     return tf.tidy(() => {
-      const fold = (t: tf.Tensor4D, axis: 1 | 2, len: number): tf.Tensor4D => {
+      const fold = (t: tf.Tensor4D, axis: 1 | 2): tf.Tensor4D => {
+        const len = t.shape[axis] - a - b;
         const lines = (start: number, count: number) => {
           const begin = [0, 0, 0, 0], sizes = [...t.shape];
           begin[axis] = start;
@@ -231,7 +233,7 @@ export class BoundConvOperator {
         if (b > 0) out = tf.add(out, place(lines(a + len, b), len - b, 0));
         return out;
       };
-      return fold(fold(u, 1, shape[1]), 2, shape[2]) as ImageBatch;
+      return fold(fold(u, 1), 2) as ImageBatch;
     });
   }
 
@@ -244,8 +246,7 @@ export class BoundConvOperator {
    * s − 1) with the flipped filters, summed over channels (on wasm 2.5× faster than conv2dTranspose).
    */
   adjoint(y: DualField): ImageBatch {
-    const [n, h, w] = y.shape;
-    return tf.tidy(() => this.padAdjoint(tf.sum(tf.depthwiseConv2d(y, this.flipped, 1, this.size - 1), 3, true), [n, h, w, 1]));
+    return tf.tidy(() => this.padAdjoint(tf.sum(tf.depthwiseConv2d(y, this.flipped, 1, this.size - 1), 3, true)));
   }
 
   /** ∂/∂W [⟨K a₁, b₁⟩ + ⟨K a₂, b₂⟩] as taps [s][s][2C]: Σ_{n,p} (Pad a)[n, p + (i, j)] b[n, p, ch]. */
