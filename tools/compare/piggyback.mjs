@@ -3,12 +3,17 @@
 // compared with standard-discretization TV whose weight is learned the same way; adaptive (MAID) and fixed accuracy.
 //
 //   npx tsc -b && node tools/compare/piggyback.mjs examples/tv-discretization-piggyback.json --out runs/piggyback [--force]
-//        [--only standard-adaptive,learned-adaptive] [--backend wasm]
+//        [--only standard-adaptive,learned-adaptive] [--backend wasm] [--huber-sweep 1e-4,3e-4,1e-3]
+//   node tools/compare/piggyback.mjs <config.json> --out <dir> --from runs/a/results.json,runs/b/results.json --huber-sweep …
+//
+// --huber-sweep re-evaluates each run's final θ with other ε_H (train loss, train / test PSNR; huber.md / huber.csv):
+// how much of a result depends on the smoothing it was trained with. --from skips training and sweeps the θ of earlier
+// results.json files instead (a learned run's tap scale is its own record's, else e^θ of a standard run in the files).
 //
 // Writes table.md / table.csv / results.json and loss.svg / psnr.svg (upper loss and train PSNR against total PDHG +
 // adjoint iterations). The piggyback saddle problem is not a LowerLevelProblem, so this runs programmatically rather
 // than through `bilevel run`.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { meanPsnr, tf, useBackend } from '@bilevel/core';
 import { addGaussianNoise, loadImages, toBatch } from '@bilevel/datasets';
@@ -18,9 +23,18 @@ import { cost, csvTable, markdownTable, parseArgs, prepareOut, svgLines, writeJs
 
 const { positional, flags } = parseArgs(process.argv.slice(2));
 if (positional.length !== 1 || !flags.out) {
-  console.error('usage: node tools/compare/piggyback.mjs <config.json> --out <dir> [--force] [--only a,b] [--backend wasm]');
+  console.error('usage: node tools/compare/piggyback.mjs <config.json> --out <dir> [--force] [--only a,b] [--backend wasm] [--huber-sweep a,b] [--from results.json,…]');
   process.exit(2);
 }
+function fail(message) {
+  console.error(`piggyback: ${message}`);
+  process.exit(2);
+}
+const sweep = flags['huber-sweep'] === undefined ? undefined : String(flags['huber-sweep']).split(',').map(Number);
+if (sweep && !sweep.every((h) => Number.isFinite(h) && h > 0)) fail(`--huber-sweep "${flags['huber-sweep']}": give positive ε_H values separated by commas, e.g. 1e-4,3e-4,1e-3`);
+if (flags.from && !sweep) fail('--from only re-evaluates earlier results: add --huber-sweep with the ε_H values to evaluate');
+const fromFiles = flags.from ? String(flags.from).split(',').map((f) => resolve(f)) : [];
+for (const f of fromFiles) if (!existsSync(f)) fail(`--from: "${f}" does not exist: give the results.json files of earlier runs of this script`);
 const configPath = resolve(positional[0]);
 const cfg = JSON.parse(readFileSync(configPath, 'utf8'));
 const baseDir = dirname(configPath);
@@ -43,6 +57,47 @@ say(`piggyback ${cfg.name ?? ''} on ${backend}: ${train.clean.shape[0]} train${t
 
 const standard = ConvOperatorFamily.forwardDifferences();
 const only = flags.only ? new Set(String(flags.only).split(',')) : undefined;
+
+/** Each run's final θ evaluated with every ε_H of the sweep: train loss, train and test PSNR (huber.md / huber.csv). */
+function huberSweep(records) {
+  const rows = [];
+  for (const r of records) {
+    for (const huber of sweep) {
+      const options = { ...pbOptions, huber };
+      const tr = piggybackPsnr(r.family, Float64Array.from(r.theta), train.noisy, train.clean, tolerance, options);
+      const te = test ? piggybackPsnr(r.family, Float64Array.from(r.theta), test.noisy, test.clean, tolerance, options) : undefined;
+      rows.push({ method: r.label, trainedWith: r.huber ?? '—', huber, upperLoss: tr.loss, trainPsnr: tr.psnr, testPsnr: te?.psnr });
+      say(`  ${r.label} (trained with ε_H = ${r.huber ?? '?'}) at ε_H = ${huber}: loss ${tr.loss.toFixed(5)}, train ${tr.psnr.toFixed(3)} dB${te ? `, test ${te.psnr.toFixed(3)} dB` : ''}`);
+    }
+  }
+  const columns = [
+    { key: 'method', title: 'method', align: 'left' }, { key: 'trainedWith', title: 'trained with ε_H' }, { key: 'huber', title: 'evaluated with ε_H' },
+    { key: 'upperLoss', title: 'upper loss', digits: 6 }, { key: 'trainPsnr', title: 'train PSNR', digits: 5 }, { key: 'testPsnr', title: 'test PSNR', digits: 5 },
+  ];
+  const md = `# ${cfg.name ?? 'piggyback'}: final θ against the Huber smoothing ε_H\n\nEach run's final θ, evaluated at PDHG tolerance ${tolerance} with other ε_H (nothing re-trained).\n\n${markdownTable(columns, rows)}`;
+  writeFileSync(join(out, 'huber.md'), md);
+  writeFileSync(join(out, 'huber.csv'), csvTable(columns, rows));
+  say(`\n${md}\nwrote ${out}/huber.md, huber.csv`);
+  return rows;
+}
+
+/** Runs of earlier results.json files, with the operator family each was trained on. */
+function loadRuns(files) {
+  const records = files.flatMap((f) => JSON.parse(readFileSync(f, 'utf8')).runs ?? []);
+  const std = records.find((r) => r.family === 'scaled');
+  return records.map((r) => {
+    if (r.family === 'scaled') return { ...r, family: standard };
+    const tapScale = r.tapScale ?? (std ? Math.exp(std.theta[0]) : undefined);
+    if (tapScale === undefined) fail(`--from: learned run "${r.label}" has no tapScale and no standard run is among the files: add the results.json that holds standard-adaptive`);
+    return { ...r, family: new ConvOperatorFamily('learned', r.size ?? cfg.learned?.filterSize ?? 3, r.groups ?? cfg.learned?.groups ?? 4, undefined, tapScale) };
+  });
+}
+
+if (flags.from) {
+  huberSweep(loadRuns(fromFiles));
+  tf.dispose([train.clean, train.noisy, ...(test ? [test.clean, test.noisy] : [])]);
+  process.exit(0);
+}
 
 function run(label, family, theta0, method) {
   const oracle = new PiggybackOracle(family, train.noisy, train.clean, pbOptions);
@@ -67,7 +122,8 @@ function run(label, family, theta0, method) {
   const testEval = test ? piggybackPsnr(family, res.theta, test.noisy, test.clean, tolerance, pbOptions) : undefined;
   say(`  ${label}: ${res.stopReason} (${res.message}) after ${res.iterations} its, ${wall.toFixed(1)} s; loss ${trainEval.loss.toFixed(5)}, train ${trainEval.psnr.toFixed(2)} dB${testEval ? `, test ${testEval.psnr.toFixed(2)} dB` : ''}${res.theta.length <= 4 ? `; θ = (${Array.from(res.theta, (t) => t.toPrecision(9)).join(', ')})` : ''}`);
   return {
-    label, family: family.kind, parameters: family.parameterCount, theta0: Array.from(theta0), theta: Array.from(res.theta), result: res,
+    label, family: family.kind, size: family.size, groups: family.groups, tapScale: family.tapScale, huber: pbOptions.huber,
+    parameters: family.parameterCount, theta0: Array.from(theta0), theta: Array.from(res.theta), result: res,
     rows, thetas, wall, counters, train: trainEval, test: testEval, accuracy: method.kind,
   };
 }
@@ -111,7 +167,8 @@ const md = `# ${cfg.name ?? 'piggyback'}\n\n${cfg.description ?? ''}\n\nBackend 
   markdownTable(columns, table);
 writeFileSync(join(out, 'table.md'), md);
 writeFileSync(join(out, 'table.csv'), csvTable(columns, table));
-writeJson(join(out, 'results.json'), { name: cfg.name, backend, table, runs: runs.map((r) => ({ ...r, result: { ...r.result, theta: Array.from(r.result.theta) } })) });
+const huberRows = sweep ? huberSweep(runs.map((r) => ({ ...r, family: r.label.startsWith('standard') ? standard : learned }))) : undefined;
+writeJson(join(out, 'results.json'), { name: cfg.name, backend, table, huberSweep: huberRows, runs: runs.map((r) => ({ ...r, result: { ...r.result, theta: Array.from(r.result.theta) } })) });
 const series = (key) => runs.map((r) => ({ label: r.label, xs: r.rows.map(cost), ys: r.rows.map((q) => q[key]), dashed: r.accuracy === 'fixed' }));
 writeFileSync(join(out, 'loss.svg'), svgLines(series('upperLoss'), { title: `${cfg.name ?? ''}: upper loss vs work`, xLabel: 'total PDHG + adjoint iterations', yLabel: 'upper loss (log scale)', logY: true }));
 writeFileSync(join(out, 'psnr.svg'), svgLines(series('psnr'), { title: `${cfg.name ?? ''}: train PSNR vs work`, xLabel: 'total PDHG + adjoint iterations', yLabel: 'mean train PSNR (dB)' }));
