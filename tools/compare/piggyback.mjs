@@ -167,7 +167,7 @@ const md = `# ${cfg.name ?? 'piggyback'}\n\n${cfg.description ?? ''}\n\nBackend 
   markdownTable(columns, table);
 writeFileSync(join(out, 'table.md'), md);
 writeFileSync(join(out, 'table.csv'), csvTable(columns, table));
-const huberRows = sweep ? huberSweep(runs.map((r) => ({ ...r, family: r.label.startsWith('standard') ? standard : learned }))) : undefined;
+const huberRows = sweep ? huberSweep(runs.map((r) => ({ ...r, family: r.family === 'scaled' ? standard : learned }))) : undefined;
 writeJson(join(out, 'results.json'), { name: cfg.name, backend, table, huberSweep: huberRows, runs: runs.map((r) => ({ ...r, result: { ...r.result, theta: Array.from(r.result.theta) } })) });
 const series = (key) => runs.map((r) => ({ label: r.label, xs: r.rows.map(cost), ys: r.rows.map((q) => q[key]), dashed: r.accuracy === 'fixed' }));
 writeFileSync(join(out, 'loss.svg'), svgLines(series('upperLoss'), { title: `${cfg.name ?? ''}: upper loss vs work`, xLabel: 'total PDHG + adjoint iterations', yLabel: 'upper loss (log scale)', logY: true }));
