@@ -39,6 +39,8 @@ const configPath = resolve(positional[0]);
 const cfg = JSON.parse(readFileSync(configPath, 'utf8'));
 const baseDir = dirname(configPath);
 const out = resolve(flags.out);
+const standard = ConvOperatorFamily.forwardDifferences();
+const fromRuns = flags.from ? loadRuns(fromFiles) : undefined;
 prepareOut(out, Boolean(flags.force));
 const backend = await useBackend(flags.backend ?? cfg.backend ?? 'wasm');
 const say = (s) => process.stdout.write(s + '\n');
@@ -55,7 +57,6 @@ const pbOptions = { huber: cfg.huber ?? 1e-3, ...(cfg.pdhg ?? {}) };
 const tolerance = cfg.evaluationTolerance ?? 1e-3;
 say(`piggyback ${cfg.name ?? ''} on ${backend}: ${train.clean.shape[0]} train${test ? ` / ${test.clean.shape[0]} test` : ''} images ${train.clean.shape[1]}×${train.clean.shape[2]}, ε_H = ${pbOptions.huber}`);
 
-const standard = ConvOperatorFamily.forwardDifferences();
 const only = flags.only ? new Set(String(flags.only).split(',')) : undefined;
 
 /** Each run's final θ evaluated with every ε_H of the sweep: train loss, train and test PSNR (huber.md / huber.csv). */
@@ -93,8 +94,8 @@ function loadRuns(files) {
   });
 }
 
-if (flags.from) {
-  huberSweep(loadRuns(fromFiles));
+if (fromRuns) {
+  huberSweep(fromRuns);
   tf.dispose([train.clean, train.noisy, ...(test ? [test.clean, test.noisy] : [])]);
   process.exit(0);
 }
