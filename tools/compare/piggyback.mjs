@@ -40,6 +40,7 @@ const cfg = JSON.parse(readFileSync(configPath, 'utf8'));
 const baseDir = dirname(configPath);
 const out = resolve(flags.out);
 const standard = ConvOperatorFamily.forwardDifferences();
+const learnedFamily = (tapScale, size = cfg.learned?.filterSize ?? 3, groups = cfg.learned?.groups ?? 4) => new ConvOperatorFamily('learned', size, groups, undefined, tapScale);
 const fromRuns = flags.from ? loadRuns(fromFiles) : undefined;
 prepareOut(out, Boolean(flags.force));
 const backend = await useBackend(flags.backend ?? cfg.backend ?? 'wasm');
@@ -53,6 +54,7 @@ const pairs = (source, path, noiseSeed) => {
 };
 const train = pairs(cfg.data.train, 'data.train', seed);
 const test = cfg.data.test ? pairs(cfg.data.test, 'data.test', seed + 1) : undefined;
+const disposeData = () => tf.dispose([train.clean, train.noisy, ...(test ? [test.clean, test.noisy] : [])]);
 const pbOptions = { huber: cfg.huber ?? 1e-3, ...(cfg.pdhg ?? {}) };
 const tolerance = cfg.evaluationTolerance ?? 1e-3;
 say(`piggyback ${cfg.name ?? ''} on ${backend}: ${train.clean.shape[0]} train${test ? ` / ${test.clean.shape[0]} test` : ''} images ${train.clean.shape[1]}×${train.clean.shape[2]}, ε_H = ${pbOptions.huber}`);
@@ -64,9 +66,11 @@ function huberSweep(records) {
   const rows = [];
   for (const r of records) {
     for (const huber of sweep) {
+      // At the ε_H and tolerance it was trained and evaluated with, the run's own evaluation is this one.
+      const own = r.huber === huber && r.tolerance === tolerance;
       const options = { ...pbOptions, huber };
-      const tr = piggybackPsnr(r.family, Float64Array.from(r.theta), train.noisy, train.clean, tolerance, options);
-      const te = test ? piggybackPsnr(r.family, Float64Array.from(r.theta), test.noisy, test.clean, tolerance, options) : undefined;
+      const tr = own ? r.train : piggybackPsnr(r.family, Float64Array.from(r.theta), train.noisy, train.clean, tolerance, options);
+      const te = own ? r.test : test ? piggybackPsnr(r.family, Float64Array.from(r.theta), test.noisy, test.clean, tolerance, options) : undefined;
       rows.push({ method: r.label, trainedWith: r.huber ?? '—', huber, upperLoss: tr.loss, trainPsnr: tr.psnr, testPsnr: te?.psnr });
       say(`  ${r.label} (trained with ε_H = ${r.huber ?? '?'}) at ε_H = ${huber}: loss ${tr.loss.toFixed(5)}, train ${tr.psnr.toFixed(3)} dB${te ? `, test ${te.psnr.toFixed(3)} dB` : ''}`);
     }
@@ -90,13 +94,13 @@ function loadRuns(files) {
     if (r.family === 'scaled') return { ...r, family: standard };
     const tapScale = r.tapScale ?? (std ? Math.exp(std.theta[0]) : undefined);
     if (tapScale === undefined) fail(`--from: learned run "${r.label}" has no tapScale and no standard run is among the files: add the results.json that holds standard-adaptive`);
-    return { ...r, family: new ConvOperatorFamily('learned', r.size ?? cfg.learned?.filterSize ?? 3, r.groups ?? cfg.learned?.groups ?? 4, undefined, tapScale) };
+    return { ...r, family: learnedFamily(tapScale, r.size, r.groups) };
   });
 }
 
 if (fromRuns) {
   huberSweep(fromRuns);
-  tf.dispose([train.clean, train.noisy, ...(test ? [test.clean, test.noisy] : [])]);
+  disposeData();
   process.exit(0);
 }
 
@@ -123,7 +127,7 @@ function run(label, family, theta0, method) {
   const testEval = test ? piggybackPsnr(family, res.theta, test.noisy, test.clean, tolerance, pbOptions) : undefined;
   say(`  ${label}: ${res.stopReason} (${res.message}) after ${res.iterations} its, ${wall.toFixed(1)} s; loss ${trainEval.loss.toFixed(5)}, train ${trainEval.psnr.toFixed(2)} dB${testEval ? `, test ${testEval.psnr.toFixed(2)} dB` : ''}${res.theta.length <= 4 ? `; θ = (${Array.from(res.theta, (t) => t.toPrecision(9)).join(', ')})` : ''}`);
   return {
-    label, family: family.kind, size: family.size, groups: family.groups, tapScale: family.tapScale, huber: pbOptions.huber,
+    label, family: family.kind, size: family.size, groups: family.groups, tapScale: family.tapScale, huber: pbOptions.huber, tolerance,
     parameters: family.parameterCount, theta0: Array.from(theta0), theta: Array.from(res.theta), result: res,
     rows, thetas, wall, counters, train: trainEval, test: testEval, accuracy: method.kind,
   };
@@ -140,8 +144,7 @@ if (want('standard-adaptive') || want('learned-adaptive') || want('learned-fixed
 if (want('standard-fixed')) runs.push(run('standard-fixed', standard, theta0Std, { kind: 'fixed', options: cfg.fixed }));
 // The learned discretization starts from the learned standard TV (tapScale = its weight e^θ*, see initialLearnedTheta).
 const weight = Math.exp((stdAdaptive?.theta ?? Array.from(theta0Std))[0]);
-const groups = cfg.learned?.groups ?? 4;
-const learned = new ConvOperatorFamily('learned', cfg.learned?.filterSize ?? 3, groups, undefined, weight);
+const learned = learnedFamily(weight);
 const init = cfg.learned?.init ?? 'shifted';
 const theta0Learned = learned.initialLearnedTheta(cfg.learned?.noise ?? 0.1, seed, cfg.learned?.share ?? 0.05, init);
 if (want('learned-adaptive')) runs.push(run('learned-adaptive', learned, theta0Learned, { kind: 'adaptive', options: { ...cfg.adaptive, ...(cfg.learned?.adaptive ?? {}) } }));
@@ -173,5 +176,5 @@ writeJson(join(out, 'results.json'), { name: cfg.name, backend, table, huberSwee
 const series = (key) => runs.map((r) => ({ label: r.label, xs: r.rows.map(cost), ys: r.rows.map((q) => q[key]), dashed: r.accuracy === 'fixed' }));
 writeFileSync(join(out, 'loss.svg'), svgLines(series('upperLoss'), { title: `${cfg.name ?? ''}: upper loss vs work`, xLabel: 'total PDHG + adjoint iterations', yLabel: 'upper loss (log scale)', logY: true }));
 writeFileSync(join(out, 'psnr.svg'), svgLines(series('psnr'), { title: `${cfg.name ?? ''}: train PSNR vs work`, xLabel: 'total PDHG + adjoint iterations', yLabel: 'mean train PSNR (dB)' }));
-tf.dispose([train.clean, train.noisy, ...(test ? [test.clean, test.noisy] : [])]);
+disposeData();
 say(`\n${md}\nwrote ${out}/table.md, table.csv, results.json, loss.svg, psnr.svg`);
