@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { runExperiment, tf } from '@bilevel/core';
+import { HypergradientOracle, LowerLevelProblem, runExperiment, tf } from '@bilevel/core';
 import { buildExperiment, ShardedOracle, shardRanges, assignShards } from '@bilevel/cli';
 
 const config = {
@@ -32,5 +32,27 @@ describe('data-parallel workers', () => {
     const rel = Math.hypot(...one.map((v, i) => v - two[i])) / Math.hypot(...one);
     console.log(`θ with 1 worker ${one}, with 2 workers ${two}: relative difference ${rel.toExponential(2)}`);
     expect(rel).toBeLessThanOrEqual(1e-5);
+  }, 120_000);
+
+  it("sums the shards' adjoint-corrected values: within the two bounds of the in-process oracle's", async () => {
+    const spec = await buildExperiment(config);
+    const theta = Float64Array.from([-3, -4]);
+    const x0 = spec.operator.naiveReconstruction(spec.train.measurement);
+    const oracle = new HypergradientOracle(new LowerLevelProblem(spec.operator, spec.fidelity, spec.regularizer, spec.train.measurement, spec.gamma), spec.train.clean, spec.lowerSolver, spec.linearSolver, x0, spec.seed);
+    const local = oracle.hypergradient(theta, 1e-2, 1e-3, undefined, { valueEstimate: true });
+    const sharded = await ShardedOracle.create(spec, { config, baseDir: process.cwd(), workers: 2, shards: 2 });
+    const before = { ...sharded.counters };
+    const remote = sharded.hypergradient(theta, 1e-2, 1e-3, undefined, { valueEstimate: true });
+    const [a, b] = [local.valueEstimate!, remote.valueEstimate!];
+    console.log(`corrected f: in-process ${a.value} ± ${a.bound.toExponential(2)}, 2 shards ${b.value} ± ${b.bound.toExponential(2)}`);
+    expect(Math.abs(a.value - b.value)).toBeLessThanOrEqual(a.bound + b.bound);
+    expect(b.bound).toBeLessThan(remote.evaluation.upperGradNorm * 1e-2);
+    expect(sharded.counters.lowerIterations - before.lowerIterations).toBeGreaterThanOrEqual(1);
+    oracle.release(local.evaluation);
+    oracle.dispose();
+    x0.dispose();
+    sharded.release(remote.evaluation);
+    sharded.dispose();
+    tf.dispose([spec.train.clean, spec.train.measurement]);
   }, 120_000);
 });

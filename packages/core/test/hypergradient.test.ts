@@ -46,10 +46,31 @@ describe('hypergradient oracle (TV denoising, 2 images 24×24)', () => {
     }
   });
 
+  it('the adjoint-corrected value g(x̃) − ⟨q̃, ∇ₓh(x̃)⟩ is within its bound of f(θ), and far closer than g(x̃)', () => {
+    for (const at of [theta, [-2, -4], [-3, -3.5]]) {
+      const exact = smallTvOracle();
+      const f = upperValue(exact, at, 1e-6);
+      exact.dispose();
+      for (const [eps, delta] of [[1e-1, 1e-2], [3e-2, 3e-2], [1e-2, 1e-3], [3e-3, 3e-4]]) {
+        const oracle = smallTvOracle();
+        const hg = oracle.hypergradient(Float64Array.from(at), eps, delta, undefined, { valueEstimate: true });
+        const est = hg.valueEstimate!;
+        const e = hg.evaluation.lower.certifiedError;
+        const gradientWidth = hg.evaluation.upperGradNorm * e + 0.5 * oracle.upper.lipschitz * e * e;
+        console.log(`θ ${at} ε ${eps} δ ${delta}: |f − g(x̃)| ${Math.abs(f - hg.value).toExponential(2)} (width ${gradientWidth.toExponential(2)}), |f − corrected| ${Math.abs(f - est.value).toExponential(2)} ≤ ${est.bound.toExponential(2)}`);
+        expect(Math.abs(f - est.value)).toBeLessThanOrEqual(est.bound);
+        expect(est.bound).toBeLessThan(0.2 * gradientWidth);
+        expect(Math.abs(f - est.value)).toBeLessThan(Math.abs(f - hg.value));
+        oracle.release(hg.evaluation);
+        oracle.dispose();
+      }
+    }
+  });
+
   it('does not leak tensors across repeated hypergradient calls', () => {
     const oracle = smallTvOracle();
     const call = () => {
-      const hg = oracle.hypergradient(Float64Array.from(theta), 1e-2, 1e-2);
+      const hg = oracle.hypergradient(Float64Array.from(theta), 1e-2, 1e-2, undefined, { valueEstimate: true });
       oracle.release(hg.evaluation);
     };
     call();

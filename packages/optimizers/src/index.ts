@@ -31,6 +31,7 @@ const MAID_OPTION_DOCS: Record<keyof MaidOptions, string> = {
   metricDecay: 'decay of the running mean of z_i² for metric rms (0.9)',
   metricMemory: 'pairs kept by metric lbfgs (8)',
   shrinkRule: "after a failed test: fixed (ε, δ × shrink) | predicted (jump to the accuracy the failed test says is needed, at least × shrink)",
+  valueBound: "bounds on f in the decrease test: gradient (the paper's g(x̃) ± ‖∇g‖ε) | adjoint (g(x̃) − ⟨q̃, ∇ₓh(x̃)⟩ ± O(ε²); a CG solve per trial)",
 };
 
 /** MAID's numeric options: those whose default is a number (the choices are read by name below). */
@@ -38,6 +39,7 @@ type MaidNumberKey = { [K in keyof MaidOptions]: MaidOptions[K] extends number ?
 const MAID_NUMBER_KEYS = (Object.keys(MAID_DEFAULTS) as (keyof MaidOptions)[]).filter((k): k is MaidNumberKey => typeof MAID_DEFAULTS[k] === 'number');
 const METRICS = ['identity', 'rms', 'lbfgs'] as const;
 const SHRINK_RULES = ['fixed', 'predicted'] as const;
+const VALUE_BOUNDS = ['gradient', 'adjoint'] as const;
 const FIXED_METRICS = ['identity', 'lbfgs'] as const;
 
 const FLOOR = ['clamp', 'stop'] as const;
@@ -52,6 +54,7 @@ function readMaidOptions(r: OptionReader, defaults: MaidOptions): MaidOptions {
   opts.atFloor = r.choice('atFloor', defaults.atFloor, FLOOR);
   opts.metric = r.choice('metric', defaults.metric, METRICS);
   opts.shrinkRule = r.choice('shrinkRule', defaults.shrinkRule, SHRINK_RULES);
+  opts.valueBound = r.choice('valueBound', defaults.valueBound, VALUE_BOUNDS);
   return opts;
 }
 

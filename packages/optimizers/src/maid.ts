@@ -56,15 +56,25 @@ export interface MaidOptions {
    * root of (‖∇g(x̃)‖ + ‖∇g(x̃⁺)‖)ε + L_g ε² = g(x̃) − g(x̃⁺) − λα⟨z, d⟩, at which the ε-bounds certify the computed decrease.
    */
   shrinkRule: ShrinkRule;
+  /**
+   * The bounds U, L on f in the sufficient-decrease test: 'gradient' (the paper's) g(x̃) ± (‖∇g(x̃)‖ε + ½L_g ε²);
+   * 'adjoint' the adjoint-corrected value g(x̃) − ⟨q̃, ∇ₓh(x̃)⟩ ± (ρε + ½(L_H‖∇g‖/μ + L_g)ε²) (ρ the CG residual;
+   * see adjointValueBound) — second order in ε, so small decreases are certified at a far coarser ε. Costs a CG solve
+   * (and one lower-level gradient) at each trial point, reused as the next iteration's hypergradient when accepted.
+   * Rows then report the corrected value as upperLoss. Falls back to 'gradient' with oracles that provide no value
+   * estimate (the piggyback oracle).
+   */
+  valueBound: ValueBound;
 }
 
 export type StepMetric = 'identity' | 'rms' | 'lbfgs';
 export type ShrinkRule = 'fixed' | 'predicted';
+export type ValueBound = 'gradient' | 'adjoint';
 
 export const MAID_DEFAULTS: MaidOptions = {
   epsilon0: 1e-1, delta0: 1e-1, step0: 1e-2, eta: 1e-4, lambda: 1e-4, shrink: 0.5, backtrack: 0.5, grow: 1.05,
   stepGrow: 10 / 9, maxBacktracks: 10, gradTol: 0, relGradTol: 1e-4, atFloor: 'clamp',
-  metric: 'identity', metricDecay: 0.9, metricMemory: 8, shrinkRule: 'fixed',
+  metric: 'identity', metricDecay: 0.9, metricMemory: 8, shrinkRule: 'fixed', valueBound: 'gradient',
 };
 
 /** What MAID keeps of the accepted lower-level solution (its x̃ is the oracle's warm start). */
@@ -122,9 +132,14 @@ export class Maid implements OuterOptimizer {
     s.delta *= f;
   }
 
-  private lowerBound(ev: LowerEvaluation, Lg: number): number {
+  /**
+   * f(θ) ∈ [value − width, value + width]: the adjoint-corrected estimate where `hg` carries one, else
+   * g(x̃) ± (‖∇g(x̃)‖ε + ½L_g ε²).
+   */
+  private valueBounds(ev: LowerEvaluation, hg: HypergradientResult | undefined, Lg: number): { value: number; width: number } {
+    if (hg?.valueEstimate) return { value: hg.valueEstimate.value, width: hg.valueEstimate.bound };
     const e = ev.lower.certifiedError;
-    return ev.value - ev.upperGradNorm * e - 0.5 * Lg * e * e;
+    return { value: ev.value, width: ev.upperGradNorm * e + 0.5 * Lg * e * e };
   }
 
   /** The step direction d for z at θ, and the metric state it would commit on acceptance (see `metric`). */
@@ -143,17 +158,15 @@ export class Maid implements OuterOptimizer {
     return { d: d.map((di) => di * r), commit: { metricMean: mean, metricSteps: t } };
   }
 
-  private upperBound(ev: LowerEvaluation, Lg: number): number {
-    const e = ev.lower.certifiedError;
-    return ev.value + ev.upperGradNorm * e + 0.5 * Lg * e * e;
-  }
-
   run(oracle: HypergradientOracle, theta0: Float64Array, ctx: OptimizerContext): OptimizerResult {
     const o = this.options;
     const s: MaidState = this.state ?? { theta: Array.from(theta0), epsilon: o.epsilon0, delta: o.delta0, step: o.step0, iter: 0, firstGradNorm: 0 };
     this.state = s;
     const rules = new StopRules(ctx.budget, oracle, ctx.shouldStop);
     const Lg = oracle.upper.lipschitz;
+    const adjoint = o.valueBound === 'adjoint';
+    // The accepted trial's hypergradient (adjoint bounds), reused while its evaluation and CG residual δ still hold.
+    let carried: { hg: HypergradientResult; delta: number } | undefined;
     // After a restore, the accepted x̃ is the oracle's warm start: rebuild the evaluation around a copy of it.
     const restored = s.current && tf.keep(oracle.current.clone());
     let current: LowerEvaluation | undefined = s.current && restored && {
@@ -170,7 +183,7 @@ export class Maid implements OuterOptimizer {
       if (stop) return finish(stop.reason, stop.message);
       const theta = Float64Array.from(s.theta);
       let backtracks = 0;
-      let accepted: { ev: LowerEvaluation; step: number; hg: HypergradientResult; commit: Partial<MaidState> } | undefined;
+      let accepted: { ev: LowerEvaluation; step: number; hg: HypergradientResult; commit: Partial<MaidState>; next?: HypergradientResult } | undefined;
       let hg: HypergradientResult | undefined;
       // Uncertified: the accuracy needed for a certified step is below the float32 floor (atFloor 'clamp').
       let uncertified = false;
@@ -201,7 +214,10 @@ export class Maid implements OuterOptimizer {
           uncertified = true;
           floorCause = `δ at the float32 floor ${dFloor.toExponential(2)}`;
         }
-        hg = oracle.hypergradient(theta, current.lower.certifiedError, s.delta, current);
+        hg = carried && carried.hg.evaluation === current && carried.delta <= s.delta
+          ? carried.hg
+          : oracle.hypergradient(theta, current.lower.certifiedError, s.delta, current, { valueEstimate: adjoint });
+        carried = undefined;
         const zNorm = Math.hypot(...hg.grad);
         if (s.iter === 0 && s.firstGradNorm === 0) s.firstGradNorm = zNorm;
         if (zNorm + hg.errorBound <= Math.max(o.gradTol, o.relGradTol * s.firstGradNorm)) {
@@ -216,19 +232,28 @@ export class Maid implements OuterOptimizer {
           continue;
         }
         // Certified: U(θ⁺) − L(θ) + λα‖z‖² ≤ 0 with the ε-bounds; uncertified: the computed values themselves.
-        const lower = uncertified ? current.value : this.lowerBound(current, Lg);
+        const now = this.valueBounds(current, hg, Lg);
+        const lower = uncertified ? now.value : now.value - now.width;
         let needed = 0; // the ε at which the bounds would certify an accuracy-limited step's computed decrease
         for (let i = 0; i < o.maxBacktracks; i++) {
           const step = step0 * o.backtrack ** i;
           const trial = theta.map((t, j) => t - step * d[j]);
           const ev = oracle.evaluate(trial, s.epsilon);
-          if ((uncertified ? ev.value : this.upperBound(ev, Lg)) - lower + o.lambda * step * zd <= 0) {
-            accepted = { ev, step, hg, commit };
+          const trialHg = adjoint ? oracle.hypergradient(trial, ev.lower.certifiedError, s.delta, ev, { valueEstimate: true }) : undefined;
+          const next = this.valueBounds(ev, trialHg, Lg);
+          if ((uncertified ? next.value : next.value + next.width) - lower + o.lambda * step * zd <= 0) {
+            accepted = { ev, step, hg, commit, next: trialHg };
             break;
           }
           // The computed values decrease enough but their ε-bounds do not: shorter steps cannot help, more accuracy can.
-          const accuracyLimited = !uncertified && ev.value - current.value + o.lambda * step * zd <= 0;
-          if (accuracyLimited) needed = certifyingAccuracy(current.value - ev.value - o.lambda * step * zd, current.upperGradNorm + ev.upperGradNorm, Lg);
+          const decrease = now.value - next.value - o.lambda * step * zd;
+          const accuracyLimited = !uncertified && decrease >= 0;
+          if (accuracyLimited) {
+            // The adjoint widths are second order in ε (δ shrinks with it); the gradient widths solve Gε + L_g ε² = D.
+            needed = trialHg?.valueEstimate && hg.valueEstimate
+              ? s.epsilon * Math.sqrt(decrease / (now.width + next.width))
+              : certifyingAccuracy(decrease, current.upperGradNorm + ev.upperGradNorm, Lg);
+          }
           oracle.release(ev);
           backtracks++;
           if (accuracyLimited) break;
@@ -255,7 +280,7 @@ export class Maid implements OuterOptimizer {
       const record: IterationRecord = {
         iter: s.iter + 1,
         seconds: rules.seconds,
-        upperLoss: accepted.ev.value,
+        upperLoss: accepted.next?.valueEstimate?.value ?? accepted.ev.value,
         epsilon: s.epsilon,
         delta: s.delta,
         omega: accepted.hg.errorBound,
@@ -272,6 +297,7 @@ export class Maid implements OuterOptimizer {
         otherSeconds: rules.seconds - oracle.counters.lowerSeconds - oracle.counters.cgSeconds,
         certified: uncertified ? 0 : 1,
       };
+      if (accepted.next) carried = { hg: accepted.next, delta: s.delta };
       s.iter++;
       s.step = accepted.step * o.stepGrow;
       s.epsilon *= o.grow;

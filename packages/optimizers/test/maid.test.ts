@@ -143,14 +143,35 @@ describe('MAID on a small TV denoising problem', () => {
     expect(p.work).toBeLessThanOrEqual(f.work);
   });
 
+  it("valueBound 'adjoint': certified descent to the same stationary point as 'gradient', at coarser ε and less lower-level + CG work", () => {
+    const run = (valueBound: 'gradient' | 'adjoint') => {
+      const oracle = smallTvOracle(2, 24);
+      const rows: IterationRecord[] = [];
+      const r = new Maid({ ...MAID_DEFAULTS, valueBound }).run(oracle, theta0, { budget: { maxIterations: 500 }, onIteration: (row) => rows.push({ ...row }) });
+      oracle.dispose();
+      return { r, rows, work: rows.at(-1)!.lowerIterations + rows.at(-1)!.cgIterations };
+    };
+    const g = run('gradient'), a = run('adjoint');
+    const median = (rows: IterationRecord[]) => rows.map((row) => row.epsilon).sort((x, y) => x - y)[rows.length >> 1];
+    console.log(`gradient: ${g.r.stopReason} after ${g.r.iterations} its, work ${g.work}, median ε ${median(g.rows).toExponential(2)}, loss ${g.rows.at(-1)!.upperLoss}; ` +
+      `adjoint: ${a.r.stopReason} after ${a.r.iterations} its, work ${a.work}, median ε ${median(a.rows).toExponential(2)}, loss ${a.rows.at(-1)!.upperLoss}`);
+    expect(['converged', 'accuracy-floor']).toContain(a.r.stopReason);
+    for (let k = 1; k < a.rows.length; k++) expect(a.rows[k].upperLoss).toBeLessThan(a.rows[k - 1].upperLoss + 1e-6);
+    expect(Math.abs(a.rows.at(-1)!.upperLoss - g.rows.at(-1)!.upperLoss) / g.rows.at(-1)!.upperLoss).toBeLessThan(1e-3);
+    expect(median(a.rows)).toBeGreaterThan(median(g.rows));
+    expect(a.work).toBeLessThan(g.work);
+  });
+
   it('keeps tf.memory().numTensors flat between outer iterations 5 and 50', () => {
     const oracle = smallTvOracle(2, 16);
     const counts: Record<number, number> = {};
     // No step growth: progress is slow enough that the run neither converges nor reaches the float32 floor by iteration 50.
-    const maid = new Maid({ ...MAID_DEFAULTS, stepGrow: 1, relGradTol: 0 });
-    const r = maid.run(oracle, theta0, { budget: { maxIterations: 50 }, onIteration: (row) => (counts[row.iter] = tf.memory().numTensors) });
-    expect(r.iterations).toBe(50);
-    expect(counts[50]).toBe(counts[5]);
+    for (const valueBound of ['gradient', 'adjoint'] as const) {
+      const maid = new Maid({ ...MAID_DEFAULTS, stepGrow: 1, relGradTol: 0, valueBound });
+      const r = maid.run(oracle, theta0, { budget: { maxIterations: 50 }, onIteration: (row) => (counts[row.iter] = tf.memory().numTensors) });
+      expect(r.iterations).toBe(50);
+      expect(counts[50]).toBe(counts[5]);
+    }
     oracle.dispose();
   });
 

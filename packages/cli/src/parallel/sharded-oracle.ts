@@ -1,7 +1,7 @@
 import { cpus } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import {
-  LowerLevelProblem, maidErrorBound, MeanSquaredUpperLoss, tf, type ExperimentSpec, type HypergradientResult, type ImageBatch,
+  LowerLevelProblem, maidErrorBound, MeanSquaredUpperLoss, tf, type ExperimentSpec, type HypergradientOptions, type HypergradientResult, type ImageBatch,
   type LowerEvaluation, type LowerStop, type Oracle, type OracleCounters, type OracleState,
 } from '@bilevel/core';
 import { Channel, channelBuffers } from './channel.js';
@@ -172,7 +172,7 @@ export class ShardedOracle implements Oracle {
     (ev as unknown as { dispose(): void }).dispose();
   }
 
-  hypergradient(theta: Float64Array, epsilon: number, delta: number, evaluation?: LowerEvaluation): HypergradientResult {
+  hypergradient(theta: Float64Array, epsilon: number, delta: number, evaluation?: LowerEvaluation, options: HypergradientOptions = {}): HypergradientResult {
     const ev = evaluation ?? this.evaluate(theta, epsilon);
     const { mu } = this.curvature(theta);
     const t0 = performance.now();
@@ -185,6 +185,7 @@ export class ShardedOracle implements Oracle {
     }
     const parts = this.call<ShardHypergradient>((shards) => ({
       op: 'hypergradient', id, theta: Array.from(theta), eps: shards.map((s) => epsilon * this.share(s)), delta: shards.map((s) => delta * this.share(s)),
+      valueEstimate: options.valueEstimate ?? false,
     }));
     const grad = new Float64Array(parts[0].grad.length);
     for (const p of parts) p.grad.forEach((g, j) => (grad[j] += g));
@@ -197,8 +198,16 @@ export class ShardedOracle implements Oracle {
     this.counters.cgIterations += cgIterations;
     this.counters.cgSeconds += (performance.now() - t0) / 1000;
     const errorBound = maidErrorBound({ epsilon, delta, mu, Lg: this.upper.lipschitz, upperGradNorm: ev.upperGradNorm, jacobianNorm: this.jacobianNorm, lipschitzJ, lipschitzHessian });
+    // g = Σ_s g_s, so the shards' corrected values and bounds add up; their cost is a full batch's (HypergradientOracle).
+    const valueEstimate = options.valueEstimate
+      ? parts.reduce((a, p) => ({ value: a.value + p.valueEstimate!.value, bound: a.bound + p.valueEstimate!.bound }), { value: 0, bound: 0 })
+      : undefined;
+    if (valueEstimate) {
+      this.counters.lowerIterations += 1;
+      this.counters.cgIterations += 2;
+    }
     return {
-      value: ev.value, grad, errorBound, evaluation: ev,
+      value: ev.value, valueEstimate, grad, errorBound, evaluation: ev,
       stats: {
         qNorm, lowerIterations: ev.lower.iterations, cgIterations, cgResidual: Math.sqrt(parts.reduce((a, p) => a + p.cgResidualSq, 0)),
         jacobianNorm: this.jacobianNorm, lipschitzJ, lipschitzHessianInverse: lipschitzHessian / (mu * mu), mu, lowerSeconds: 0, cgSeconds: (performance.now() - t0) / 1000,

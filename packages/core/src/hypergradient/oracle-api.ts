@@ -1,6 +1,6 @@
 import type { ImageBatch } from '../tensor.js';
 import type { MeanSquaredUpperLoss } from '../upper.js';
-import type { HypergradientResult, LowerEvaluation, OracleCounters, OracleState } from './oracle.js';
+import type { HypergradientOptions, HypergradientResult, LowerEvaluation, OracleCounters, OracleState } from './oracle.js';
 
 /**
  * What outer optimizers may use of a hypergradient oracle. HypergradientOracle implements it in-process;
@@ -16,7 +16,7 @@ export interface Oracle {
   evaluate(theta: Float64Array, epsilon: number): LowerEvaluation;
   accept(ev: LowerEvaluation): void;
   release(ev: LowerEvaluation): void;
-  hypergradient(theta: Float64Array, epsilon: number, delta: number, evaluation?: LowerEvaluation): HypergradientResult;
+  hypergradient(theta: Float64Array, epsilon: number, delta: number, evaluation?: LowerEvaluation, options?: HypergradientOptions): HypergradientResult;
   saveState(): OracleState;
   restoreState(s: OracleState): void;
   dispose(): void;

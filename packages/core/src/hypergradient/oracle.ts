@@ -1,6 +1,6 @@
 import type { LinearSolver, LowerSolveResult, LowerSolver } from '../contracts/solvers.js';
 import type { LowerLevelProblem } from '../problem.js';
-import { squaredNorm, tf, readScalars, type ImageBatch, type Tensor1D } from '../tensor.js';
+import { dot, squaredNorm, tf, readScalars, type ImageBatch, type Tensor1D } from '../tensor.js';
 import { MeanSquaredUpperLoss } from '../upper.js';
 import { LipschitzEstimates } from './lipschitz.js';
 import type { Oracle } from './oracle-api.js';
@@ -33,9 +33,25 @@ export interface HypergradientStats {
   cgSeconds: number;
 }
 
+/**
+ * f(θ) = g(x̂) estimated by the adjoint-corrected value g(x̃) − ⟨q̃, ∇ₓh(x̃)⟩ (first-order in x̂ − x̃), with
+ * |f(θ) − value| ≤ bound (see adjointValueBound).
+ */
+export interface ValueEstimate {
+  readonly value: number;
+  readonly bound: number;
+}
+
+export interface HypergradientOptions {
+  /** Also return the adjoint-corrected value f(θ) ≈ g(x̃) − ⟨q̃, ∇ₓh(x̃)⟩ and its bound (one more lower-level gradient). */
+  valueEstimate?: boolean;
+}
+
 /** ∇f(θ) ≈ z = −J(x̃)ᵀq̃, B(x̃)q̃ ≈ ∇g(x̃), with the a-posteriori bound ‖z − ∇f(θ)‖ ≤ errorBound. */
 export interface HypergradientResult {
   readonly value: number;
+  /** The adjoint-corrected f(θ) and its bound, where the oracle provides it. */
+  readonly valueEstimate?: ValueEstimate;
   readonly grad: Float64Array;
   readonly errorBound: number;
   readonly stats: HypergradientStats;
@@ -53,6 +69,18 @@ export function maidErrorBound(c: { epsilon: number; delta: number; mu: number; 
   const c2 = J / mu;
   const c3 = (LJ * Lg) / mu;
   return c1 * epsilon + c2 * delta + c3 * epsilon * epsilon;
+}
+
+/**
+ * Bound on |g(x̂) − g(x̃) + ⟨q̃, ∇ₓh(x̃)⟩| for μ-strongly convex h with L_H-Lipschitz Hessian B, r = ‖∇ₓh(x̃)‖,
+ * e = r/μ ≥ ‖x̃ − x̂‖ and the CG residual ρ = ‖Bq̃ − ∇g(x̃)‖:  ρr/μ + (L_H‖∇g(x̃)‖/μ + ½L_g)e² + 8u|g(x̃)|.
+ * From x̂ − x̃ = −B⁻¹(∇h(x̃) + R), ‖R‖ ≤ ½L_H e², and g(x̂) − g(x̃) = ⟨∇g(x̃), x̂ − x̃⟩ ± ½L_g e². L_H is a probed
+ * estimate (a lower bound on the true constant), so its term is doubled; the last term allows for the float32
+ * rounding of g(x̃) and x̃ (u = 2⁻²³).
+ */
+export function adjointValueBound(c: { value: number; residual: number; hGradNorm: number; mu: number; Lg: number; upperGradNorm: number; lipschitzHessian: number }): number {
+  const e = c.hGradNorm / c.mu;
+  return c.residual * e + ((c.lipschitzHessian * c.upperGradNorm) / c.mu + 0.5 * c.Lg) * e * e + 8 * FLOAT32_EPS * Math.abs(c.value);
 }
 
 /** Running totals of the work done through the oracle. */
@@ -147,7 +175,7 @@ export class HypergradientOracle implements Oracle {
   }
 
   /** Inexact hypergradient at θ with lower accuracy ε and CG residual δ (DESIGN §1–2). */
-  hypergradient(theta: Float64Array, epsilon: number, delta: number, evaluation?: LowerEvaluation): HypergradientResult {
+  hypergradient(theta: Float64Array, epsilon: number, delta: number, evaluation?: LowerEvaluation, options: HypergradientOptions = {}): HypergradientResult {
     const ev = evaluation ?? this.evaluate(theta, epsilon);
     const thetaT = tf.tensor1d(Float32Array.from(theta));
     const { mu } = this.curvature(theta);
@@ -161,6 +189,7 @@ export class HypergradientOracle implements Oracle {
     this.counters.cgSeconds += (performance.now() - t0) / 1000;
     const zT = tf.tidy(() => tf.neg(this.problem.mixedVjp(x, thetaT, q))) as Tensor1D;
     const grad = Float64Array.from(zT.dataSync());
+    const valueEstimate = options.valueEstimate ? this.valueEstimate(ev, thetaT, q, cg.residualNorm, mu) : undefined;
     const constants = this.estimates.update(this.problem, x, thetaT, q, grad, Math.max(epsilon, 1e-12));
     zT.dispose();
     thetaT.dispose();
@@ -171,6 +200,7 @@ export class HypergradientOracle implements Oracle {
     const errorBound = maidErrorBound({ epsilon, delta, mu, Lg: this.upper.lipschitz, upperGradNorm: ev.upperGradNorm, ...constants });
     return {
       value: ev.value,
+      valueEstimate,
       grad,
       errorBound,
       evaluation: ev,
@@ -187,6 +217,30 @@ export class HypergradientOracle implements Oracle {
         cgSeconds: (performance.now() - t0) / 1000,
       },
     };
+  }
+
+  /**
+   * g(x̃) − ⟨q̃, ∇ₓh(x̃)⟩ and its bound: one lower-level gradient (counted as a lower-level iteration) and two
+   * Hessian-vector products (counted as CG iterations).
+   */
+  private valueEstimate(ev: LowerEvaluation, theta: Tensor1D, q: ImageBatch, residual: number, mu: number): ValueEstimate {
+    // ∇ₓh(x̃), and L_H probed along the approximate error direction p = ∇ₓh(x̃)/μ (x̃ − x̂ ≈ B⁻¹∇ₓh(x̃)):
+    // ‖(B(x̃ − p) − B(x̃))q̂‖/‖p‖, q̂ = q̃/‖q̃‖, taken with the random-direction estimate's running maximum.
+    const [correction, hGradNormSq, probe] = readScalars(...tf.tidy(() => {
+      const gh = this.problem.gradX(ev.x, theta);
+      const hGradNorm = tf.norm(gh);
+      const qh = tf.div(q, tf.maximum(tf.norm(q), 1e-30)) as ImageBatch;
+      const shifted = tf.sub(ev.x, tf.mul(gh, 1 / mu)) as ImageBatch;
+      const change = tf.norm(tf.sub(this.problem.hvpX(shifted, theta, qh), this.problem.hvpX(ev.x, theta, qh)));
+      return [dot(q, gh), tf.square(hGradNorm), tf.div(tf.mul(change, mu), tf.maximum(hGradNorm, 1e-30))];
+    }));
+    this.counters.lowerIterations += 1;
+    this.counters.cgIterations += 2;
+    const bound = adjointValueBound({
+      value: ev.value, residual, hGradNorm: Math.sqrt(hGradNormSq), mu, Lg: this.upper.lipschitz, upperGradNorm: ev.upperGradNorm,
+      lipschitzHessian: Math.max(probe, this.estimates.lipschitzHessian),
+    });
+    return { value: ev.value - correction, bound };
   }
 
   /** Warm starts, counters and constant estimates, for checkpoints. */
