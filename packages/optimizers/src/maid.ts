@@ -225,8 +225,8 @@ export class Maid implements OuterOptimizer {
         }
         const { d: metricD, commit } = this.direction(theta, hg.grad, s);
         const { d, zd, omegaMax, steepestStep } = certifiedDirection(hg.grad, metricD, uncertified ? 0 : hg.errorBound, o.eta, o.metric === 'lbfgs');
-        // A quasi-Newton direction carries its own scale: try the unit step first.
-        const step0 = steepestStep ?? (o.metric === 'lbfgs' && s.pairs?.length ? 1 : s.step);
+        // A quasi-Newton direction carries its own scale: try the unit step first (capped, see quasiNewtonStep).
+        const step0 = steepestStep ?? (o.metric === 'lbfgs' && s.pairs?.length ? quasiNewtonStep(d, theta, s.last?.theta) : s.step);
         if (!uncertified && hg.errorBound > omegaMax) {
           this.shrinkAccuracy(s, (0.9 * omegaMax) / hg.errorBound);
           continue;
@@ -320,6 +320,18 @@ export function certifiedDirection(
   const zz = dot(z, z);
   if (omega <= omegaMax || !fallback || d === z || omega > (1 - eta) * Math.sqrt(zz) || !(zd > 0)) return { d, zd, omegaMax };
   return { d: z, zd: zz, omegaMax: (1 - eta) * Math.sqrt(zz), steepestStep: zd / zz };
+}
+
+/**
+ * The first trial step along a quasi-Newton d: 1, but no longer than 10× the last accepted step ‖θ − θ_last‖. With
+ * inexact z a pair (Δθ, Δz) can carry a spuriously small curvature, and a unit step along the resulting d can land
+ * where the lower-level problem costs a thousand iterations to solve.
+ */
+export function quasiNewtonStep(d: Float64Array, theta: Float64Array, lastTheta: number[] | undefined): number {
+  if (!lastTheta) return 1;
+  const last = Math.hypot(...Array.from(theta, (t, i) => t - lastTheta[i]));
+  const length = norm(d);
+  return last > 0 && length > 10 * last ? (10 * last) / length : 1;
 }
 
 /** The positive root ε of Gε + L_g ε² = D (D > 0), i.e. 2D/(G + √(G² + 4 L_g D)). */

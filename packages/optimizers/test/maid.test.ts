@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { tf, useBackend, type IterationRecord } from '@bilevel/core';
-import { certifiedDirection, certifyingAccuracy, Maid, MAID_DEFAULTS } from '@bilevel/optimizers';
+import { certifiedDirection, certifyingAccuracy, Maid, MAID_DEFAULTS, quasiNewtonStep } from '@bilevel/optimizers';
 import { smallTvOracle } from '../../core/test/fixtures.js';
 
 const theta0 = Float64Array.from([-5, -5]);
@@ -116,6 +116,14 @@ describe('MAID on a small TV denoising problem', () => {
       expect(r.steepestStep).toBeUndefined();
       expect(r.omegaMax).toBeLessThan(0.5);
     }
+  });
+
+  it('quasiNewtonStep: the unit step, unless it is longer than 10× the last accepted step', () => {
+    const theta = Float64Array.from([1, 2]);
+    expect(quasiNewtonStep(Float64Array.from([3, 4]), theta, undefined)).toBe(1);
+    expect(quasiNewtonStep(Float64Array.from([3, 4]), theta, [1, 1.5])).toBe(1); // ‖d‖ = 5 ≤ 10 · 0.5
+    expect(quasiNewtonStep(Float64Array.from([30, 40]), theta, [1, 1.5])).toBeCloseTo(0.1, 12); // ‖αd‖ = 5
+    expect(quasiNewtonStep(Float64Array.from([30, 40]), theta, [1, 2])).toBe(1); // no last step to scale by
   });
 
   it('certifyingAccuracy is the positive root of Gε + L_g ε² = D', () => {
