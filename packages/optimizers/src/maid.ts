@@ -43,7 +43,7 @@ export interface MaidOptions {
    * evens out parameter blocks of different scales (FoE weights vs filter taps). The certified tests use ⟨z, d⟩:
    * descent iff ω ≤ (1 − η)⟨z, d⟩/‖d‖, sufficient decrease with λα⟨z, d⟩. 'lbfgs': d = H z with H the L-BFGS
    * inverse-Hessian model of the last `metricMemory` accepted pairs (Δθ, Δz) with ⟨Δθ, Δz⟩ > 0, and the first
-   * trial step α = 1 whenever a pair exists; the pairs are dropped after a step that needed ≥ 3 halvings. A quasi-Newton
+   * trial step α = 1 whenever a pair exists (at most 10× the last accepted step, see quasiNewtonStep); the pairs are dropped after a step that needed ≥ 3 halvings. A quasi-Newton
    * direction that fails the descent test where −z passes gives way to −z for that iteration (see certifiedDirection).
    */
   metric: StepMetric;
@@ -58,9 +58,10 @@ export interface MaidOptions {
   shrinkRule: ShrinkRule;
   /**
    * The bounds U, L on f in the sufficient-decrease test: 'gradient' (the paper's) g(x̃) ± (‖∇g(x̃)‖ε + ½L_g ε²);
-   * 'adjoint' the adjoint-corrected value g(x̃) − ⟨q̃, ∇ₓh(x̃)⟩ ± (ρε + ½(L_H‖∇g‖/μ + L_g)ε²) (ρ the CG residual;
-   * see adjointValueBound) — second order in ε, so small decreases are certified at a far coarser ε. Costs a CG solve
-   * (and one lower-level gradient) at each trial point, reused as the next iteration's hypergradient when accepted.
+   * 'adjoint' the adjoint-corrected value g(x̃) − ⟨q̃, ∇ₓh(x̃)⟩ ± (ρe + (L_H‖∇g‖/μ + ½L_g)e² + 8u|g|) (e = ‖∇ₓh(x̃)‖/μ,
+   * ρ the CG residual; see adjointValueBound) — second order in e, so small decreases are certified at a far coarser ε.
+   * Costs a CG solve, a lower-level gradient and two Hessian-vector products at each trial point; the trial's
+   * hypergradient is reused as the next iteration's when the step is accepted.
    * Rows then report the corrected value as upperLoss. Falls back to 'gradient' with oracles that provide no value
    * estimate (the piggyback oracle).
    */
