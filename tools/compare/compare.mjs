@@ -4,18 +4,21 @@
 // plot each of upper loss and PSNR against total lower-level + CG iterations.
 //
 //   npx tsc -b && node tools/compare/compare.mjs examples/compare-tv-kodak96.json --out runs/compare-tv [--force]
-//        [--only label1,label2] [--backend wasm|cpu] [--points 25]
+//        [--only label1,label2] [--backend wasm|cpu] [--points 25] [--seed 3 | --seeds 0,1,2,3]
 //   node tools/compare/compare.mjs --replot runs/compare-tv      (rewrites table and plots from results.json)
 //
 // Losses and PSNRs in the plot and in the "loss at N" columns are re-evaluated after the runs at the θ each
 // method had reached, with the lower level solved to the common evaluation tolerance (not counted as work);
 // the x axis counts only the work each optimizer spent itself. Stochastic methods count a batch iteration as
 // |B|/n of a full one (their 'per-image' cost scaling), so all methods are charged per image processed.
+// --seed N overrides the experiment seed (noise and initialisation); --seeds a,b,c runs the whole comparison once per
+// seed (in <out>/seed-N/) and writes seeds.md / seeds.csv: every method's loss at each checkpoint in every seed, and in
+// how many seeds it was below the reference method.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { HypergradientOracle, LowerLevelProblem, meanPsnr, runExperiment, tf, useBackend } from '@bilevel/core';
 import { buildExperiment, Progress } from '@bilevel/cli';
-import { cost, csvTable, lastRowWithin, markdownTable, merge, parseArgs, prepareOut, subsample, svgLines, writeJson } from './lib.mjs';
+import { cost, csvTable, lastRowWithin, markdownTable, merge, parseArgs, parseSeeds, prepareOut, seedSummary, subsample, svgLines, writeJson } from './lib.mjs';
 
 /** Writes table.md, table.csv, loss.svg and psnr.svg (and results.json unless replotting) from the collected runs. */
 function writeReport(out, report, { json = true } = {}) {
@@ -53,6 +56,7 @@ function writeReport(out, report, { json = true } = {}) {
   writeFileSync(join(out, 'table.md'), md);
   writeFileSync(join(out, 'table.csv'), csvTable(columns, table));
   if (json) writeJson(join(out, 'results.json'), { ...report, table });
+  report.table = table;
   // Plots against work on a log axis (θ₀, at work 0, sits on the axis minimum). The loss plot shows the suboptimality
   // f(θ) − f_best, f_best the lowest re-evaluated loss of any method (that point sits at 1e-6·f_best).
   const fBest = Math.min(...runs.flatMap((r) => r.curve.map((p) => p.loss)));
@@ -79,7 +83,16 @@ if (flags.replot) {
   process.exit(0);
 }
 if (positional.length !== 1 || !flags.out) {
-  console.error('usage: node tools/compare/compare.mjs <compare-config.json> --out <dir> [--force] [--only a,b] [--backend wasm] [--points 25]\n       node tools/compare/compare.mjs --replot <dir>');
+  console.error('usage: node tools/compare/compare.mjs <compare-config.json> --out <dir> [--force] [--only a,b] [--backend wasm] [--points 25] [--seed N | --seeds a,b,c]\n       node tools/compare/compare.mjs --replot <dir>');
+  process.exit(2);
+}
+let seeds;
+try {
+  if (flags.seed !== undefined && flags.seeds !== undefined) throw new Error('give either --seed N or --seeds a,b,c, not both');
+  seeds = flags.seeds !== undefined ? parseSeeds(flags.seeds) : flags.seed !== undefined ? parseSeeds(flags.seed) : undefined;
+  if (flags.seed !== undefined && seeds.length !== 1) throw new Error(`--seed "${flags.seed}": give one non-negative integer (several: --seeds)`);
+} catch (e) {
+  console.error(e.message);
   process.exit(2);
 }
 const configPath = resolve(positional[0]);
@@ -96,59 +109,92 @@ const points = Number(flags.points ?? cfg.reevaluate?.points ?? 25);
 const tolerance = cfg.reevaluate?.tolerance ?? base.evaluationTolerance ?? 1e-3;
 say(`compare ${cfg.name ?? ''} on ${backend}: ${methods.map((m) => m.label).join(', ')}`);
 
-const runs = [];
-for (const m of methods) {
-  const raw = merge(merge(base, cfg.override ?? {}), { name: m.label, ...(m.budget ? { budget: m.budget } : {}) });
-  raw.optimizer = structuredClone(m.optimizer); // replaced, not merged
-  const spec = await buildExperiment(raw, { baseDir: dirname(basePath) });
-  const rows = [], thetas = [];
-  const progress = new Progress(spec.budget.maxIterations, spec.budget.maxSeconds, process.stderr, m.label);
-  const result = runExperiment(spec, {
-    onIteration: (r, theta) => {
-      rows.push({ ...r });
-      thetas.push(Array.from(theta));
-      progress.update(r);
-    },
-  });
-  progress.done();
-  tf.dispose([result.images.train.input, result.images.train.learned, ...(result.images.test ? [result.images.test.input, result.images.test.learned] : [])]);
-  say(`  ${m.label}: ${result.stopReason} (${result.message}) after ${result.iterations} its, ${result.wallSeconds.toFixed(1)} s; loss ${result.upperLoss.toFixed(5)}, train ${result.train.psnr.learned.toFixed(2)} dB${result.test ? `, test ${result.test.psnr.learned.toFixed(2)} dB` : ''}`);
-  runs.push({ label: m.label, optimizer: m.optimizer, dashed: m.dashed, spec, rows, thetas, result: { ...result, images: undefined } });
+/**
+ * Runs every method on the experiment with `seed` (undefined: the config's), re-evaluates, writes the report to `dir`.
+ * `fixedCheckpoints` (the first seed's, with --seeds) replaces checkpoints derived from the reference's work.
+ */
+async function compareOnce(seed, dir, fixedCheckpoints) {
+  const runs = [];
+  for (const m of methods) {
+    const raw = merge(merge(base, cfg.override ?? {}), { name: m.label, ...(m.budget ? { budget: m.budget } : {}), ...(seed !== undefined ? { seed } : {}) });
+    raw.optimizer = structuredClone(m.optimizer); // replaced, not merged
+    const spec = await buildExperiment(raw, { baseDir: dirname(basePath) });
+    const rows = [], thetas = [];
+    const progress = new Progress(spec.budget.maxIterations, spec.budget.maxSeconds, process.stderr, m.label);
+    const result = runExperiment(spec, {
+      onIteration: (r, theta) => {
+        rows.push({ ...r });
+        thetas.push(Array.from(theta));
+        progress.update(r);
+      },
+    });
+    progress.done();
+    tf.dispose([result.images.train.input, result.images.train.learned, ...(result.images.test ? [result.images.test.input, result.images.test.learned] : [])]);
+    say(`  ${m.label}: ${result.stopReason} (${result.message}) after ${result.iterations} its, ${result.wallSeconds.toFixed(1)} s; loss ${result.upperLoss.toFixed(5)}, train ${result.train.psnr.learned.toFixed(2)} dB${result.test ? `, test ${result.test.psnr.learned.toFixed(2)} dB` : ''}`);
+    runs.push({ label: m.label, optimizer: m.optimizer, dashed: m.dashed, spec, rows, thetas, result: { ...result, images: undefined } });
+  }
+
+  // Work checkpoints for the equal-work columns: given, or fractions of the reference method's total work.
+  const reference = runs.find((r) => r.label === (cfg.reference ?? runs[0].label)) ?? runs[0];
+  const refCost = reference.result.lowerIterations + reference.result.cgIterations;
+  const checkpoints = fixedCheckpoints ?? (cfg.checkpoints ?? [0.25, 0.5, 1].map((f) => Math.round(f * refCost))).filter((c) => c > 0);
+
+  /** Re-evaluates f and train PSNR at θ₀ and at a subsample of a run's iterates (warm-started, tolerance `tolerance`; not counted as work). */
+  function reevaluate(run) {
+    const { spec } = run;
+    const problem = new LowerLevelProblem(spec.operator, spec.fidelity, spec.regularizer, spec.train.measurement, spec.gamma);
+    const x0 = spec.operator.naiveReconstruction(spec.train.measurement);
+    const oracle = new HypergradientOracle(problem, spec.train.clean, spec.lowerSolver, spec.linearSolver, x0, spec.seed);
+    x0.dispose();
+    const at = (theta) => {
+      const ev = oracle.evaluate(Float64Array.from(theta), tolerance);
+      const psnr = meanPsnr(ev.x, spec.train.clean);
+      oracle.accept(ev);
+      oracle.release(ev);
+      return { loss: ev.value, psnr };
+    };
+    const forced = checkpoints.map((c) => lastRowWithin(run.rows, c));
+    const curve = [{ cost: 0, iter: 0, ...at(Array.from(spec.theta0)) }];
+    for (const i of subsample(run.rows, points, forced)) curve.push({ cost: cost(run.rows[i]), iter: run.rows[i].iter, ...at(run.thetas[i]) });
+    oracle.dispose();
+    return curve;
+  }
+
+  for (const run of runs) {
+    const t0 = performance.now();
+    run.curve = reevaluate(run);
+    say(`  re-evaluated ${run.label} at ${run.curve.length} points in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    const { spec } = run;
+    tf.dispose([spec.train.clean, spec.train.measurement, ...(spec.test ? [spec.test.clean, spec.test.measurement] : [])]);
+    delete run.spec;
+  }
+  const seedUsed = seed ?? merge(base, cfg.override ?? {}).seed ?? 0;
+  const report = { cfg, backend, tolerance, checkpoints, seed: seedUsed, runs };
+  const md = writeReport(dir, report);
+  say(`\n${md}\nwrote ${dir}/table.md, table.csv, results.json, loss.svg, psnr.svg`);
+  return report;
 }
 
-// Work checkpoints for the equal-work columns: given, or fractions of the reference method's total work.
-const reference = runs.find((r) => r.label === (cfg.reference ?? runs[0].label)) ?? runs[0];
-const refCost = reference.result.lowerIterations + reference.result.cgIterations;
-const checkpoints = (cfg.checkpoints ?? [0.25, 0.5, 1].map((f) => Math.round(f * refCost))).filter((c) => c > 0);
-
-/** Re-evaluates f and train PSNR at θ₀ and at a subsample of a run's iterates (warm-started, tolerance `tolerance`; not counted as work). */
-function reevaluate(run) {
-  const { spec } = run;
-  const problem = new LowerLevelProblem(spec.operator, spec.fidelity, spec.regularizer, spec.train.measurement, spec.gamma);
-  const x0 = spec.operator.naiveReconstruction(spec.train.measurement);
-  const oracle = new HypergradientOracle(problem, spec.train.clean, spec.lowerSolver, spec.linearSolver, x0, spec.seed);
-  x0.dispose();
-  const at = (theta) => {
-    const ev = oracle.evaluate(Float64Array.from(theta), tolerance);
-    const psnr = meanPsnr(ev.x, spec.train.clean);
-    oracle.accept(ev);
-    oracle.release(ev);
-    return { loss: ev.value, psnr };
-  };
-  const forced = checkpoints.map((c) => lastRowWithin(run.rows, c));
-  const curve = [{ cost: 0, iter: 0, ...at(Array.from(spec.theta0)) }];
-  for (const i of subsample(run.rows, points, forced)) curve.push({ cost: cost(run.rows[i]), iter: run.rows[i].iter, ...at(run.thetas[i]) });
-  oracle.dispose();
-  return curve;
+if (seeds === undefined || flags.seed !== undefined) {
+  await compareOnce(seeds?.[0], out);
+} else {
+  const perSeed = [];
+  for (const seed of seeds) {
+    const dir = join(out, `seed-${seed}`);
+    prepareOut(dir, false);
+    const report = await compareOnce(seed, dir, perSeed[0]?.checkpoints);
+    perSeed.push({ seed, table: report.table, checkpoints: report.checkpoints });
+  }
+  const reference = cfg.reference ?? methods[0].label;
+  const rows = seedSummary(perSeed, perSeed[0].checkpoints, reference);
+  const columns = [
+    { key: 'checkpoint', title: 'work' }, { key: 'method', title: 'method', align: 'left' },
+    ...seeds.map((sd) => ({ key: `seed${sd}`, title: `seed ${sd}`, digits: 6 })),
+    { key: 'mean', title: 'mean', digits: 6 }, { key: 'belowReference', title: `below ${reference}`, align: 'left' },
+  ];
+  const md = `# ${cfg.name ?? 'comparison'}: ${seeds.length} seeds\n\nBest re-evaluated upper loss within each work checkpoint (as "loss @W" in each seed's table.md), ` +
+    `per seed (noise and initialisation), and in how many seeds a method was below ${reference}.\n\n${markdownTable(columns, rows)}`;
+  writeFileSync(join(out, 'seeds.md'), md);
+  writeFileSync(join(out, 'seeds.csv'), csvTable(columns, rows));
+  say(`\n${md}\nwrote ${out}/seeds.md, seeds.csv and seed-N/ for each seed`);
 }
-
-for (const run of runs) {
-  const t0 = performance.now();
-  run.curve = reevaluate(run);
-  say(`  re-evaluated ${run.label} at ${run.curve.length} points in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-  const { spec } = run;
-  tf.dispose([spec.train.clean, spec.train.measurement, ...(spec.test ? [spec.test.clean, spec.test.measurement] : [])]);
-  delete run.spec;
-}
-const md = writeReport(out, { cfg, backend, tolerance, checkpoints, seed: base.seed ?? 0, runs });
-say(`\n${md}\nwrote ${out}/table.md, table.csv, results.json, loss.svg, psnr.svg`);

@@ -144,3 +144,38 @@ export function svgLines(series, o) {
 export function writeJson(file, data) {
   writeFileSync(file, JSON.stringify(data, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2) + '\n');
 }
+
+/** Parses `--seeds 0,1,2` into distinct non-negative integers; throws a message naming the flag otherwise. */
+export function parseSeeds(text) {
+  const seeds = String(text).split(',').map((s) => s.trim());
+  if (seeds.some((s) => !/^\d+$/.test(s))) throw new Error(`--seeds "${text}": give comma-separated non-negative integers, e.g. --seeds 0,1,2`);
+  return [...new Set(seeds.map(Number))];
+}
+
+/**
+ * One row per (checkpoint, method) from per-seed comparison tables ({ seed, table }, table rows carrying `method` and
+ * `loss@c`): the loss in each seed, the mean, and in how many seeds the method was below the reference method.
+ */
+export function seedSummary(perSeed, checkpoints, reference) {
+  const methods = perSeed[0].table.map((r) => r.method);
+  const rows = [];
+  for (const c of checkpoints) {
+    for (const method of methods) {
+      const row = { checkpoint: c, method };
+      let sum = 0, below = 0, count = 0;
+      for (const { seed, table } of perSeed) {
+        const loss = table.find((r) => r.method === method)?.[`loss@${c}`];
+        const ref = table.find((r) => r.method === reference)?.[`loss@${c}`];
+        row[`seed${seed}`] = loss;
+        if (loss === undefined) continue;
+        sum += loss;
+        count++;
+        if (method !== reference && ref !== undefined && loss < ref) below++;
+      }
+      row.mean = count ? sum / count : undefined;
+      row.belowReference = method === reference ? undefined : `${below}/${perSeed.length}`;
+      rows.push(row);
+    }
+  }
+  return rows;
+}

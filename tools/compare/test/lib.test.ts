@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 // @ts-expect-error plain ESM helpers without type declarations
-import { csvTable, lastRowWithin, markdownTable, merge, subsample, svgLines } from '../lib.mjs';
+import { csvTable, lastRowWithin, markdownTable, merge, parseSeeds, seedSummary, subsample, svgLines } from '../lib.mjs';
 
 const rows = [0, 10, 20, 40, 80, 160].map((c, i) => ({ iter: i + 1, lowerIterations: c, cgIterations: c / 2 }));
 
@@ -38,5 +38,20 @@ describe('tools/compare sweep grid', () => {
     expect(gridPoints([[1, 2], [3, 4, 5]])).toEqual([[1, 3], [1, 4], [1, 5], [2, 3], [2, 4], [2, 5]]);
     expect(() => parseRange('1:0:1')).toThrow(/start ≤ stop/);
     expect(() => parseRange('0:1:0')).toThrow(/step > 0/);
+  });
+
+  it('parses --seeds and summarises per-seed tables against the reference method', () => {
+    expect(parseSeeds('0, 2,2,5')).toEqual([0, 2, 5]);
+    expect(() => parseSeeds('0,x')).toThrow(/--seeds "0,x"/);
+    expect(() => parseSeeds('-1')).toThrow(/non-negative integers/);
+    const perSeed = [
+      { seed: 0, table: [{ method: 'MAID', 'loss@10': 2 }, { method: 'HOAG', 'loss@10': 3 }] },
+      { seed: 1, table: [{ method: 'MAID', 'loss@10': 4 }, { method: 'HOAG', 'loss@10': 1 }] },
+    ];
+    const rows = seedSummary(perSeed, [10], 'MAID');
+    expect(rows).toEqual([
+      { checkpoint: 10, method: 'MAID', seed0: 2, seed1: 4, mean: 3, belowReference: undefined },
+      { checkpoint: 10, method: 'HOAG', seed0: 3, seed1: 1, mean: 2, belowReference: '1/2' },
+    ]);
   });
 });
