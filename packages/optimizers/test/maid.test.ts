@@ -1,9 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { tf, useBackend, type IterationRecord } from '@bilevel/core';
-import { certifiedDirection, certifyingAccuracy, Maid, MAID_DEFAULTS, quasiNewtonStep } from '@bilevel/optimizers';
+import { certifiedDirection, certifyingAccuracy, Maid, MAID_DEFAULTS, quasiNewtonStep, type MaidOptions } from '@bilevel/optimizers';
 import { smallTvOracle } from '../../core/test/fixtures.js';
 
 const theta0 = Float64Array.from([-5, -5]);
+
+/** MAID with `options` on the 2-image TV problem until it stops by itself: result, rows and total lower-level + CG work. */
+function runToStop(options: Partial<MaidOptions>) {
+  const oracle = smallTvOracle(2, 24);
+  const rows: IterationRecord[] = [];
+  const r = new Maid({ ...MAID_DEFAULTS, ...options }).run(oracle, theta0, { budget: { maxIterations: 500 }, onIteration: (row) => rows.push({ ...row }) });
+  oracle.dispose();
+  return { r, rows, work: rows.at(-1)!.lowerIterations + rows.at(-1)!.cgIterations };
+}
 
 describe('MAID on a small TV denoising problem', () => {
   it('decreases the upper loss at every accepted step and stops by itself with a reason', () => {
@@ -136,14 +145,7 @@ describe('MAID on a small TV denoising problem', () => {
   });
 
   it("shrinkRule 'predicted': certified descent, the same stationary point as 'fixed', and no more lower-level + CG work", () => {
-    const run = (shrinkRule: 'fixed' | 'predicted') => {
-      const oracle = smallTvOracle(2, 24);
-      const rows: IterationRecord[] = [];
-      const r = new Maid({ ...MAID_DEFAULTS, shrinkRule }).run(oracle, theta0, { budget: { maxIterations: 500 }, onIteration: (row) => rows.push({ ...row }) });
-      oracle.dispose();
-      return { r, rows, work: rows.at(-1)!.lowerIterations + rows.at(-1)!.cgIterations };
-    };
-    const f = run('fixed'), p = run('predicted');
+    const f = runToStop({ shrinkRule: 'fixed' }), p = runToStop({ shrinkRule: 'predicted' });
     for (let k = 1; k < p.rows.length; k++) expect(p.rows[k].upperLoss).toBeLessThan(p.rows[k - 1].upperLoss + 1e-6);
     // Some shrink jumped further than ×shrink (ε fell by more than 2× between two consecutive rows).
     expect(p.rows.some((row, k) => k > 0 && row.epsilon < 0.5 * p.rows[k - 1].epsilon)).toBe(true);
@@ -152,14 +154,7 @@ describe('MAID on a small TV denoising problem', () => {
   });
 
   it("valueBound 'adjoint': certified descent to the same stationary point as 'gradient', at coarser ε and less lower-level + CG work", () => {
-    const run = (valueBound: 'gradient' | 'adjoint') => {
-      const oracle = smallTvOracle(2, 24);
-      const rows: IterationRecord[] = [];
-      const r = new Maid({ ...MAID_DEFAULTS, valueBound }).run(oracle, theta0, { budget: { maxIterations: 500 }, onIteration: (row) => rows.push({ ...row }) });
-      oracle.dispose();
-      return { r, rows, work: rows.at(-1)!.lowerIterations + rows.at(-1)!.cgIterations };
-    };
-    const g = run('gradient'), a = run('adjoint');
+    const g = runToStop({ valueBound: 'gradient' }), a = runToStop({ valueBound: 'adjoint' });
     const median = (rows: IterationRecord[]) => rows.map((row) => row.epsilon).sort((x, y) => x - y)[rows.length >> 1];
     console.log(`gradient: ${g.r.stopReason} after ${g.r.iterations} its, work ${g.work}, median ε ${median(g.rows).toExponential(2)}, loss ${g.rows.at(-1)!.upperLoss}; ` +
       `adjoint: ${a.r.stopReason} after ${a.r.iterations} its, work ${a.work}, median ε ${median(a.rows).toExponential(2)}, loss ${a.rows.at(-1)!.upperLoss}`);
