@@ -34,7 +34,7 @@ export interface HypergradientStats {
 }
 
 /**
- * f(θ) = g(x̂) estimated by the adjoint-corrected value g(x̃) − ⟨q̃, ∇ₓh(x̃)⟩ (first-order in x̂ − x̃), with
+ * f(θ) = g(x̂) estimated by the adjoint-corrected value g(x̃) − ⟨q̃, ∇ₓh(x̃)⟩ (exact to first order in x̂ − x̃), with
  * |f(θ) − value| ≤ bound (see adjointValueBound).
  */
 export interface ValueEstimate {
@@ -43,7 +43,10 @@ export interface ValueEstimate {
 }
 
 export interface HypergradientOptions {
-  /** Also return the adjoint-corrected value f(θ) ≈ g(x̃) − ⟨q̃, ∇ₓh(x̃)⟩ and its bound (one more lower-level gradient). */
+  /**
+   * Also return the adjoint-corrected value f(θ) ≈ g(x̃) − ⟨q̃, ∇ₓh(x̃)⟩ and its bound (one more lower-level gradient
+   * and two Hessian-vector products).
+   */
   valueEstimate?: boolean;
 }
 
