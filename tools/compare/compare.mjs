@@ -89,7 +89,7 @@ if (positional.length !== 1 || !flags.out) {
 let seeds;
 try {
   if (flags.seed !== undefined && flags.seeds !== undefined) throw new Error('give either --seed N or --seeds a,b,c, not both');
-  seeds = flags.seeds !== undefined ? parseSeeds(flags.seeds) : flags.seed !== undefined ? parseSeeds(flags.seed) : undefined;
+  seeds = flags.seeds !== undefined ? parseSeeds(flags.seeds) : flags.seed !== undefined ? parseSeeds(flags.seed, 'seed') : undefined;
   if (flags.seed !== undefined && seeds.length !== 1) throw new Error(`--seed "${flags.seed}": give one non-negative integer (several: --seeds)`);
 } catch (e) {
   console.error(e.message);

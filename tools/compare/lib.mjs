@@ -145,10 +145,11 @@ export function writeJson(file, data) {
   writeFileSync(file, JSON.stringify(data, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2) + '\n');
 }
 
-/** Parses `--seeds 0,1,2` into distinct non-negative integers; throws a message naming the flag otherwise. */
-export function parseSeeds(text) {
+/** Parses `--seeds 0,1,2` (or `--seed 3`: flag 'seed') into distinct non-negative integers; throws a message naming the flag. */
+export function parseSeeds(text, flag = 'seeds') {
+  if (text === true) throw new Error(`--${flag} needs a value, e.g. --${flag} ${flag === 'seed' ? '3' : '0,1,2'}`);
   const seeds = String(text).split(',').map((s) => s.trim());
-  if (seeds.some((s) => !/^\d+$/.test(s))) throw new Error(`--seeds "${text}": give comma-separated non-negative integers, e.g. --seeds 0,1,2`);
+  if (seeds.some((s) => !/^\d+$/.test(s))) throw new Error(`--${flag} "${text}": give comma-separated non-negative integers, e.g. --seeds 0,1,2`);
   return [...new Set(seeds.map(Number))];
 }
 
