@@ -30,6 +30,7 @@ const MAID_OPTION_DOCS: Record<keyof MaidOptions, string> = {
   metric: "step metric: identity (−z, the paper's MAID) | rms (diagonal: z_i/√(mean z_i²), rescaled to ‖z‖) | lbfgs (quasi-Newton, unit first step)",
   metricDecay: 'decay of the running mean of z_i² for metric rms (0.9)',
   metricMemory: 'pairs kept by metric lbfgs (8)',
+  stepCap: 'metric lbfgs: first trial step at most stepCap × the last accepted step (10; 0: no cap)',
   shrinkRule: "after a failed test: fixed (ε, δ × shrink) | predicted (jump to the accuracy the failed test says is needed, at least × shrink)",
   valueBound: "bounds on f in the decrease test: gradient (the paper's g(x̃) ± ‖∇g‖ε) | adjoint (g(x̃) − ⟨q̃, ∇ₓh(x̃)⟩ ± O(ε²); a CG solve per trial)",
 };
@@ -49,7 +50,7 @@ function readMaidOptions(r: OptionReader, defaults: MaidOptions): MaidOptions {
   const opts = { ...defaults };
   for (const k of MAID_NUMBER_KEYS) {
     if (['eta', 'shrink', 'backtrack', 'metricDecay'].includes(k)) opts[k] = r.fraction(k, defaults[k]);
-    else opts[k] = r.num(k, defaults[k], { min: 0, integer: k === 'maxBacktracks' || k === 'metricMemory', exclusiveMin: !['gradTol', 'relGradTol', 'lambda'].includes(k) });
+    else opts[k] = r.num(k, defaults[k], { min: 0, integer: k === 'maxBacktracks' || k === 'metricMemory', exclusiveMin: !['gradTol', 'relGradTol', 'lambda', 'stepCap'].includes(k) });
   }
   opts.atFloor = r.choice('atFloor', defaults.atFloor, FLOOR);
   opts.metric = r.choice('metric', defaults.metric, METRICS);

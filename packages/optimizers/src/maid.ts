@@ -43,12 +43,14 @@ export interface MaidOptions {
    * evens out parameter blocks of different scales (FoE weights vs filter taps). The certified tests use ⟨z, d⟩:
    * descent iff ω ≤ (1 − η)⟨z, d⟩/‖d‖, sufficient decrease with λα⟨z, d⟩. 'lbfgs': d = H z with H the L-BFGS
    * inverse-Hessian model of the last `metricMemory` accepted pairs (Δθ, Δz) with ⟨Δθ, Δz⟩ > 0, and the first
-   * trial step α = 1 whenever a pair exists (at most 10× the last accepted step, see quasiNewtonStep); the pairs are dropped after a step that needed ≥ 3 halvings. A quasi-Newton
+   * trial step α = 1 whenever a pair exists (at most `stepCap` × the last accepted step, see quasiNewtonStep); the pairs are dropped after a step that needed ≥ 3 halvings. A quasi-Newton
    * direction that fails the descent test where −z passes gives way to −z for that iteration (see certifiedDirection).
    */
   metric: StepMetric;
   metricDecay: number;
   metricMemory: number;
+  /** Metric 'lbfgs': the first trial step is no longer than stepCap × the last accepted step (0: no cap). */
+  stepCap: number;
   /**
    * How ε, δ shrink after a failed test: 'fixed' multiplies them by `shrink`; 'predicted' jumps to the accuracy the
    * failed test says is needed (never shrinking by less than `shrink`, nor by more than 1000×): after the descent
@@ -75,7 +77,7 @@ export type ValueBound = 'gradient' | 'adjoint';
 export const MAID_DEFAULTS: MaidOptions = {
   epsilon0: 1e-1, delta0: 1e-1, step0: 1e-2, eta: 1e-4, lambda: 1e-4, shrink: 0.5, backtrack: 0.5, grow: 1.05,
   stepGrow: 10 / 9, maxBacktracks: 10, gradTol: 0, relGradTol: 1e-4, atFloor: 'clamp',
-  metric: 'identity', metricDecay: 0.9, metricMemory: 8, shrinkRule: 'fixed', valueBound: 'gradient',
+  metric: 'identity', metricDecay: 0.9, metricMemory: 8, stepCap: 10, shrinkRule: 'fixed', valueBound: 'gradient',
 };
 
 /** What MAID keeps of the accepted lower-level solution (its x̃ is the oracle's warm start). */
@@ -227,7 +229,7 @@ export class Maid implements OuterOptimizer {
         const { d: metricD, commit } = this.direction(theta, hg.grad, s);
         const { d, zd, omegaMax, steepestStep } = certifiedDirection(hg.grad, metricD, uncertified ? 0 : hg.errorBound, o.eta, o.metric === 'lbfgs');
         // A quasi-Newton direction carries its own scale: try the unit step first (capped, see quasiNewtonStep).
-        const step0 = steepestStep ?? (o.metric === 'lbfgs' && s.pairs?.length ? quasiNewtonStep(d, theta, s.last?.theta) : s.step);
+        const step0 = steepestStep ?? (o.metric === 'lbfgs' && s.pairs?.length ? quasiNewtonStep(d, theta, s.last?.theta, o.stepCap) : s.step);
         if (!uncertified && hg.errorBound > omegaMax) {
           this.shrinkAccuracy(s, (0.9 * omegaMax) / hg.errorBound);
           continue;
@@ -324,15 +326,16 @@ export function certifiedDirection(
 }
 
 /**
- * The first trial step along a quasi-Newton d: 1, but no longer than 10× the last accepted step ‖θ − θ_last‖. With
- * inexact z a pair (Δθ, Δz) can carry a spuriously small curvature, and a unit step along the resulting d can land
- * where the lower-level problem costs a thousand iterations to solve.
+ * The first trial step along a quasi-Newton d: 1, but no longer than `cap` × the last accepted step ‖θ − θ_last‖
+ * (cap 0: no limit). With inexact z a pair (Δθ, Δz) can carry a spuriously small curvature, and a unit step along
+ * the resulting d can land where the lower-level problem costs a thousand iterations to solve (TV Kodak96: ‖d‖ = 157×
+ * the last step). After heavily backtracked first steps (piggyback) the cap also delays good unit steps.
  */
-export function quasiNewtonStep(d: Float64Array, theta: Float64Array, lastTheta: number[] | undefined): number {
-  if (!lastTheta) return 1;
+export function quasiNewtonStep(d: Float64Array, theta: Float64Array, lastTheta: number[] | undefined, cap = 10): number {
+  if (!lastTheta || !(cap > 0)) return 1;
   const last = Math.hypot(...Array.from(theta, (t, i) => t - lastTheta[i]));
   const length = norm(d);
-  return last > 0 && length > 10 * last ? (10 * last) / length : 1;
+  return last > 0 && length > cap * last ? (cap * last) / length : 1;
 }
 
 /** The positive root ε of Gε + L_g ε² = D (D > 0), i.e. 2D/(G + √(G² + 4 L_g D)). */

@@ -127,12 +127,14 @@ describe('MAID on a small TV denoising problem', () => {
     }
   });
 
-  it('quasiNewtonStep: the unit step, unless it is longer than 10× the last accepted step', () => {
+  it('quasiNewtonStep: the unit step, unless it is longer than cap (10) × the last accepted step', () => {
     const theta = Float64Array.from([1, 2]);
     expect(quasiNewtonStep(Float64Array.from([3, 4]), theta, undefined)).toBe(1);
     expect(quasiNewtonStep(Float64Array.from([3, 4]), theta, [1, 1.5])).toBe(1); // ‖d‖ = 5 ≤ 10 · 0.5
     expect(quasiNewtonStep(Float64Array.from([30, 40]), theta, [1, 1.5])).toBeCloseTo(0.1, 12); // ‖αd‖ = 5
     expect(quasiNewtonStep(Float64Array.from([30, 40]), theta, [1, 2])).toBe(1); // no last step to scale by
+    expect(quasiNewtonStep(Float64Array.from([30, 40]), theta, [1, 1.5], 0)).toBe(1); // cap 0: no limit
+    expect(quasiNewtonStep(Float64Array.from([30, 40]), theta, [1, 1.5], 2)).toBeCloseTo(0.02, 12);
   });
 
   it('certifyingAccuracy is the positive root of Gε + L_g ε² = D', () => {
