@@ -1,7 +1,7 @@
 import { cpus } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import {
-  LowerLevelProblem, maidErrorBound, MeanSquaredUpperLoss, tf, type ExperimentSpec, type HypergradientOptions, type HypergradientResult, type ImageBatch,
+  LowerLevelProblem, maidErrorBound, MeanSquaredUpperLoss, tf, VALUE_ESTIMATE_WORK, type ExperimentSpec, type HypergradientOptions, type HypergradientResult, type ImageBatch,
   type LowerEvaluation, type LowerStop, type Oracle, type OracleCounters, type OracleState,
 } from '@bilevel/core';
 import { Channel, channelBuffers } from './channel.js';
@@ -203,8 +203,8 @@ export class ShardedOracle implements Oracle {
       ? parts.reduce((a, p) => ({ value: a.value + p.valueEstimate!.value, bound: a.bound + p.valueEstimate!.bound }), { value: 0, bound: 0 })
       : undefined;
     if (valueEstimate) {
-      this.counters.lowerIterations += 1;
-      this.counters.cgIterations += 2;
+      this.counters.lowerIterations += VALUE_ESTIMATE_WORK.lowerIterations;
+      this.counters.cgIterations += VALUE_ESTIMATE_WORK.cgIterations;
     }
     return {
       value: ev.value, valueEstimate, grad, errorBound, evaluation: ev,

@@ -42,6 +42,9 @@ export interface ValueEstimate {
   readonly bound: number;
 }
 
+/** The work one value estimate adds to the oracle counters (see HypergradientOracle.valueEstimate). */
+export const VALUE_ESTIMATE_WORK = { lowerIterations: 1, cgIterations: 2 } as const;
+
 export interface HypergradientOptions {
   /**
    * Also return the adjoint-corrected value f(θ) ≈ g(x̃) − ⟨q̃, ∇ₓh(x̃)⟩ and its bound (one more lower-level gradient
@@ -229,18 +232,18 @@ export class HypergradientOracle implements Oracle {
   private valueEstimate(ev: LowerEvaluation, theta: Tensor1D, q: ImageBatch, residual: number, mu: number): ValueEstimate {
     // ∇ₓh(x̃), and L_H probed along the approximate error direction p = ∇ₓh(x̃)/μ (x̃ − x̂ ≈ B⁻¹∇ₓh(x̃)):
     // ‖(B(x̃ − p) − B(x̃))q̂‖/‖p‖, q̂ = q̃/‖q̃‖, taken with the random-direction estimate's running maximum.
-    const [correction, hGradNormSq, probe] = readScalars(...tf.tidy(() => {
+    const [correction, hGradNorm, probe] = readScalars(...tf.tidy(() => {
       const gh = this.problem.gradX(ev.x, theta);
-      const hGradNorm = tf.norm(gh);
+      const norm = tf.norm(gh);
       const qh = tf.div(q, tf.maximum(tf.norm(q), 1e-30)) as ImageBatch;
       const shifted = tf.sub(ev.x, tf.mul(gh, 1 / mu)) as ImageBatch;
       const change = tf.norm(tf.sub(this.problem.hvpX(shifted, theta, qh), this.problem.hvpX(ev.x, theta, qh)));
-      return [dot(q, gh), tf.square(hGradNorm), tf.div(tf.mul(change, mu), tf.maximum(hGradNorm, 1e-30))];
+      return [dot(q, gh), norm, tf.div(tf.mul(change, mu), tf.maximum(norm, 1e-30))];
     }));
-    this.counters.lowerIterations += 1;
-    this.counters.cgIterations += 2;
+    this.counters.lowerIterations += VALUE_ESTIMATE_WORK.lowerIterations;
+    this.counters.cgIterations += VALUE_ESTIMATE_WORK.cgIterations;
     const bound = adjointValueBound({
-      value: ev.value, residual, hGradNorm: Math.sqrt(hGradNormSq), mu, Lg: this.upper.lipschitz, upperGradNorm: ev.upperGradNorm,
+      value: ev.value, residual, hGradNorm, mu, Lg: this.upper.lipschitz, upperGradNorm: ev.upperGradNorm,
       lipschitzHessian: Math.max(probe, this.estimates.lipschitzHessian),
     });
     return { value: ev.value - correction, bound };
