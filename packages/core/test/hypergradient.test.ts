@@ -67,6 +67,30 @@ describe('hypergradient oracle (TV denoising, 2 images 24×24)', () => {
     }
   });
 
+  it('the ‖J‖ estimate reaches ‖∂θ∇ₓh‖₂ (columns by central differences, 2×2 Gram) to 1 % within 3 calls', () => {
+    for (const at of [theta, [-2, -4]]) {
+      const oracle = smallTvOracle();
+      const t = Float64Array.from(at);
+      const ev = oracle.evaluate(t, 1e-4);
+      const h = 1e-3;
+      const cols = [0, 1].map((i) => tf.tidy(() => {
+        const p = Float32Array.from(at), m = Float32Array.from(at);
+        p[i] += h;
+        m[i] -= h;
+        return tf.div(tf.sub(oracle.problem.gradX(ev.x, tf.tensor1d(p)), oracle.problem.gradX(ev.x, tf.tensor1d(m))), 2 * h);
+      }));
+      const [a, b, c] = [[0, 0], [0, 1], [1, 1]].map(([i, j]) => tf.tidy(() => tf.sum(tf.mul(cols[i], cols[j]))).dataSync()[0]);
+      tf.dispose(cols);
+      const exactNorm = Math.sqrt((a + c) / 2 + Math.sqrt(((a - c) / 2) ** 2 + b * b));
+      const estimates = [1, 2, 3].map(() => oracle.hypergradient(t, ev.lower.certifiedError, 1e-4, ev).stats.jacobianNorm);
+      console.log(`θ ${at}: ‖J‖ ${exactNorm.toExponential(4)}, estimates after 1, 2, 3 calls ${estimates.map((e) => e.toExponential(4)).join(', ')}`);
+      expect(estimates[2]).toBeGreaterThan(0.99 * exactNorm);
+      expect(estimates[2]).toBeLessThan(1.01 * exactNorm);
+      oracle.release(ev);
+      oracle.dispose();
+    }
+  });
+
   it('does not leak tensors across repeated hypergradient calls', () => {
     const oracle = smallTvOracle();
     const call = () => {

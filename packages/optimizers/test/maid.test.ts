@@ -167,6 +167,24 @@ describe('MAID on a small TV denoising problem', () => {
     expect(a.work).toBeLessThan(g.work);
   });
 
+  it("ω bounds the hypergradient error at MAID's stationary point, with a fresh oracle (no running maxima from earlier θ)", () => {
+    // Near a stationary point z → 0, so ‖Jᵀq‖/‖q‖ alone would put ‖J‖ (hence c₁, c₂) near 0: the power probe must not.
+    const { r } = runToStop({});
+    const exact = smallTvOracle(2, 24);
+    const ref = exact.hypergradient(r.theta, 1e-5, 1e-7);
+    exact.release(ref.evaluation);
+    exact.dispose();
+    for (const accuracy of [1e-1, 1e-2, 1e-3]) {
+      const oracle = smallTvOracle(2, 24);
+      const hg = oracle.hypergradient(r.theta, accuracy, accuracy);
+      const error = Math.hypot(...Array.from(hg.grad, (g, i) => g - ref.grad[i]));
+      console.log(`θ* ${Array.from(r.theta, (t) => t.toFixed(4))}, ε = δ = ${accuracy}: ‖z‖ ${Math.hypot(...hg.grad).toExponential(2)}, error ${error.toExponential(2)} ≤ ω ${hg.errorBound.toExponential(2)}`);
+      expect(hg.errorBound).toBeGreaterThanOrEqual(error);
+      oracle.release(hg.evaluation);
+      oracle.dispose();
+    }
+  });
+
   it('keeps tf.memory().numTensors flat between outer iterations 5 and 50', () => {
     const oracle = smallTvOracle(2, 16);
     const counts: Record<number, number> = {};

@@ -191,13 +191,16 @@ export class ShardedOracle implements Oracle {
     for (const p of parts) p.grad.forEach((g, j) => (grad[j] += g));
     const qNorm = Math.sqrt(parts.reduce((a, p) => a + p.qNormSq, 0));
     const zNorm = Math.hypot(...grad);
-    this.jacobianNorm = Math.max(this.jacobianNorm, qNorm > 0 ? zNorm / qNorm : 0, ...parts.map((p) => p.jacobianNorm));
+    // J stacks the shards' blocks, so ‖J‖² ≤ Σ_s ‖J_s‖² (near equality when the shards' images are alike).
+    const stacked = Math.sqrt(parts.reduce((a, p) => a + p.jacobianNorm ** 2, 0));
+    this.jacobianNorm = Math.max(this.jacobianNorm, qNorm > 0 ? zNorm / qNorm : 0, stacked);
     const lipschitzJ = Math.max(...parts.map((p) => p.lipschitzJ));
     const lipschitzHessian = Math.max(...parts.map((p) => p.lipschitzHessian));
     const cgIterations = parts.reduce((a, p, s) => a + p.cgIterations * this.share(s) ** 2, 0);
     this.counters.cgIterations += cgIterations;
     this.counters.cgSeconds += (performance.now() - t0) / 1000;
-    const errorBound = maidErrorBound({ epsilon, delta, mu, Lg: this.upper.lipschitz, upperGradNorm: ev.upperGradNorm, jacobianNorm: this.jacobianNorm, lipschitzJ, lipschitzHessian });
+    const cgResidual = Math.sqrt(parts.reduce((a, p) => a + p.cgResidualSq, 0));
+    const errorBound = maidErrorBound({ epsilon, delta: cgResidual, mu, Lg: this.upper.lipschitz, upperGradNorm: ev.upperGradNorm, jacobianNorm: this.jacobianNorm, lipschitzJ, lipschitzHessian });
     // g = Σ_s g_s, so the shards' corrected values and bounds add up; their cost is a full batch's (HypergradientOracle).
     const valueEstimate = options.valueEstimate
       ? parts.reduce((a, p) => ({ value: a.value + p.valueEstimate!.value, bound: a.bound + p.valueEstimate!.bound }), { value: 0, bound: 0 })
@@ -209,7 +212,7 @@ export class ShardedOracle implements Oracle {
     return {
       value: ev.value, valueEstimate, grad, errorBound, evaluation: ev,
       stats: {
-        qNorm, lowerIterations: ev.lower.iterations, cgIterations, cgResidual: Math.sqrt(parts.reduce((a, p) => a + p.cgResidualSq, 0)),
+        qNorm, lowerIterations: ev.lower.iterations, cgIterations, cgResidual,
         jacobianNorm: this.jacobianNorm, lipschitzJ, lipschitzHessianInverse: lipschitzHessian / (mu * mu), mu, lowerSeconds: 0, cgSeconds: (performance.now() - t0) / 1000,
       },
     };

@@ -3,7 +3,8 @@ import { squaredNorm, tf, readScalars, type ImageBatch, type Tensor1D } from '..
 
 /**
  * Running-maximum estimates of the constants in MAID's error bound, probed at radius r around x̃:
- *   ‖J‖ ≥ ‖Jᵀq‖/‖q‖,
+ *   ‖J‖ ≥ max(‖Jᵀq‖/‖q‖, ‖Jw‖) with w a unit θ-direction, Jw = (∇ₓh(x̃, θ + hw) − ∇ₓh(x̃, θ − hw))/2h, and w then
+ *     advanced by one power-iteration step w ← JᵀJw/‖JᵀJw‖ (‖Jᵀq‖/‖q‖ alone vanishes with z near a stationary point),
  *   L_J ≈ ‖(J(x̃+p) − J(x̃))ᵀ q̂‖ / ‖p‖,
  *   L_H ≈ ‖(B(x̃+p) − B(x̃)) q̂‖ / ‖p‖   (then L_{B⁻¹} ≤ L_H/μ²),
  * with ‖p‖ = r a seeded random direction and q̂ = q/‖q‖.
@@ -13,6 +14,8 @@ export class LipschitzEstimates {
   lipschitzJ = 0;
   lipschitzHessian = 0;
   private seed: number;
+  /** The power iteration's current θ-direction for the ‖J‖ probe. */
+  private direction: number[] | undefined;
 
   constructor(seed: number) {
     this.seed = seed * 7919 + 17;
@@ -39,17 +42,38 @@ export class LipschitzEstimates {
       this.lipschitzJ = Math.max(this.lipschitzJ, dJ);
       this.lipschitzHessian = Math.max(this.lipschitzHessian, dH);
     }
+    this.jacobianNorm = Math.max(this.jacobianNorm, this.powerProbe(problem, x, theta));
     return { jacobianNorm: this.jacobianNorm, lipschitzJ: this.lipschitzJ, lipschitzHessian: this.lipschitzHessian, qNorm };
   }
 
-  snapshot() {
-    return { jacobianNorm: this.jacobianNorm, lipschitzJ: this.lipschitzJ, lipschitzHessian: this.lipschitzHessian, seed: this.seed };
+  /** ‖Jw‖ for the current unit direction w (central differences, step h = 10⁻²), then w ← JᵀJw/‖JᵀJw‖. */
+  private powerProbe(problem: LowerLevelProblem, x: ImageBatch, theta: Tensor1D): number {
+    const d = theta.shape[0];
+    const w = Float32Array.from(this.direction?.length === d ? this.direction : new Array<number>(d).fill(1 / Math.sqrt(d)));
+    const h = 1e-2;
+    const [jw, next] = tf.tidy(() => {
+      const step = tf.mul(tf.tensor1d(w), h);
+      const diff = tf.sub(problem.gradX(x, tf.add(theta, step) as Tensor1D), problem.gradX(x, tf.sub(theta, step) as Tensor1D));
+      const Jw = tf.div(diff, 2 * h) as ImageBatch;
+      return [tf.norm(Jw), problem.mixedVjp(x, theta, Jw)];
+    });
+    const [norm] = readScalars(jw);
+    const v = Array.from(next.dataSync());
+    next.dispose();
+    const vNorm = Math.hypot(...v);
+    if (vNorm > 0 && Number.isFinite(vNorm)) this.direction = v.map((vi) => vi / vNorm);
+    return Number.isFinite(norm) ? norm : 0;
   }
 
-  restore(s: { jacobianNorm: number; lipschitzJ: number; lipschitzHessian: number; seed?: number }) {
+  snapshot() {
+    return { jacobianNorm: this.jacobianNorm, lipschitzJ: this.lipschitzJ, lipschitzHessian: this.lipschitzHessian, seed: this.seed, direction: this.direction };
+  }
+
+  restore(s: { jacobianNorm: number; lipschitzJ: number; lipschitzHessian: number; seed?: number; direction?: number[] }) {
     this.jacobianNorm = s.jacobianNorm;
     this.lipschitzJ = s.lipschitzJ;
     this.lipschitzHessian = s.lipschitzHessian;
     if (s.seed !== undefined) this.seed = s.seed;
+    this.direction = s.direction && [...s.direction];
   }
 }

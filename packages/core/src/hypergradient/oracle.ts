@@ -66,7 +66,7 @@ export interface HypergradientResult {
 
 /**
  * MAID's a-posteriori bound ω = c₁ε + c₂δ + c₃ε² with c₂ = ‖J‖/μ, c₁ = L_g‖J‖/μ + L_{H⁻¹}‖∇g‖‖J‖ + L_J‖∇g‖/μ,
- * c₃ = L_J L_g/μ, and L_{H⁻¹} ≤ L_H/μ².
+ * c₃ = L_J L_g/μ, and L_{H⁻¹} ≤ L_H/μ² (δ: the CG residual norm ‖Bq̃ − ∇g(x̃)‖ reached).
  */
 export function maidErrorBound(c: { epsilon: number; delta: number; mu: number; Lg: number; upperGradNorm: number; jacobianNorm: number; lipschitzJ: number; lipschitzHessian: number }): number {
   const { epsilon, delta, mu, Lg, upperGradNorm: g, jacobianNorm: J, lipschitzJ: LJ } = c;
@@ -102,7 +102,7 @@ export interface OracleState {
   x: Float32Array;
   q: Float32Array | null;
   counters: OracleCounters;
-  lipschitz: { jacobianNorm: number; lipschitzJ: number; lipschitzHessian: number; seed?: number };
+  lipschitz: { jacobianNorm: number; lipschitzJ: number; lipschitzHessian: number; seed?: number; direction?: number[] };
   /** Per-shard constants of a sharded oracle (worker threads). */
   shards?: { counters: OracleCounters; lipschitz: OracleState['lipschitz'] }[];
 }
@@ -203,7 +203,8 @@ export class HypergradientOracle implements Oracle {
     this.warmQ = tf.keep(q);
     const J = constants.jacobianNorm;
     const LHinv = constants.lipschitzHessian / (mu * mu);
-    const errorBound = maidErrorBound({ epsilon, delta, mu, Lg: this.upper.lipschitz, upperGradNorm: ev.upperGradNorm, ...constants });
+    // δ enters ω as the CG residual actually reached (≤ the requested δ once CG converged).
+    const errorBound = maidErrorBound({ epsilon, delta: cg.residualNorm, mu, Lg: this.upper.lipschitz, upperGradNorm: ev.upperGradNorm, ...constants });
     return {
       value: ev.value,
       valueEstimate,
