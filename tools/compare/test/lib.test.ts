@@ -56,3 +56,36 @@ describe('tools/compare sweep grid', () => {
     ]);
   });
 });
+
+describe('tools/compare omega check', () => {
+  it('ω and the corrected-value bound hold against measured errors on a small synthetic TV problem; bad flags exit 2', async () => {
+    const { execFileSync, spawnSync } = await import('node:child_process');
+    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = mkdtempSync(join(tmpdir(), 'omega-'));
+    const config = join(dir, 'tv.json');
+    writeFileSync(config, JSON.stringify({
+      name: 'omega-test', seed: 0,
+      data: { train: { source: 'synthetic', count: 2, size: [24, 24], seed: 5 }, noise: { type: 'gaussian', sigma: 0.1 } },
+      operator: { name: 'identity' }, regularizer: { name: 'tv', theta0: [-2.5, -2.5] },
+      lowerSolver: { name: 'fista' }, linearSolver: { name: 'cg' }, optimizer: { name: 'maid' }, budget: { maxIterations: 1 },
+    }));
+    const tool = join(__dirname, '..', 'omega.mjs');
+    const out = execFileSync('node', [tool, config, '--accuracies', '0.1,0.01', '--theta', '-2,-4'], { encoding: 'utf8' });
+    const lines = out.trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines).toHaveLength(3);
+    for (const row of lines.slice(0, 2)) {
+      expect(row.omega).toBeGreaterThanOrEqual(row.error);
+      expect(row.valueBound).toBeGreaterThanOrEqual(row.valueError);
+    }
+    expect(lines[2].theta).toEqual([-2, -4]);
+    expect(lines[2].smallestBoundToErrorRatio).toBeGreaterThanOrEqual(1);
+    const bad = spawnSync('node', [tool, config, '--accuracies', '0.1,-1'], { encoding: 'utf8' });
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain('--accuracies');
+    const wrongLength = spawnSync('node', [tool, config, '--theta', '1,2,3'], { encoding: 'utf8' });
+    expect(wrongLength.status).toBe(2);
+    expect(wrongLength.stderr).toContain('--theta has 3 entries');
+  }, 60_000);
+});
