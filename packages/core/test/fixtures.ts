@@ -12,6 +12,25 @@ export function smallTvOracle(count = 2, size = 24, seed = 0): HypergradientOrac
   return new HypergradientOracle(problem, clean, new Fista({ maxIterations: 50000, restart: true, stallWindow: 500 }), new ConjugateGradient({ maxIterations: 5000 }), noisy, seed);
 }
 
+/**
+ * ω against the measured error ‖z − z_ref‖ at θ for each (ε, δ): z_ref at (10⁻⁵, 10⁻⁷), and every case on a fresh
+ * `smallTvOracle()` (no warm starts or running maxima carried from other calls).
+ */
+export function boundAndError(theta: Float64Array, cases: [number, number][]): { epsilon: number; delta: number; zNorm: number; error: number; omega: number }[] {
+  const exact = smallTvOracle();
+  const ref = exact.hypergradient(theta, 1e-5, 1e-7);
+  exact.release(ref.evaluation);
+  exact.dispose();
+  return cases.map(([epsilon, delta]) => {
+    const oracle = smallTvOracle();
+    const hg = oracle.hypergradient(theta, epsilon, delta);
+    const error = Math.hypot(...Array.from(hg.grad, (g, i) => g - ref.grad[i]));
+    oracle.release(hg.evaluation);
+    oracle.dispose();
+    return { epsilon, delta, zNorm: Math.hypot(...hg.grad), error, omega: hg.errorBound };
+  });
+}
+
 /** f(θ) with the lower level solved to accuracy ε (from the oracle's warm start). */
 export function upperValue(oracle: HypergradientOracle, theta: number[], epsilon: number): number {
   const ev = oracle.evaluate(Float64Array.from(theta), epsilon);
