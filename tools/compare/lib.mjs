@@ -147,9 +147,10 @@ export function writeJson(file, data) {
 
 /** Parses `--seeds 0,1,2` (or `--seed 3`: flag 'seed') into distinct non-negative integers; throws a message naming the flag. */
 export function parseSeeds(text, flag = 'seeds') {
-  if (text === true) throw new Error(`--${flag} needs a value, e.g. --${flag} ${flag === 'seed' ? '3' : '0,1,2'}`);
+  const example = `--${flag} ${flag === 'seed' ? '3' : '0,1,2'}`;
+  if (text === true) throw new Error(`--${flag} needs a value, e.g. ${example}`);
   const seeds = String(text).split(',').map((s) => s.trim());
-  if (seeds.some((s) => !/^\d+$/.test(s))) throw new Error(`--${flag} "${text}": give comma-separated non-negative integers, e.g. --seeds 0,1,2`);
+  if (seeds.some((s) => !/^\d+$/.test(s))) throw new Error(`--${flag} "${text}": give ${flag === 'seed' ? 'a non-negative integer' : 'comma-separated non-negative integers'}, e.g. ${example}`);
   return [...new Set(seeds.map(Number))];
 }
 

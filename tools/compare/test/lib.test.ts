@@ -45,6 +45,7 @@ describe('tools/compare sweep grid', () => {
     expect(() => parseSeeds('0,x')).toThrow(/--seeds "0,x"/);
     expect(() => parseSeeds('-1')).toThrow(/non-negative integers/);
     expect(() => parseSeeds(true, 'seed')).toThrow(/--seed needs a value/);
+    expect(() => parseSeeds('x', 'seed')).toThrow(/a non-negative integer, e\.g\. --seed 3/);
     const perSeed = [
       { seed: 0, table: [{ method: 'MAID', 'loss@10': 2 }, { method: 'HOAG', 'loss@10': 3 }] },
       { seed: 1, table: [{ method: 'MAID', 'loss@10': 4 }, { method: 'HOAG', 'loss@10': 1 }] },
