@@ -4,7 +4,7 @@
 // plot each of upper loss and PSNR against total lower-level + CG iterations.
 //
 //   npx tsc -b && node tools/compare/compare.mjs examples/compare-tv-kodak96.json --out runs/compare-tv [--force]
-//        [--only label1,label2] [--backend wasm|cpu] [--points 25] [--seed 3 | --seeds 0,1,2,3]
+//        [--only label1,label2] [--backend wasm|cpu] [--points 25] [--seed 3 | --seeds 0,1,2,3] [--lower-solver newton-cg]
 //   node tools/compare/compare.mjs --replot runs/compare-tv      (rewrites table and plots from results.json)
 //
 // Losses and PSNRs in the plot and in the "loss at N" columns are re-evaluated after the runs at the θ each
@@ -13,16 +13,18 @@
 // |B|/n of a full one (their 'per-image' cost scaling), so all methods are charged per image processed.
 // --seed N overrides the experiment seed (noise and initialisation); --seeds a,b,c runs the whole comparison once per
 // seed (in <out>/seed-N/) and writes seeds.md / seeds.csv: every method's loss at each checkpoint in every seed, and in
-// how many seeds it was below the reference method.
+// how many seeds it was below the reference method. --lower-solver NAME runs every method with that lower-level solver
+// (default options) instead of the config's; the re-evaluation keeps the config's solver, so losses stay comparable
+// with runs that used it.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { HypergradientOracle, LowerLevelProblem, meanPsnr, runExperiment, tf, useBackend } from '@bilevel/core';
-import { buildExperiment, Progress } from '@bilevel/cli';
+import { buildExperiment, DEFAULT_CONFIG, defaultRegistry, Progress } from '@bilevel/cli';
 import { cost, csvTable, lastRowWithin, markdownTable, merge, parseArgs, parseSeeds, prepareOut, seedSummary, subsample, svgLines, writeJson } from './lib.mjs';
 
 /** Writes table.md, table.csv, loss.svg and psnr.svg (and results.json unless replotting) from the collected runs. */
 function writeReport(out, report, { json = true } = {}) {
-  const { cfg, backend, tolerance, checkpoints, seed, runs } = report;
+  const { cfg, backend, tolerance, checkpoints, seed, lowerSolver, runs } = report;
   const table = runs.map((run) => {
     const r = run.result;
     const row = {
@@ -48,7 +50,7 @@ function writeReport(out, report, { json = true } = {}) {
     ...checkpoints.map((c) => ({ key: `loss@${c}`, title: `loss @${c}`, digits: 6 })),
     { key: 'wallSeconds', title: 'wall s', digits: 3 }, { key: 'theta', title: 'θ', align: 'left' },
   ];
-  const md = `# ${cfg.name ?? 'comparison'}\n\n${cfg.description ?? ''}\n\nBackend ${backend}; same data, noise and seed (${seed}) for every method. ` +
+  const md = `# ${cfg.name ?? 'comparison'}\n\n${cfg.description ?? ''}\n\nBackend ${backend}; same data, noise and seed (${seed}) for every method${lowerSolver ? `, lower-level solver ${lowerSolver} for every method (the re-evaluation uses the config's)` : ''}. ` +
     `Final loss and PSNRs: the runner's evaluation of the final θ. "lower+CG to N dB": work at the first iteration whose train PSNR ` +
     `(of the optimizer's current lower-level iterate) reached N dB. "loss @W": lowest upper loss f(θ) among the iterates a method had reached within W ` +
     `lower-level + CG iterations, re-evaluated at lower-level tolerance ${tolerance}. Work of stochastic methods is counted per image (a batch iteration = |B|/n).\n\n` +
@@ -83,7 +85,7 @@ if (flags.replot) {
   process.exit(0);
 }
 if (positional.length !== 1 || !flags.out) {
-  console.error('usage: node tools/compare/compare.mjs <compare-config.json> --out <dir> [--force] [--only a,b] [--backend wasm] [--points 25] [--seed N | --seeds a,b,c]\n       node tools/compare/compare.mjs --replot <dir>');
+  console.error('usage: node tools/compare/compare.mjs <compare-config.json> --out <dir> [--force] [--only a,b] [--backend wasm] [--points 25] [--seed N | --seeds a,b,c] [--lower-solver NAME]\n       node tools/compare/compare.mjs --replot <dir>');
   process.exit(2);
 }
 let seeds;
@@ -100,6 +102,12 @@ const cfg = JSON.parse(readFileSync(configPath, 'utf8'));
 const baseDir = dirname(configPath);
 const basePath = typeof cfg.base === 'string' ? resolve(baseDir, cfg.base) : configPath;
 const base = typeof cfg.base === 'string' ? JSON.parse(readFileSync(basePath, 'utf8')) : cfg.base;
+const lowerSolver = flags['lower-solver'] === undefined ? undefined : String(flags['lower-solver']);
+const registry = await defaultRegistry(base.plugins ?? []);
+if (lowerSolver !== undefined && !registry.names('lowerSolver').includes(lowerSolver)) {
+  console.error(`--lower-solver "${lowerSolver}": unknown lower-level solver → use one of: ${registry.names('lowerSolver').join(', ')}`);
+  process.exit(2);
+}
 const out = resolve(flags.out);
 prepareOut(out, Boolean(flags.force));
 const backend = await useBackend(flags.backend ?? cfg.backend ?? base.backend ?? 'wasm');
@@ -118,7 +126,13 @@ async function compareOnce(seed, dir, fixedCheckpoints) {
   for (const m of methods) {
     const raw = merge(merge(base, cfg.override ?? {}), { name: m.label, ...(m.budget ? { budget: m.budget } : {}), ...(seed !== undefined ? { seed } : {}) });
     raw.optimizer = structuredClone(m.optimizer); // replaced, not merged
+    // --lower-solver's solver (default options) for the run; the config's for the re-evaluation.
+    const configured = raw.lowerSolver ?? DEFAULT_CONFIG.lowerSolver;
+    if (lowerSolver) raw.lowerSolver = { name: lowerSolver };
     const spec = await buildExperiment(raw, { baseDir: dirname(basePath) });
+    const evaluationSolver = lowerSolver
+      ? registry.create('lowerSolver', configured.name, configured.options ?? {}, { imageShape: spec.train.clean.shape.slice(1, 3), seed: spec.seed }, 'lowerSolver.options')
+      : spec.lowerSolver;
     const rows = [], thetas = [];
     const progress = new Progress(spec.budget.maxIterations, spec.budget.maxSeconds, process.stderr, m.label);
     const result = runExperiment(spec, {
@@ -131,7 +145,7 @@ async function compareOnce(seed, dir, fixedCheckpoints) {
     progress.done();
     tf.dispose([result.images.train.input, result.images.train.learned, ...(result.images.test ? [result.images.test.input, result.images.test.learned] : [])]);
     say(`  ${m.label}: ${result.stopReason} (${result.message}) after ${result.iterations} its, ${result.wallSeconds.toFixed(1)} s; loss ${result.upperLoss.toFixed(5)}, train ${result.train.psnr.learned.toFixed(2)} dB${result.test ? `, test ${result.test.psnr.learned.toFixed(2)} dB` : ''}`);
-    runs.push({ label: m.label, optimizer: m.optimizer, dashed: m.dashed, spec, rows, thetas, result: { ...result, images: undefined } });
+    runs.push({ label: m.label, optimizer: m.optimizer, dashed: m.dashed, spec, evaluationSolver, rows, thetas, result: { ...result, images: undefined } });
   }
 
   // Work checkpoints for the equal-work columns: given, or fractions of the reference method's total work.
@@ -144,7 +158,7 @@ async function compareOnce(seed, dir, fixedCheckpoints) {
     const { spec } = run;
     const problem = new LowerLevelProblem(spec.operator, spec.fidelity, spec.regularizer, spec.train.measurement, spec.gamma);
     const x0 = spec.operator.naiveReconstruction(spec.train.measurement);
-    const oracle = new HypergradientOracle(problem, spec.train.clean, spec.lowerSolver, spec.linearSolver, x0, spec.seed);
+    const oracle = new HypergradientOracle(problem, spec.train.clean, run.evaluationSolver, spec.linearSolver, x0, spec.seed);
     x0.dispose();
     const at = (theta) => {
       const ev = oracle.evaluate(Float64Array.from(theta), tolerance);
@@ -167,9 +181,10 @@ async function compareOnce(seed, dir, fixedCheckpoints) {
     const { spec } = run;
     tf.dispose([spec.train.clean, spec.train.measurement, ...(spec.test ? [spec.test.clean, spec.test.measurement] : [])]);
     delete run.spec;
+    delete run.evaluationSolver;
   }
   const seedUsed = seed ?? merge(base, cfg.override ?? {}).seed ?? 0;
-  const report = { cfg, backend, tolerance, checkpoints, seed: seedUsed, runs };
+  const report = { cfg, backend, tolerance, checkpoints, seed: seedUsed, lowerSolver, runs };
   const md = writeReport(dir, report);
   say(`\n${md}\nwrote ${dir}/table.md, table.csv, results.json, loss.svg, psnr.svg`);
   return report;
@@ -193,7 +208,8 @@ if (seeds === undefined || flags.seed !== undefined) {
     { key: 'mean', title: 'mean', digits: 6 }, { key: 'belowReference', title: `below ${reference}`, align: 'left' },
   ];
   const md = `# ${cfg.name ?? 'comparison'}: ${seeds.length} seeds\n\nBest re-evaluated upper loss within each work checkpoint (as "loss @W" in each seed's table.md), ` +
-    `per seed (noise and initialisation), and in how many seeds a method was below ${reference}.\n\n${markdownTable(columns, rows)}`;
+    `per seed (noise and initialisation), and in how many seeds a method was below ${reference}.` +
+    `${lowerSolver ? ` Lower-level solver ${lowerSolver} for every method (the re-evaluation uses the config's).` : ''}\n\n${markdownTable(columns, rows)}`;
   writeFileSync(join(out, 'seeds.md'), md);
   writeFileSync(join(out, 'seeds.csv'), csvTable(columns, rows));
   say(`\n${md}\nwrote ${out}/seeds.md, seeds.csv and seed-N/ for each seed`);

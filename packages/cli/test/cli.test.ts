@@ -48,7 +48,7 @@ describe('bilevel run --default (the README Quickstart job)', () => {
   it('bilevel plugins lists the registered plugins', () => {
     const r = bilevel(['plugins']);
     expect(r.code).toBe(0);
-    for (const name of ['identity', 'l2', 'tv', 'tv-isotropic', 'fista', 'cg', 'maid']) expect(r.stdout).toContain(name);
+    for (const name of ['identity', 'l2', 'tv', 'tv-isotropic', 'fista', 'newton-cg', 'cg', 'maid']) expect(r.stdout).toContain(name);
   });
 });
 

@@ -1,4 +1,5 @@
 import { dot, squaredNorm, tf, readScalars, type ImageBatch, type LowerLevelProblem, type LowerSolveResult, type LowerSolver, type Tensor1D } from '@bilevel/core';
+import { newtonSteps, type NewtonOptions } from './newton-cg.js';
 
 export interface FistaOptions {
   /** Safety cap on gradient evaluations; reaching it is reported as 'iteration-cap', never silently. */
@@ -7,6 +8,13 @@ export interface FistaOptions {
   restart: boolean;
   /** Iterations without a new smallest ‖∇ₓh‖ after which the float32 floor is declared. */
   stallWindow: number;
+  /**
+   * Newton acceleration (the 'newton-cg' plugin): Newton steps (see newtonSteps) are tried from the FISTA iterate at
+   * once, then whenever ‖∇ₓh‖ has decreased 10-fold since the last successful try, or 10^(2j)-fold after j failed
+   * tries in a row (a failed try costs at most cgCap + 1 products and leaves FISTA's momentum intact); undefined:
+   * plain FISTA.
+   */
+  newton?: NewtonOptions;
 }
 
 export const FISTA_DEFAULTS: FistaOptions = { maxIterations: 20000, restart: true, stallWindow: 200 };
@@ -16,10 +24,11 @@ export const FISTA_DEFAULTS: FistaOptions = { maxIterations: 20000, restart: tru
  * μ and L from the problem at θ):
  *   x_{k+1} = z_k − ∇ₓh(z_k)/L,  z_{k+1} = x_{k+1} + β (x_{k+1} − x_k).
  * Stops at the first z_k with ‖∇ₓh(z_k)‖/μ ≤ tolerance, which certifies ‖z_k − x̂‖ ≤ tolerance.
+ * With `newton` it also takes inexact Newton steps (the 'newton-cg' solver); `iterations` then counts their
+ * gradients and Hessian-vector products too.
  */
 export class Fista implements LowerSolver {
-  readonly name = 'fista';
-  constructor(readonly options: FistaOptions = FISTA_DEFAULTS) {}
+  constructor(readonly options: FistaOptions = FISTA_DEFAULTS, readonly name = 'fista') {}
 
   solve(problem: LowerLevelProblem, theta: Tensor1D, x0: ImageBatch, tolerance: number): LowerSolveResult {
     const { mu, L } = problem.curvature(theta.dataSync() as Float32Array);
@@ -29,17 +38,44 @@ export class Fista implements LowerSolver {
     let z = tf.clone(x0);
     let best = Infinity;
     let bestAt = 0;
+    // Lower-level work besides FISTA's own gradients (Newton's gradients and Hessian-vector products).
+    let extra = 0;
+    let nextNewton = Infinity;
+    let newtonFailures = 0;
+    // ∇ₓh at Newton's last point, already counted in `extra`.
+    let pending: ImageBatch | undefined;
     for (let k = 1; ; k++) {
-      const g = problem.gradX(z, theta);
+      const g = pending ?? problem.gradX(z, theta);
+      if (pending) extra--;
+      pending = undefined;
       const [gnSq, gDotMomentum] = readScalars(squaredNorm(g), tf.tidy(() => dot(g, tf.sub(z, x))));
       const gradNorm = Math.sqrt(gnSq);
       const stop = gradNorm / mu <= tolerance ? 'certified'
-        : k >= this.options.maxIterations ? 'iteration-cap'
+        : k + extra >= this.options.maxIterations ? 'iteration-cap'
         : k - bestAt > this.options.stallWindow ? 'float32-floor' : undefined;
       if (stop) {
         g.dispose();
         x.dispose();
-        return { x: z, iterations: k, gradNorm, certifiedError: gradNorm / mu, stop };
+        return { x: z, iterations: k + extra, gradNorm, certifiedError: gradNorm / mu, stop };
+      }
+      if (this.options.newton && gradNorm <= nextNewton) {
+        const run = newtonSteps(problem, theta, z, g, gradNorm, mu, tolerance, this.options.newton, this.options.maxIterations - k - extra);
+        extra += run.work;
+        // Back off: the next try after a tenfold decrease of ‖∇ₓh‖, 100-fold after a failed try, 10⁴-fold after two, …
+        newtonFailures = run.x ? 0 : newtonFailures + 1;
+        nextNewton = run.gradNorm / 10 ** Math.max(1, 2 * newtonFailures);
+        if (run.x) {
+          // Restart FISTA (no momentum) from Newton's point.
+          g.dispose();
+          x.dispose();
+          z.dispose();
+          x = tf.clone(run.x);
+          z = run.x;
+          pending = run.g;
+          best = run.gradNorm;
+          bestAt = k;
+          continue;
+        }
       }
       if (gradNorm < best * 0.999) {
         best = gradNorm;

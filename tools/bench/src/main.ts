@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { useBackend } from '@bilevel/core';
 import { machine, type BenchRecord } from './harness.js';
+import { benchLowerSolvers } from './lower.js';
 import { benchOperators } from './operators.js';
 import { benchFoeSmallHypergradient, benchParallelCeiling } from './parallel.js';
 import { benchPiggyback } from './piggyback.js';
@@ -14,6 +15,7 @@ const SUITES: { names: string[]; run: () => Promise<BenchRecord[]> }[] = [
   { names: ['radon.applyAdjoint.256', 'blur.applyAdjoint.24x96x96'], run: () => benchOperators() },
   { names: ['piggyback.applyAdjoint.8x96x96', 'piggyback.iteration.8x96x96'], run: () => benchPiggyback() },
   { names: ['hypergrad.tv-kodak96'], run: benchTvHypergradient },
+  { names: ['lower.tv-kodak96'], run: benchLowerSolvers },
   { names: ['hypergrad.foe-small', 'workers.foe-small.hypergrad.1', 'workers.foe-small.hypergrad.2'], run: benchFoeSmallHypergradient },
   { names: ['workers.ceiling.foe-small-gradX'], run: benchParallelCeiling },
   { names: ['e2e.tv-kodak96.to27.6dB'], run: benchTvEndToEnd },

@@ -90,3 +90,32 @@ describe('tools/compare omega check', () => {
     expect(wrongLength.stderr).toContain('--theta has 3 entries');
   }, 60_000);
 });
+
+describe('tools/compare --lower-solver', () => {
+  it('runs every method with the named lower solver and says so; an unknown name exits 2 before writing anything', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const { existsSync, mkdtempSync, readFileSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = mkdtempSync(join(tmpdir(), 'compare-'));
+    const config = join(dir, 'compare.json');
+    writeFileSync(config, JSON.stringify({
+      name: 'lower-solver-test',
+      base: {
+        seed: 0, data: { train: { source: 'synthetic', count: 2, size: [16, 16], seed: 5 }, noise: { type: 'gaussian', sigma: 0.1 } },
+        operator: { name: 'identity' }, regularizer: { name: 'tv', theta0: [-2.5, -2.5] }, budget: { maxIterations: 3 },
+      },
+      reevaluate: { points: 3, tolerance: 0.01 },
+      methods: [{ label: 'MAID', optimizer: { name: 'maid' } }],
+    }));
+    const tool = join(__dirname, '..', 'compare.mjs');
+    const bad = spawnSync('node', [tool, config, '--out', join(dir, 'bad'), '--lower-solver', 'nope'], { encoding: 'utf8' });
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/--lower-solver "nope": unknown lower-level solver → use one of: .*newton-cg/);
+    expect(existsSync(join(dir, 'bad'))).toBe(false);
+    const ok = spawnSync('node', [tool, config, '--out', join(dir, 'ok'), '--lower-solver', 'newton-cg'], { encoding: 'utf8' });
+    expect(ok.status).toBe(0);
+    expect(readFileSync(join(dir, 'ok', 'table.md'), 'utf8')).toContain('lower-level solver newton-cg for every method');
+    expect(JSON.parse(readFileSync(join(dir, 'ok', 'results.json'), 'utf8')).lowerSolver).toBe('newton-cg');
+  }, 60_000);
+});
