@@ -1,6 +1,6 @@
 import { tf, type Curvature, type ImageBatch, type ParameterLayout, type Regularizer, type Scalar, type Tensor, type Tensor1D } from '@bilevel/core';
 import { FiniteDifferences } from './differences.js';
-import { fusedTvGrad } from './fused.js';
+import { fusedTvGrad, fusedTvHvp } from './fused.js';
 
 export const TV_LAYOUT: ParameterLayout = {
   size: 2,
@@ -72,6 +72,8 @@ export class AnisotropicTV implements Regularizer {
   }
 
   hvpX(x: ImageBatch, theta: Tensor1D, v: ImageBatch): ImageBatch {
+    const fused = fusedTvHvp(x, v, theta.dataSync());
+    if (fused) return fused;
     return tf.tidy(() => {
       const { w, nu2 } = tvScalars(theta);
       const { D, dh, dv } = this.diffs(x);

@@ -53,3 +53,47 @@ const tvGradKernel = defineFusedKernel<Attrs>({
 export function fusedTvGrad(x: ImageBatch, theta: Float32Array | Int32Array | Uint8Array): ImageBatch | undefined {
   return tvGradKernel<ImageBatch>([x], { w: 0.5 * Math.exp(theta[0]), nu2: Math.exp(2 * theta[1]) });
 }
+
+export const TV_HVP_KERNEL = 'BilevelAnisotropicTvHvp';
+
+/** out = w Σ_d D_dᵀ(ψ'(D_d x) ⊙ D_d v), ψ'(d) = ν²/(d² + ν²)^{3/2}, for x, v of shape [n, h, w, 1] (row-major). */
+function tvHvpLoop(a: Float32Array, v: Float32Array, g: Float32Array, n: number, h: number, width: number, w: number, nu2: number): void {
+  g.fill(0);
+  const c = w * nu2;
+  const flux = (d: number, dv: number) => {
+    const q = d * d + nu2;
+    return (c * dv) / (q * Math.sqrt(q));
+  };
+  for (let r = 0; r < n * h; r++) {
+    const o = r * width;
+    for (let j = 0; j < width - 1; j++) {
+      const p = o + j;
+      const s = flux(a[p + 1] - a[p], v[p + 1] - v[p]);
+      g[p] -= s;
+      g[p + 1] += s;
+    }
+  }
+  const plane = h * width;
+  for (let b = 0; b < n; b++) {
+    for (let i = 0; i < h - 1; i++) {
+      const o = b * plane + i * width;
+      for (let j = 0; j < width; j++) {
+        const p = o + j;
+        const s = flux(a[p + width] - a[p], v[p + width] - v[p]);
+        g[p] -= s;
+        g[p + width] += s;
+      }
+    }
+  }
+}
+
+const tvHvpKernel = defineFusedKernel<Attrs>({
+  name: TV_HVP_KERNEL,
+  outShape: ([shape]) => [...shape],
+  compute: ([x, v], g, [shape], { w, nu2 }) => tvHvpLoop(x, v, g, shape[0], shape[1], shape[2], w, nu2),
+});
+
+/** The fused Hessian-vector product ∇²ₓₓR v on backends that have it (wasm, cpu), else undefined. */
+export function fusedTvHvp(x: ImageBatch, v: ImageBatch, theta: Float32Array | Int32Array | Uint8Array): ImageBatch | undefined {
+  return tvHvpKernel<ImageBatch>([x, v], { w: 0.5 * Math.exp(theta[0]), nu2: Math.exp(2 * theta[1]) });
+}

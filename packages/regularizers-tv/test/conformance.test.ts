@@ -27,17 +27,21 @@ describe('TV regularizers through the shared conformance suite', () => {
   });
 });
 
-describe('fused TV gradient kernel', () => {
-  it('agrees with the composite tfjs-op path', () => {
+describe('fused TV kernels', () => {
+  it('the gradient and the Hessian-vector product agree with the composite tfjs-op path', () => {
     const x = tf.randomUniform([3, 20, 17, 1], 0, 1, 'float32', 5) as ImageBatch;
+    const v = tf.randomNormal([3, 20, 17, 1], 0, 1, 'float32', 6) as ImageBatch;
     const theta = tf.tensor1d([-1.5, -3]);
     const reg = new AnisotropicTV();
-    const fused = reg.gradX(x, theta);
-    fusedKernels.enabled = false;
-    const composite = reg.gradX(x, theta);
-    fusedKernels.enabled = true;
-    const err = tf.tidy(() => tf.max(tf.abs(tf.sub(fused, composite))).dataSync()[0] / tf.max(tf.abs(composite)).dataSync()[0]);
-    expect(err).toBeLessThan(1e-5);
-    tf.dispose([x, theta, fused, composite]);
+    for (const op of [() => reg.gradX(x, theta), () => reg.hvpX(x, theta, v)]) {
+      const fused = op();
+      fusedKernels.enabled = false;
+      const composite = op();
+      fusedKernels.enabled = true;
+      const err = tf.tidy(() => tf.max(tf.abs(tf.sub(fused, composite))).dataSync()[0] / tf.max(tf.abs(composite)).dataSync()[0]);
+      expect(err).toBeLessThan(1e-5);
+      tf.dispose([fused, composite]);
+    }
+    tf.dispose([x, v, theta]);
   });
 });

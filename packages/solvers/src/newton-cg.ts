@@ -8,7 +8,7 @@ export interface NewtonOptions {
   cgCap: number;
 }
 
-export const NEWTON_DEFAULTS: NewtonOptions = { forcing: 0.1, cgCap: 15 };
+export const NEWTON_DEFAULTS: NewtonOptions = { forcing: 0.1, cgCap: 8 };
 
 export interface NewtonRun {
   /** The last point that decreased ‖∇ₓh‖ (undefined: the first step did not halve it; nothing changed) … */
