@@ -73,16 +73,13 @@ function tvHvpLoop(a: Float32Array, v: Float32Array, g: Float32Array, n: number,
       g[p + 1] += s;
     }
   }
+  // Vertical pairs (p, p + width): within each image, p runs over all but its last row.
   const plane = h * width;
   for (let b = 0; b < n; b++) {
-    for (let i = 0; i < h - 1; i++) {
-      const o = b * plane + i * width;
-      for (let j = 0; j < width; j++) {
-        const p = o + j;
-        const s = flux(a[p + width] - a[p], v[p + width] - v[p]);
-        g[p] -= s;
-        g[p + width] += s;
-      }
+    for (let p = b * plane, end = p + plane - width; p < end; p++) {
+      const s = flux(a[p + width] - a[p], v[p + width] - v[p]);
+      g[p] -= s;
+      g[p + width] += s;
     }
   }
 }
