@@ -32,13 +32,13 @@ export async function benchLowerSolvers(): Promise<BenchRecord[]> {
     const from = tf.tensor1d(c.from), to = tf.tensor1d(c.to);
     const start = solvers[0].solve(problem, from, noisy, c.start).x;
     for (const solver of solvers) {
-      let iterations = 0;
+      let result = {};
       const r = await measure(`lower.tv-kodak96.${c.name}.${solver.name}`, () => {
         const s = solver.solve(problem, to, start, c.epsilon);
-        iterations = s.iterations;
+        result = { iterations: s.iterations, stop: s.stop, certifiedError: s.certifiedError };
         return s.x;
       }, { runs: 3, warmup: 1 });
-      out.push({ ...r, iterations });
+      out.push({ ...r, ...result });
     }
     tf.dispose([from, to, start]);
   }
