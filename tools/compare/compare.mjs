@@ -127,7 +127,8 @@ async function compareOnce(seed, dir, fixedCheckpoints) {
     const raw = merge(merge(base, cfg.override ?? {}), { name: m.label, ...(m.budget ? { budget: m.budget } : {}), ...(seed !== undefined ? { seed } : {}) });
     raw.optimizer = structuredClone(m.optimizer); // replaced, not merged
     // --lower-solver's solver (default options) for the run; the config's for the re-evaluation.
-    const configured = raw.lowerSolver ?? DEFAULT_CONFIG.lowerSolver;
+    const chosen = raw.lowerSolver ?? DEFAULT_CONFIG.lowerSolver;
+    const configured = typeof chosen === 'string' ? { name: chosen } : chosen; // a plugin choice may be its bare name
     if (lowerSolver) raw.lowerSolver = { name: lowerSolver };
     const spec = await buildExperiment(raw, { baseDir: dirname(basePath) });
     const evaluationSolver = lowerSolver
