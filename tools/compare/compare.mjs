@@ -18,7 +18,7 @@
 // with runs that used it.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { HypergradientOracle, LowerLevelProblem, meanPsnr, runExperiment, tf, useBackend } from '@bilevel/core';
+import { meanPsnr, runExperiment, tf, trainingOracle, useBackend } from '@bilevel/core';
 import { buildExperiment, DEFAULT_CONFIG, defaultRegistry, Progress } from '@bilevel/cli';
 import { cost, csvTable, lastRowWithin, markdownTable, merge, parseArgs, parseSeeds, prepareOut, seedSummary, subsample, svgLines, writeJson } from './lib.mjs';
 
@@ -157,10 +157,7 @@ async function compareOnce(seed, dir, fixedCheckpoints) {
   /** Re-evaluates f and train PSNR at θ₀ and at a subsample of a run's iterates (warm-started, tolerance `tolerance`; not counted as work). */
   function reevaluate(run) {
     const { spec } = run;
-    const problem = new LowerLevelProblem(spec.operator, spec.fidelity, spec.regularizer, spec.train.measurement, spec.gamma);
-    const x0 = spec.operator.naiveReconstruction(spec.train.measurement);
-    const oracle = new HypergradientOracle(problem, spec.train.clean, run.evaluationSolver, spec.linearSolver, x0, spec.seed);
-    x0.dispose();
+    const oracle = trainingOracle(spec, run.evaluationSolver);
     const at = (theta) => {
       const ev = oracle.evaluate(Float64Array.from(theta), tolerance);
       const psnr = meanPsnr(ev.x, spec.train.clean);

@@ -10,7 +10,7 @@
 // Prints one JSON line per accuracy and a final summary line (the smallest ω / error ratio).
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { HypergradientOracle, LowerLevelProblem, useBackend } from '@bilevel/core';
+import { trainingOracle, useBackend } from '@bilevel/core';
 import { buildExperiment } from '@bilevel/cli';
 import { parseArgs } from './lib.mjs';
 
@@ -36,9 +36,7 @@ async function main() {
   const spec = await buildExperiment(JSON.parse(readFileSync(file, 'utf8')), { baseDir: dirname(file) });
   const theta = Float64Array.from(flags.theta ? parseList(flags.theta, 'theta', false) : spec.theta0);
   if (theta.length !== spec.theta0.length) throw new Error(`--theta has ${theta.length} entries but θ has ${spec.theta0.length}`);
-  const problem = new LowerLevelProblem(spec.operator, spec.fidelity, spec.regularizer, spec.train.measurement, spec.gamma);
-  const x0 = spec.operator.naiveReconstruction(spec.train.measurement);
-  const oracle = () => new HypergradientOracle(problem, spec.train.clean, spec.lowerSolver, spec.linearSolver, x0, spec.seed);
+  const oracle = () => trainingOracle(spec);
 
   const exact = oracle();
   const ref = exact.hypergradient(theta, reference, reference / 10);
@@ -59,7 +57,6 @@ async function main() {
     o.dispose();
   }
   console.log(JSON.stringify({ config: positional[0], theta: Array.from(theta), reference: { accuracy: reference, value: ref.value, z: Array.from(ref.grad), omega: ref.errorBound }, smallestBoundToErrorRatio: worst }));
-  x0.dispose();
   if (!(worst >= 1)) {
     console.error(`omega: a bound is below its measured error (smallest ratio ${worst.toExponential(2)}; the reference itself is only accurate to its ω ${ref.errorBound.toExponential(2)})`);
     process.exit(1);

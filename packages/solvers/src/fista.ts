@@ -1,5 +1,5 @@
 import { dot, squaredNorm, tf, readScalars, type ImageBatch, type LowerLevelProblem, type LowerSolveResult, type LowerSolver, type Tensor1D } from '@bilevel/core';
-import { newtonSteps, type NewtonOptions } from './newton-cg.js';
+import { NEWTON_DEFAULTS, newtonSteps, type NewtonOptions } from './newton-cg.js';
 
 export interface FistaOptions {
   /** Safety cap on gradient evaluations; reaching it is reported as 'iteration-cap', never silently. */
@@ -94,4 +94,14 @@ export class Fista implements LowerSolver {
       z = zNext as ImageBatch;
     }
   }
+}
+
+/** The 'newton-cg' lower solver: FISTA (adaptive restart) with Newton steps, defaults where `o` is silent. */
+export function newtonCg(o: Partial<Omit<FistaOptions, 'newton' | 'restart'> & NewtonOptions> = {}): Fista {
+  return new Fista({
+    maxIterations: o.maxIterations ?? FISTA_DEFAULTS.maxIterations,
+    stallWindow: o.stallWindow ?? FISTA_DEFAULTS.stallWindow,
+    restart: true,
+    newton: { forcing: o.forcing ?? NEWTON_DEFAULTS.forcing, cgCap: o.cgCap ?? NEWTON_DEFAULTS.cgCap },
+  }, 'newton-cg');
 }

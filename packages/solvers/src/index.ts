@@ -1,9 +1,9 @@
 import { bindPlugins, ContainerModule, numberOption, rejectUnknownOptions, type PluginDescriptor } from '@bilevel/core';
 import { ConjugateGradient } from './cg.js';
-import { Fista, FISTA_DEFAULTS } from './fista.js';
+import { Fista, FISTA_DEFAULTS, newtonCg } from './fista.js';
 import { NEWTON_DEFAULTS, newtonSteps } from './newton-cg.js';
 
-export { ConjugateGradient, Fista, FISTA_DEFAULTS, NEWTON_DEFAULTS, newtonSteps };
+export { ConjugateGradient, Fista, FISTA_DEFAULTS, NEWTON_DEFAULTS, newtonCg, newtonSteps };
 export type { FistaOptions } from './fista.js';
 export type { NewtonOptions, NewtonRun } from './newton-cg.js';
 export type { CgOptions } from './cg.js';
@@ -32,14 +32,11 @@ export const solverPlugins: PluginDescriptor[] = [
     options: { maxIterations: 'safety cap on gradients + Hessian-vector products (reported)', stallWindow: 'FISTA iterations without progress before the float32 floor is declared', forcing: `CG relative residual η per Newton direction (default ${NEWTON_DEFAULTS.forcing})`, cgCap: `most CG iterations per Newton direction (default ${NEWTON_DEFAULTS.cgCap})` },
     create: (o, _ctx, path) => {
       rejectUnknownOptions(o, ['maxIterations', 'stallWindow', 'forcing', 'cgCap'], path);
-      return new Fista({
+      return newtonCg({
         ...fistaOptions(o, path),
-        restart: true,
-        newton: {
-          forcing: numberOption(o, 'forcing', NEWTON_DEFAULTS.forcing, path, { min: 1e-6, max: 0.9 }),
-          cgCap: numberOption(o, 'cgCap', NEWTON_DEFAULTS.cgCap, path, { min: 1, integer: true }),
-        },
-      }, 'newton-cg');
+        forcing: numberOption(o, 'forcing', NEWTON_DEFAULTS.forcing, path, { min: 1e-6, max: 0.9 }),
+        cgCap: numberOption(o, 'cgCap', NEWTON_DEFAULTS.cgCap, path, { min: 1, integer: true }),
+      });
     },
   },
   {

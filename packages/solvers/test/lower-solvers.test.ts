@@ -3,7 +3,7 @@ import { createContainer, LowerLevelProblem, PluginRegistry, tf, type ImageBatch
 import { addGaussianNoise, syntheticImage, toBatch } from '@bilevel/datasets';
 import { IdentityOperator, L2Fidelity } from '@bilevel/operators';
 import { AnisotropicTV } from '@bilevel/regularizers-tv';
-import { Fista, FISTA_DEFAULTS, NEWTON_DEFAULTS, solversModule } from '../src/index.js';
+import { Fista, NEWTON_DEFAULTS, newtonCg as makeNewtonCg, solversModule } from '../src/index.js';
 
 /** Two generated 24×24 piecewise-smooth images, σ = 0.1, TV denoising. */
 function tvProblem(): { problem: LowerLevelProblem; noisy: ImageBatch } {
@@ -13,7 +13,7 @@ function tvProblem(): { problem: LowerLevelProblem; noisy: ImageBatch } {
   return { problem: new LowerLevelProblem(new IdentityOperator([24, 24]), new L2Fidelity(), new AnisotropicTV(), noisy, 0), noisy };
 }
 
-const newtonCg = new Fista({ ...FISTA_DEFAULTS, newton: NEWTON_DEFAULTS }, 'newton-cg');
+const newtonCg = makeNewtonCg();
 const fista = new Fista();
 
 function solveAt(solver: LowerSolver, theta: number[], x0: ImageBatch, tolerance: number) {
@@ -61,11 +61,11 @@ describe('lower-level solvers on TV denoising (2 images 24×24)', () => {
   });
 
   it('reports the iteration cap and the float32 floor instead of looping', () => {
-    const capped = solveAt(new Fista({ ...FISTA_DEFAULTS, maxIterations: 30, newton: NEWTON_DEFAULTS }), [-2.5, -2.5], fixture.noisy, 1e-6);
+    const capped = solveAt(makeNewtonCg({ maxIterations: 30 }), [-2.5, -2.5], fixture.noisy, 1e-6);
     expect(capped.stop).toBe('iteration-cap');
     expect(capped.iterations).toBeLessThanOrEqual(30 + NEWTON_DEFAULTS.cgCap + 1);
     capped.x.dispose();
-    const floor = solveAt(new Fista({ ...FISTA_DEFAULTS, stallWindow: 50, newton: NEWTON_DEFAULTS }), [-2.5, -2.5], fixture.noisy, 1e-12);
+    const floor = solveAt(makeNewtonCg({ stallWindow: 50 }), [-2.5, -2.5], fixture.noisy, 1e-12);
     expect(floor.stop).toBe('float32-floor');
     expect(floor.certifiedError).toBeGreaterThan(1e-12);
     expect(floor.certifiedError).toBeLessThan(1e-3);

@@ -4,7 +4,7 @@ import { LowerLevelProblem, tf, type ImageBatch, type LowerSolver } from '@bilev
 import { addGaussianNoise, loadImages, toBatch } from '@bilevel/datasets';
 import { IdentityOperator, L2Fidelity } from '@bilevel/operators';
 import { AnisotropicTV } from '@bilevel/regularizers-tv';
-import { Fista, FISTA_DEFAULTS, NEWTON_DEFAULTS } from '@bilevel/solvers';
+import { Fista, newtonCg } from '@bilevel/solvers';
 import { measure, skipped, type BenchRecord } from './harness.js';
 
 const KODAK = join(process.cwd(), '../shared/data/Kodak24-96');
@@ -26,7 +26,7 @@ export async function benchLowerSolvers(): Promise<BenchRecord[]> {
   const clean = toBatch(loadImages({ source: 'folder', path: KODAK }));
   const noisy = addGaussianNoise(clean, { type: 'gaussian', sigma: 0.1 }, 0) as ImageBatch;
   const problem = new LowerLevelProblem(new IdentityOperator([96, 96]), new L2Fidelity(), new AnisotropicTV(), noisy, 0);
-  const solvers: LowerSolver[] = [new Fista(), new Fista({ ...FISTA_DEFAULTS, newton: NEWTON_DEFAULTS }, 'newton-cg')];
+  const solvers: LowerSolver[] = [new Fista(), newtonCg()];
   const out: BenchRecord[] = [];
   for (const c of CASES) {
     const from = tf.tensor1d(c.from), to = tf.tensor1d(c.to);

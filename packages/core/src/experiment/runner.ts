@@ -84,6 +84,17 @@ function problemFor(spec: ExperimentSpec, pairs: ImagePairs): LowerLevelProblem 
   return new LowerLevelProblem(spec.operator, spec.fidelity, spec.regularizer, pairs.measurement, spec.gamma);
 }
 
+/**
+ * A fresh in-process oracle on the training split, warm-started at the naive reconstruction, with the spec's solvers
+ * (or `lowerSolver` in place of the spec's).
+ */
+export function trainingOracle(spec: ExperimentSpec, lowerSolver: LowerSolver = spec.lowerSolver): HypergradientOracle {
+  const x0 = spec.operator.naiveReconstruction(spec.train.measurement);
+  const oracle = new HypergradientOracle(problemFor(spec, spec.train), spec.train.clean, lowerSolver, spec.linearSolver, x0, spec.seed);
+  x0.dispose();
+  return oracle;
+}
+
 /** Solves the lower level at θ to the evaluation tolerance and reports PSNR/SSIM against the naive reconstruction. */
 export function evaluateSplit(spec: ExperimentSpec, pairs: ImagePairs, theta: Float64Array, x0?: ImageBatch) {
   const problem = problemFor(spec, pairs);
@@ -104,10 +115,7 @@ export function evaluateSplit(spec: ExperimentSpec, pairs: ImagePairs, theta: Fl
 /** Runs the outer optimizer on the training split, then evaluates θ on train and test. */
 export function runExperiment(spec: ExperimentSpec, hooks: RunHooks = {}): ExperimentResult {
   const t0 = performance.now();
-  const problem = problemFor(spec, spec.train);
-  const x0 = spec.operator.naiveReconstruction(spec.train.measurement);
-  const oracle = spec.oracle ?? new HypergradientOracle(problem, spec.train.clean, spec.lowerSolver, spec.linearSolver, x0, spec.seed);
-  x0.dispose();
+  const oracle = spec.oracle ?? trainingOracle(spec);
   const opt = spec.optimizer;
   const resumable = Boolean(opt.saveState && opt.restoreState);
   if (hooks.resume) {
