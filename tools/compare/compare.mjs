@@ -5,6 +5,7 @@
 //
 //   npx tsc -b && node tools/compare/compare.mjs examples/compare-tv-kodak96.json --out runs/compare-tv [--force]
 //        [--only label1,label2] [--backend wasm|cpu] [--points 25] [--seed 3 | --seeds 0,1,2,3] [--lower-solver newton-cg]
+//        [--count-probes]
 //   node tools/compare/compare.mjs --replot runs/compare-tv      (rewrites table and plots from results.json)
 //
 // Losses and PSNRs in the plot and in the "loss at N" columns are re-evaluated after the runs at the θ each
@@ -15,7 +16,9 @@
 // seed (in <out>/seed-N/) and writes seeds.md / seeds.csv: every method's loss at each checkpoint in every seed, and in
 // how many seeds it was below the reference method. --lower-solver NAME runs every method with that lower-level solver
 // (default options) instead of the config's; the re-evaluation keeps the config's solver, so losses stay comparable
-// with runs that used it.
+// with runs that used it. The "probes" column is the work (gradients and products) each method spent probing the constants
+// of MAID's bound ω — not lower-level or CG iterations, so not on the papers' cost axis; --count-probes adds it to the
+// work axis, the checkpoints and the work columns.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { meanPsnr, runExperiment, tf, trainingOracle, useBackend } from '@bilevel/core';
@@ -24,13 +27,15 @@ import { cost, csvTable, lastRowWithin, markdownTable, merge, parseArgs, parseSe
 
 /** Writes table.md, table.csv, loss.svg and psnr.svg (and results.json unless replotting) from the collected runs. */
 function writeReport(out, report, { json = true } = {}) {
-  const { cfg, backend, tolerance, checkpoints, seed, lowerSolver, runs } = report;
+  const { cfg, backend, tolerance, checkpoints, seed, lowerSolver, countProbes, runs } = report;
+  const axis = countProbes ? 'lower-level + CG iterations + probes' : 'lower-level + CG iterations';
   const table = runs.map((run) => {
     const r = run.result;
     const row = {
       method: run.label, optimizer: run.optimizer.name, stop: r.stopReason, iterations: r.iterations,
       upperLoss: r.upperLoss, trainPsnr: r.train.psnr.learned, testPsnr: r.test?.psnr.learned,
-      lowerIterations: Math.round(r.lowerIterations), cgIterations: Math.round(r.cgIterations), work: Math.round(r.lowerIterations + r.cgIterations),
+      lowerIterations: Math.round(r.lowerIterations), cgIterations: Math.round(r.cgIterations), work: Math.round(r.lowerIterations + r.cgIterations + (countProbes ? r.probeWork ?? 0 : 0)),
+      probeWork: Math.round(r.probeWork ?? 0),
       wallSeconds: r.wallSeconds, theta: r.theta.length <= 4 ? `(${r.theta.map((t) => t.toFixed(3)).join(', ')})` : `${r.theta.length} params`,
     };
     const hit = run.rows.find((q) => (q.psnr ?? -Infinity) >= (cfg.psnrTarget ?? 27));
@@ -45,15 +50,17 @@ function writeReport(out, report, { json = true } = {}) {
   const columns = [
     { key: 'method', title: 'method', align: 'left' }, { key: 'stop', title: 'stop', align: 'left' }, { key: 'iterations', title: 'outer its' },
     { key: 'upperLoss', title: 'final upper loss', digits: 6 }, { key: 'trainPsnr', title: 'train PSNR', digits: 4 }, { key: 'testPsnr', title: 'test PSNR', digits: 4 },
-    { key: 'lowerIterations', title: 'lower its' }, { key: 'cgIterations', title: 'CG its' }, { key: 'work', title: 'lower+CG' },
-    { key: 'workToTarget', title: `lower+CG to ${cfg.psnrTarget ?? 27} dB` },
+    { key: 'lowerIterations', title: 'lower its' }, { key: 'cgIterations', title: 'CG its' }, { key: 'probeWork', title: 'probes' },
+    { key: 'work', title: countProbes ? 'lower+CG+probes' : 'lower+CG' },
+    { key: 'workToTarget', title: `${countProbes ? 'lower+CG+probes' : 'lower+CG'} to ${cfg.psnrTarget ?? 27} dB` },
     ...checkpoints.map((c) => ({ key: `loss@${c}`, title: `loss @${c}`, digits: 6 })),
     { key: 'wallSeconds', title: 'wall s', digits: 3 }, { key: 'theta', title: 'θ', align: 'left' },
   ];
   const md = `# ${cfg.name ?? 'comparison'}\n\n${cfg.description ?? ''}\n\nBackend ${backend}; same data, noise and seed (${seed}) for every method${lowerSolver ? `, lower-level solver ${lowerSolver} for every method (the re-evaluation uses the config's)` : ''}. ` +
     `Final loss and PSNRs: the runner's evaluation of the final θ. "lower+CG to N dB": work at the first iteration whose train PSNR ` +
     `(of the optimizer's current lower-level iterate) reached N dB. "loss @W": lowest upper loss f(θ) among the iterates a method had reached within W ` +
-    `lower-level + CG iterations, re-evaluated at lower-level tolerance ${tolerance}. Work of stochastic methods is counted per image (a batch iteration = |B|/n).\n\n` +
+    `${axis}, re-evaluated at lower-level tolerance ${tolerance}. Work of stochastic methods is counted per image (a batch iteration = |B|/n). ` +
+    `"probes": gradients and products spent probing the constants of MAID's bound ω${countProbes ? ', counted in the work here' : ' (not counted as work; --count-probes counts them)'}.\n\n` +
     markdownTable(columns, table);
   writeFileSync(join(out, 'table.md'), md);
   writeFileSync(join(out, 'table.csv'), csvTable(columns, table));
@@ -65,12 +72,12 @@ function writeReport(out, report, { json = true } = {}) {
   const xMax = cfg.plotMaxWork ?? Math.max(...runs.map((r) => r.curve.at(-1).cost)) * 1.05;
   const series = (ys) => runs.map((r) => ({ label: r.label, xs: r.curve.map((p) => p.cost), ys: r.curve.map(ys), dashed: r.dashed }));
   writeFileSync(join(out, 'loss.svg'), svgLines(series((p) => p.loss - fBest + 1e-6 * fBest), {
-    title: `${cfg.name ?? ''}: upper loss`, xLabel: 'total lower-level + CG iterations (log scale)', yLabel: `f(θ) − ${fBest.toPrecision(6)} (log scale)`,
+    title: `${cfg.name ?? ''}: upper loss`, xLabel: `total ${axis} (log scale)`, yLabel: `f(θ) − ${fBest.toPrecision(6)} (log scale)`,
     logX: true, logY: true, xMin: 10, xMax, yMin: 1e-6 * fBest,
   }));
   const bestPsnr = Math.max(...runs.flatMap((r) => r.curve.map((p) => p.psnr)));
   writeFileSync(join(out, 'psnr.svg'), svgLines(series((p) => p.psnr), {
-    title: `${cfg.name ?? ''}: train PSNR`, xLabel: 'total lower-level + CG iterations (log scale)', yLabel: 'mean train PSNR (dB)',
+    title: `${cfg.name ?? ''}: train PSNR`, xLabel: `total ${axis} (log scale)`, yLabel: 'mean train PSNR (dB)',
     logX: true, xMin: 10, xMax, yMin: cfg.plotMinPsnr ?? Math.floor(bestPsnr - 3), yMax: Math.ceil(bestPsnr * 10 + 1) / 10,
   }));
   return md;
@@ -85,7 +92,7 @@ if (flags.replot) {
   process.exit(0);
 }
 if (positional.length !== 1 || !flags.out) {
-  console.error('usage: node tools/compare/compare.mjs <compare-config.json> --out <dir> [--force] [--only a,b] [--backend wasm] [--points 25] [--seed N | --seeds a,b,c] [--lower-solver NAME]\n       node tools/compare/compare.mjs --replot <dir>');
+  console.error('usage: node tools/compare/compare.mjs <compare-config.json> --out <dir> [--force] [--only a,b] [--backend wasm] [--points 25] [--seed N | --seeds a,b,c] [--lower-solver NAME] [--count-probes]\n       node tools/compare/compare.mjs --replot <dir>');
   process.exit(2);
 }
 let seeds;
@@ -102,6 +109,7 @@ const cfg = JSON.parse(readFileSync(configPath, 'utf8'));
 const baseDir = dirname(configPath);
 const basePath = typeof cfg.base === 'string' ? resolve(baseDir, cfg.base) : configPath;
 const base = typeof cfg.base === 'string' ? JSON.parse(readFileSync(basePath, 'utf8')) : cfg.base;
+const countProbes = Boolean(flags['count-probes']);
 const lowerSolver = flags['lower-solver'] === undefined ? undefined : String(flags['lower-solver']);
 const registry = await defaultRegistry(base.plugins ?? []);
 if (lowerSolver !== undefined && !registry.names('lowerSolver').includes(lowerSolver)) {
@@ -138,7 +146,7 @@ async function compareOnce(seed, dir, fixedCheckpoints) {
     const progress = new Progress(spec.budget.maxIterations, spec.budget.maxSeconds, process.stderr, m.label);
     const result = runExperiment(spec, {
       onIteration: (r, theta) => {
-        rows.push({ ...r });
+        rows.push({ ...r, ...(countProbes ? { probeCost: r.probeWork ?? 0 } : {}) });
         thetas.push(Array.from(theta));
         progress.update(r);
       },
@@ -151,7 +159,7 @@ async function compareOnce(seed, dir, fixedCheckpoints) {
 
   // Work checkpoints for the equal-work columns: given, or fractions of the reference method's total work.
   const reference = runs.find((r) => r.label === (cfg.reference ?? runs[0].label)) ?? runs[0];
-  const refCost = reference.result.lowerIterations + reference.result.cgIterations;
+  const refCost = reference.result.lowerIterations + reference.result.cgIterations + (countProbes ? reference.result.probeWork : 0);
   const checkpoints = fixedCheckpoints ?? (cfg.checkpoints ?? [0.25, 0.5, 1].map((f) => Math.round(f * refCost))).filter((c) => c > 0);
 
   /** Re-evaluates f and train PSNR at θ₀ and at a subsample of a run's iterates (warm-started, tolerance `tolerance`; not counted as work). */
@@ -182,7 +190,7 @@ async function compareOnce(seed, dir, fixedCheckpoints) {
     delete run.evaluationSolver;
   }
   const seedUsed = seed ?? merge(base, cfg.override ?? {}).seed ?? 0;
-  const report = { cfg, backend, tolerance, checkpoints, seed: seedUsed, lowerSolver, runs };
+  const report = { cfg, backend, tolerance, checkpoints, seed: seedUsed, lowerSolver, countProbes, runs };
   const md = writeReport(dir, report);
   say(`\n${md}\nwrote ${dir}/table.md, table.csv, results.json, loss.svg, psnr.svg`);
   return report;

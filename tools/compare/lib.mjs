@@ -34,8 +34,8 @@ export function prepareOut(dir, force) {
   mkdirSync(dir, { recursive: true });
 }
 
-/** Total lower-level + CG iterations of an iteration row. */
-export const cost = (row) => row.lowerIterations + row.cgIterations;
+/** Total lower-level + CG iterations of an iteration row (plus its probe work, when compare.mjs --count-probes set probeCost). */
+export const cost = (row) => row.lowerIterations + row.cgIterations + (row.probeCost ?? 0);
 
 /** Indices of at most `count` rows, evenly spread in cost, always with the first and last, plus the forced ones. */
 export function subsample(rows, count, forced = []) {

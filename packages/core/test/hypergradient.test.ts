@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { tf } from '@bilevel/core';
+import { PROBE_WORK, tf } from '@bilevel/core';
 import { boundAndError, smallTvOracle, upperValue } from './fixtures.js';
 
 const theta = [-2.5, -2.5];
@@ -80,6 +80,32 @@ describe('hypergradient oracle (TV denoising, 2 images 24×24)', () => {
       oracle.release(ev);
       oracle.dispose();
     }
+  });
+
+  it('counts the probe work of ω (PROBE_WORK at a new θ, at most 3 at the same θ); errorBound: false skips the probes (same z, ω = NaN)', () => {
+    const oracle = smallTvOracle();
+    const t = Float64Array.from(theta);
+    const ev = oracle.evaluate(t, 1e-3);
+    const withBound = oracle.hypergradient(t, 1e-3, 1e-4, ev);
+    expect(oracle.counters.probeWork).toBe(PROBE_WORK);
+    expect(withBound.errorBound).toBeGreaterThan(0);
+    const cg = oracle.counters.cgIterations;
+    const without = oracle.hypergradient(t, 1e-3, 1e-4, ev, { errorBound: false });
+    expect(oracle.counters.probeWork).toBe(PROBE_WORK);
+    expect(Number.isNaN(without.errorBound)).toBe(true);
+    expect(oracle.counters.cgIterations).toBeGreaterThanOrEqual(cg);
+    // CG restarts from the first call's solution, so z agrees to the CG tolerance, not bit for bit.
+    const diff = Math.hypot(...Array.from(without.grad, (g, i) => g - withBound.grad[i]));
+    expect(diff).toBeLessThanOrEqual(1e-2 * Math.hypot(...withBound.grad));
+    // A re-solve at the same θ skips the L_J, L_H probes (at most the power probe's 3); a new θ probes in full.
+    const again = oracle.hypergradient(t, 1e-4, 1e-5, ev);
+    expect(again.stats.probeWork).toBeLessThanOrEqual(3);
+    const moved = oracle.hypergradient(Float64Array.from([theta[0] + 0.1, theta[1]]), 1e-3, 1e-4);
+    expect(moved.stats.probeWork).toBe(PROBE_WORK);
+    expect(oracle.counters.probeWork).toBe(2 * PROBE_WORK + again.stats.probeWork);
+    oracle.release(moved.evaluation);
+    oracle.release(ev);
+    oracle.dispose();
   });
 
   it('does not leak tensors across repeated hypergradient calls', () => {

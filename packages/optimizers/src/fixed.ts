@@ -58,7 +58,7 @@ export class FixedAccuracyDescent implements OuterOptimizer {
       const stop = rules.check(iter);
       if (stop) return finish(stop.reason, stop.message);
       current ??= oracle.evaluate(theta, o.epsilon);
-      const hg = oracle.hypergradient(theta, o.epsilon, o.delta, current);
+      const hg = oracle.hypergradient(theta, o.epsilon, o.delta, current, { errorBound: false });
       const zNorm = norm(hg.grad);
       if (first === 0) first = zNorm;
       if (zNorm <= Math.max(o.gradTol, o.relGradTol * first)) return finish('converged', `‖z‖ = ${zNorm.toExponential(2)} is below the gradient tolerance`);

@@ -130,7 +130,7 @@ export class Hoag implements OuterOptimizer {
           s.theta = prev.theta;
           s.previous = undefined;
           const record = iterationRecord(oracle, {
-            iter: s.iter + 1, seconds: rules.seconds, upperLoss: ev.value, epsilon, delta, omega: 0, gradNorm: 0, step: 0,
+            iter: s.iter + 1, seconds: rules.seconds, upperLoss: ev.value, epsilon, delta, omega: Number.NaN, gradNorm: 0, step: 0,
             backtracks: 1, L: s.L, rejected: 1,
           });
           s.iter++;
@@ -142,7 +142,8 @@ export class Hoag implements OuterOptimizer {
         }
       }
 
-      const hg = oracle.hypergradient(theta, ev.lower.certifiedError, delta, ev);
+      // ω is needed only at the float32 floor (the stop test below); elsewhere its probes are skipped.
+      const hg = oracle.hypergradient(theta, ev.lower.certifiedError, delta, ev, { errorBound: atFloor });
       const zNorm = norm(hg.grad);
       if (s.firstGradNorm === 0) s.firstGradNorm = zNorm;
       if (s.L === 0) s.L = zNorm > 1e-3 ? zNorm / Math.sqrt(d) : 1;

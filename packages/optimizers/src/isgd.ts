@@ -122,7 +122,7 @@ export class Isgd implements OuterOptimizer {
         return finish('accuracy-floor', `the lower-level solver stalled at ‖∇h‖/μ = ${ev.lower.certifiedError.toExponential(2)} > ε (float32)`);
       }
       delta = Math.max(delta, deltaFloor(bo, theta, ev.upperGradNorm));
-      const hg = bo.hypergradient(theta, ev.lower.certifiedError, delta, ev);
+      const hg = bo.hypergradient(theta, ev.lower.certifiedError, delta, ev, { errorBound: false });
       bo.accept(ev);
       bo.release(ev);
       batched.commit(handle);

@@ -18,11 +18,15 @@ export function runSmall(opt: OuterOptimizer, budget: { maxIterations: number; m
   return { result, rows, before, after, counters };
 }
 
-/** Every row carries MAID's fields, with cumulative (non-decreasing) work counters. */
-export function expectRecords(rows: IterationRecord[]) {
-  for (const k of ['iter', 'seconds', 'upperLoss', 'epsilon', 'delta', 'omega', 'gradNorm', 'step', 'backtracks', 'lowerIterations', 'cgIterations']) {
+/**
+ * Every row carries MAID's fields, with cumulative (non-decreasing) work counters. `omega: false` (optimizers that
+ * do not compute ω everywhere, see HypergradientOptions.errorBound): ω is finite or NaN (not computed).
+ */
+export function expectRecords(rows: IterationRecord[], { omega = true } = {}) {
+  for (const k of ['iter', 'seconds', 'upperLoss', 'epsilon', 'delta', 'gradNorm', 'step', 'backtracks', 'lowerIterations', 'cgIterations']) {
     for (const r of rows) expect(Number.isFinite(r[k]), `${k} = ${r[k]}`).toBe(true);
   }
+  for (const r of rows) expect(Number.isFinite(r.omega) || (!omega && Number.isNaN(r.omega)), `omega = ${r.omega}`).toBe(true);
   for (let i = 1; i < rows.length; i++) {
     expect(rows[i].iter).toBe(rows[i - 1].iter + 1);
     expect(rows[i].lowerIterations).toBeGreaterThanOrEqual(rows[i - 1].lowerIterations);

@@ -117,5 +117,16 @@ describe('tools/compare --lower-solver', () => {
     expect(ok.status).toBe(0);
     expect(readFileSync(join(dir, 'ok', 'table.md'), 'utf8')).toContain('lower-level solver newton-cg for every method');
     expect(JSON.parse(readFileSync(join(dir, 'ok', 'results.json'), 'utf8')).lowerSolver).toBe('newton-cg');
+    // --count-probes puts MAID's probe work (PROBE_WORK per hypergradient call) on the work axis.
+    const counted = spawnSync('node', [tool, config, '--out', join(dir, 'probes'), '--count-probes'], { encoding: 'utf8' });
+    expect(counted.status).toBe(0);
+    const plain = JSON.parse(readFileSync(join(dir, 'ok', 'results.json'), 'utf8')).table[0];
+    const report = JSON.parse(readFileSync(join(dir, 'probes', 'results.json'), 'utf8'));
+    const row = report.table[0];
+    expect(report.countProbes).toBe(true);
+    expect(row.probeWork).toBeGreaterThan(0);
+    expect(row.work).toBe(row.lowerIterations + row.cgIterations + row.probeWork);
+    expect(plain.work).toBe(plain.lowerIterations + plain.cgIterations);
+    expect(readFileSync(join(dir, 'probes', 'table.md'), 'utf8')).toContain('lower+CG+probes');
   }, 60_000);
 });

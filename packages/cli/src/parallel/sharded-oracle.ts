@@ -33,7 +33,7 @@ const STOP_ORDER: LowerStop[] = ['certified', 'iteration-cap', 'float32-floor'];
  * on the main thread in shard order. Since the shards do not depend on the worker count, neither do the results.
  */
 export class ShardedOracle implements Oracle {
-  readonly counters: OracleCounters = { lowerIterations: 0, cgIterations: 0, lowerSeconds: 0, cgSeconds: 0 };
+  readonly counters: OracleCounters = { lowerIterations: 0, cgIterations: 0, lowerSeconds: 0, cgSeconds: 0, probeWork: 0 };
   readonly upper: MeanSquaredUpperLoss;
   private readonly problem: LowerLevelProblem;
   private readonly ranges: [number, number][];
@@ -176,6 +176,7 @@ export class ShardedOracle implements Oracle {
     const ev = evaluation ?? this.evaluate(theta, epsilon);
     const { mu } = this.curvature(theta);
     const t0 = performance.now();
+    const withBound = options.errorBound ?? true;
     let id = this.idOf(ev);
     if (id === undefined) {
       id = this.nextId++;
@@ -185,7 +186,7 @@ export class ShardedOracle implements Oracle {
     }
     const parts = this.call<ShardHypergradient>((shards) => ({
       op: 'hypergradient', id, theta: Array.from(theta), eps: shards.map((s) => epsilon * this.share(s)), delta: shards.map((s) => delta * this.share(s)),
-      valueEstimate: options.valueEstimate ?? false,
+      valueEstimate: options.valueEstimate ?? false, errorBound: withBound,
     }));
     const grad = new Float64Array(parts[0].grad.length);
     for (const p of parts) p.grad.forEach((g, j) => (grad[j] += g));
@@ -200,7 +201,10 @@ export class ShardedOracle implements Oracle {
     this.counters.cgIterations += cgIterations;
     this.counters.cgSeconds += (performance.now() - t0) / 1000;
     const cgResidual = Math.sqrt(parts.reduce((a, p) => a + p.cgResidualSq, 0));
-    const errorBound = maidErrorBound({ epsilon, delta: cgResidual, mu, Lg: this.upper.lipschitz, upperGradNorm: ev.upperGradNorm, jacobianNorm: this.jacobianNorm, lipschitzJ, lipschitzHessian });
+    // Each shard probes its share of the images (work scaled as CG's).
+    const probeWork = parts.reduce((a, p, s) => a + p.probeWork * this.share(s) ** 2, 0);
+    this.counters.probeWork += probeWork;
+    const errorBound = !withBound ? Number.NaN : maidErrorBound({ epsilon, delta: cgResidual, mu, Lg: this.upper.lipschitz, upperGradNorm: ev.upperGradNorm, jacobianNorm: this.jacobianNorm, lipschitzJ, lipschitzHessian });
     // g = Σ_s g_s, so the shards' corrected values and bounds add up; their cost is a full batch's (HypergradientOracle).
     const valueEstimate = options.valueEstimate
       ? parts.reduce((a, p) => ({ value: a.value + p.valueEstimate!.value, bound: a.bound + p.valueEstimate!.bound }), { value: 0, bound: 0 })
@@ -213,7 +217,7 @@ export class ShardedOracle implements Oracle {
       value: ev.value, valueEstimate, grad, errorBound, evaluation: ev,
       stats: {
         qNorm, lowerIterations: ev.lower.iterations, cgIterations, cgResidual,
-        jacobianNorm: this.jacobianNorm, lipschitzJ, lipschitzHessianInverse: lipschitzHessian / (mu * mu), mu, lowerSeconds: 0, cgSeconds: (performance.now() - t0) / 1000,
+        jacobianNorm: this.jacobianNorm, lipschitzJ, lipschitzHessianInverse: lipschitzHessian / (mu * mu), mu, lowerSeconds: 0, cgSeconds: (performance.now() - t0) / 1000, probeWork,
       },
     };
   }

@@ -28,6 +28,8 @@ export interface ShardHypergradient {
   lipschitzHessian: number;
   cgIterations: number;
   cgResidualSq: number;
+  /** The shard's probe work (HypergradientStats.probeWork). */
+  probeWork: number;
   /** The shard's adjoint-corrected value and bound (requested with valueEstimate); they add up over shards. */
   valueEstimate?: { value: number; bound: number };
 }

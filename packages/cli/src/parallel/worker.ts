@@ -19,7 +19,7 @@ type Request =
   | { op: 'evaluate'; id: number; theta: number[]; eps: number[] }
   | { op: 'accept' | 'release' | 'readX' | 'adopt'; id: number }
   | { op: 'readCurrent' | 'save' | 'dispose' }
-  | { op: 'hypergradient'; id: number; theta: number[]; eps: number[]; delta: number[]; valueEstimate: boolean }
+  | { op: 'hypergradient'; id: number; theta: number[]; eps: number[]; delta: number[]; valueEstimate: boolean; errorBound: boolean }
   | { op: 'floor'; theta: number[] }
   | { op: 'restore'; states: { counters: OracleState['counters']; lipschitz: OracleState['lipschitz']; hasQ: boolean }[] };
 
@@ -80,11 +80,11 @@ function handle(req: Request): unknown {
       const theta = Float64Array.from(req.theta);
       const evs = evaluations.get(req.id)!;
       return oracles.map((o, k): ShardHypergradient => {
-        const hg = o.hypergradient(theta, req.eps[k], req.delta[k], evs[k], { valueEstimate: req.valueEstimate });
+        const hg = o.hypergradient(theta, req.eps[k], req.delta[k], evs[k], { valueEstimate: req.valueEstimate, errorBound: req.errorBound });
         const s = hg.stats;
         return {
           grad: Array.from(hg.grad), qNormSq: s.qNorm ** 2, jacobianNorm: s.jacobianNorm, lipschitzJ: s.lipschitzJ,
-          lipschitzHessian: s.lipschitzHessianInverse * s.mu * s.mu, cgIterations: s.cgIterations, cgResidualSq: s.cgResidual ** 2,
+          lipschitzHessian: s.lipschitzHessianInverse * s.mu * s.mu, cgIterations: s.cgIterations, cgResidualSq: s.cgResidual ** 2, probeWork: s.probeWork,
           valueEstimate: hg.valueEstimate,
         };
       });

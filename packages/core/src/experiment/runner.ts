@@ -54,6 +54,8 @@ export interface ExperimentResult {
   upperLoss: number;
   lowerIterations: number;
   cgIterations: number;
+  /** Gradients and products spent probing ω's constants (OracleCounters.probeWork). */
+  probeWork: number;
   wallSeconds: number;
   train: SplitMetrics;
   test?: SplitMetrics;
@@ -130,6 +132,7 @@ export function runExperiment(spec: ExperimentSpec, hooks: RunHooks = {}): Exper
     budget: spec.budget,
     shouldStop: hooks.shouldStop,
     onIteration: (record, theta) => {
+      record.probeWork = oracle.counters.probeWork;
       record.psnr = meanPsnr(oracle.current, spec.train.clean);
       record.ssim = meanSsim(oracle.current, spec.train.clean);
       const testEvery = hooks.testEvery ?? 0;
@@ -162,6 +165,7 @@ export function runExperiment(spec: ExperimentSpec, hooks: RunHooks = {}): Exper
     upperLoss: upper,
     lowerIterations: counters.lowerIterations,
     cgIterations: counters.cgIterations,
+    probeWork: counters.probeWork,
     wallSeconds: (performance.now() - t0) / 1000,
     train: train.metrics,
     test: test?.metrics,

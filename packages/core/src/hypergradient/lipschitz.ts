@@ -1,13 +1,17 @@
 import type { LowerLevelProblem } from '../problem.js';
 import { squaredNorm, tf, readScalars, type ImageBatch, type Tensor1D } from '../tensor.js';
 
+/** Gradients and products one `LipschitzEstimates.update` spends at most: 3 for L_J, L_H and 3 for ‖Jw‖. */
+export const PROBE_WORK = 6;
+
 /**
  * Running-maximum estimates of the constants in MAID's error bound, probed at radius r around x̃:
  *   ‖J‖ ≥ max(‖Jᵀq‖/‖q‖, ‖Jw‖) with w a unit θ-direction, Jw = (∇ₓh(x̃, θ + hw) − ∇ₓh(x̃, θ − hw))/2h, and w then
  *     advanced by one power-iteration step w ← JᵀJw/‖JᵀJw‖ (‖Jᵀq‖/‖q‖ alone vanishes with z near a stationary point),
  *   L_J ≈ ‖(J(x̃+p) − J(x̃))ᵀ q̂‖ / ‖p‖,
  *   L_H ≈ ‖(B(x̃+p) − B(x̃)) q̂‖ / ‖p‖   (then L_{B⁻¹} ≤ L_H/μ²),
- * with ‖p‖ = r a seeded random direction and q̂ = q/‖q‖.
+ * with ‖p‖ = r a seeded random direction and q̂ = q/‖q‖. The random probes cost a mixed product and two
+ * Hessian-vector products; the power probe two gradients and a mixed product.
  */
 export class LipschitzEstimates {
   jacobianNorm = 0;
@@ -16,17 +20,29 @@ export class LipschitzEstimates {
   private seed: number;
   /** The power iteration's current θ-direction for the ‖J‖ probe. */
   private direction: number[] | undefined;
+  /** ‖w_new − w_old‖ of the last power-iteration step (∞ before the first). */
+  private directionMoved = Infinity;
+  /** The θ of the last update. */
+  private probedAt: number[] | undefined;
 
   constructor(seed: number) {
     this.seed = seed * 7919 + 17;
   }
 
-  update(problem: LowerLevelProblem, x: ImageBatch, theta: Tensor1D, q: ImageBatch, z: Float64Array, radius: number) {
+  /**
+   * Updates the estimates from a hypergradient at θ (`at`), x̃, q̃ and z; returns them with the probe `work` spent.
+   * At the θ last probed (a re-solve at finer ε after a failed descent test) the L_J, L_H probes are skipped, and the
+   * power probe runs only while its direction still moves (by more than 10⁻² per step).
+   */
+  update(problem: LowerLevelProblem, x: ImageBatch, theta: Tensor1D, at: Float64Array, q: ImageBatch, z: Float64Array, radius: number) {
     const zNorm = Math.hypot(...z);
     const [qNormSq, xNormSq] = readScalars(squaredNorm(q), squaredNorm(x));
     const qNorm = Math.sqrt(qNormSq);
     if (qNorm > 0) this.jacobianNorm = Math.max(this.jacobianNorm, zNorm / qNorm);
-    if (qNorm > 0) {
+    const sameTheta = this.probedAt?.length === at.length && this.probedAt.every((t, i) => t === at[i]);
+    this.probedAt = Array.from(at);
+    let work = 0;
+    if (qNorm > 0 && !sameTheta) {
       // Probe no finer than float32 can resolve relative to ‖x‖.
       const r = Math.max(radius, 1e-4 * Math.sqrt(xNormSq));
       const [dJ, dH] = readScalars(...tf.tidy(() => {
@@ -41,9 +57,13 @@ export class LipschitzEstimates {
       }));
       this.lipschitzJ = Math.max(this.lipschitzJ, dJ);
       this.lipschitzHessian = Math.max(this.lipschitzHessian, dH);
+      work += 3;
     }
-    this.jacobianNorm = Math.max(this.jacobianNorm, this.powerProbe(problem, x, theta));
-    return { jacobianNorm: this.jacobianNorm, lipschitzJ: this.lipschitzJ, lipschitzHessian: this.lipschitzHessian, qNorm };
+    if (!sameTheta || this.directionMoved > 1e-2) {
+      this.jacobianNorm = Math.max(this.jacobianNorm, this.powerProbe(problem, x, theta));
+      work += 3;
+    }
+    return { jacobianNorm: this.jacobianNorm, lipschitzJ: this.lipschitzJ, lipschitzHessian: this.lipschitzHessian, qNorm, work };
   }
 
   /** ‖Jw‖ for the current unit direction w (central differences, step h = 10⁻²), then w ← JᵀJw/‖JᵀJw‖. */
@@ -61,7 +81,10 @@ export class LipschitzEstimates {
     const v = Array.from(next.dataSync());
     next.dispose();
     const vNorm = Math.hypot(...v);
-    if (vNorm > 0 && Number.isFinite(vNorm)) this.direction = v.map((vi) => vi / vNorm);
+    if (vNorm > 0 && Number.isFinite(vNorm)) {
+      this.direction = v.map((vi) => vi / vNorm);
+      this.directionMoved = Math.hypot(...this.direction.map((wi, i) => wi - w[i]));
+    }
     return Number.isFinite(norm) ? norm : 0;
   }
 

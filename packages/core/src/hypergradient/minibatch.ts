@@ -139,7 +139,7 @@ export class BatchedOracle {
     const state: OracleState = {
       x: gather(full.x),
       q: withQ ? gather(full.q!) : null,
-      counters: { lowerIterations: 0, cgIterations: 0, lowerSeconds: 0, cgSeconds: 0 },
+      counters: { lowerIterations: 0, cgIterations: 0, lowerSeconds: 0, cgSeconds: 0, probeWork: 0 },
       lipschitz: full.lipschitz,
     };
     oracle.restoreState(state);
@@ -168,6 +168,7 @@ export class BatchedOracle {
     c.cgIterations += scale * b.counters.cgIterations;
     c.lowerSeconds += b.counters.lowerSeconds;
     c.cgSeconds += b.counters.cgSeconds;
+    c.probeWork += scale * (b.counters.probeWork ?? 0);
     full.lipschitz = b.lipschitz;
     this.full.restoreState(full);
     this.close(handle);

@@ -31,6 +31,8 @@ export interface HypergradientStats {
   mu: number;
   lowerSeconds: number;
   cgSeconds: number;
+  /** Gradients and products this call spent probing ω's constants (at most PROBE_WORK). */
+  probeWork: number;
 }
 
 /**
@@ -51,6 +53,11 @@ export interface HypergradientOptions {
    * and two Hessian-vector products).
    */
   valueEstimate?: boolean;
+  /**
+   * Compute the bound ω (default true). false skips probing its constants (PROBE_WORK gradients and products) and
+   * returns errorBound = NaN: for optimizers that do not use ω.
+   */
+  errorBound?: boolean;
 }
 
 /** ∇f(θ) ≈ z = −J(x̃)ᵀq̃, B(x̃)q̃ ≈ ∇g(x̃), with the a-posteriori bound ‖z − ∇f(θ)‖ ≤ errorBound. */
@@ -95,6 +102,11 @@ export interface OracleCounters {
   cgIterations: number;
   lowerSeconds: number;
   cgSeconds: number;
+  /**
+   * Gradients and products spent probing ω's constants (at most PROBE_WORK per hypergradient that computes ω). Not part of
+   * the lower-level + CG cost axis of the papers; reported beside it (`compare.mjs --count-probes` adds it).
+   */
+  probeWork: number;
 }
 
 /** Serializable warm-start state (for checkpoints). */
@@ -113,7 +125,7 @@ export interface OracleState {
  */
 export class HypergradientOracle implements Oracle {
   readonly upper: MeanSquaredUpperLoss;
-  readonly counters: OracleCounters = { lowerIterations: 0, cgIterations: 0, lowerSeconds: 0, cgSeconds: 0 };
+  readonly counters: OracleCounters = { lowerIterations: 0, cgIterations: 0, lowerSeconds: 0, cgSeconds: 0, probeWork: 0 };
   private readonly estimates: LipschitzEstimates;
   private warmX: ImageBatch;
   private warmQ: ImageBatch | undefined;
@@ -196,7 +208,12 @@ export class HypergradientOracle implements Oracle {
     const zT = tf.tidy(() => tf.neg(this.problem.mixedVjp(x, thetaT, q))) as Tensor1D;
     const grad = Float64Array.from(zT.dataSync());
     const valueEstimate = options.valueEstimate ? this.valueEstimate(ev, thetaT, q, cg.residualNorm, mu) : undefined;
-    const constants = this.estimates.update(this.problem, x, thetaT, q, grad, Math.max(epsilon, 1e-12));
+    const withBound = options.errorBound ?? true;
+    const constants = withBound
+      ? this.estimates.update(this.problem, x, thetaT, theta, q, grad, Math.max(epsilon, 1e-12))
+      : { ...this.estimates.snapshot(), qNorm: Math.sqrt(readScalars(squaredNorm(q))[0]), work: 0 };
+    const probeWork = constants.work;
+    this.counters.probeWork += probeWork;
     zT.dispose();
     thetaT.dispose();
     if (this.warmQ) this.warmQ.dispose();
@@ -204,7 +221,7 @@ export class HypergradientOracle implements Oracle {
     const J = constants.jacobianNorm;
     const LHinv = constants.lipschitzHessian / (mu * mu);
     // δ enters ω as the CG residual actually reached (≤ the requested δ once CG converged).
-    const errorBound = maidErrorBound({ epsilon, delta: cg.residualNorm, mu, Lg: this.upper.lipschitz, upperGradNorm: ev.upperGradNorm, ...constants });
+    const errorBound = !withBound ? Number.NaN : maidErrorBound({ epsilon, delta: cg.residualNorm, mu, Lg: this.upper.lipschitz, upperGradNorm: ev.upperGradNorm, ...constants });
     return {
       value: ev.value,
       valueEstimate,
@@ -222,6 +239,7 @@ export class HypergradientOracle implements Oracle {
         mu,
         lowerSeconds: 0,
         cgSeconds: (performance.now() - t0) / 1000,
+        probeWork,
       },
     };
   }

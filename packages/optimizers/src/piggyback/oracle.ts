@@ -64,7 +64,7 @@ interface AdjointState {
  */
 export class PiggybackOracle implements Oracle {
   readonly upper: MeanSquaredUpperLoss;
-  readonly counters: OracleCounters = { lowerIterations: 0, cgIterations: 0, lowerSeconds: 0, cgSeconds: 0 };
+  readonly counters: OracleCounters = { lowerIterations: 0, cgIterations: 0, lowerSeconds: 0, cgSeconds: 0, probeWork: 0 };
   readonly options: PiggybackOptions;
   private warm: SolverState;
   private warmAdjoint: AdjointState | undefined;
@@ -350,7 +350,7 @@ export class PiggybackOracle implements Oracle {
       value: ev.value, grad, errorBound, evaluation: ev,
       stats: {
         lowerIterations: ev.lower.iterations + r.iterations, cgIterations: r.iterations, cgResidual: dA, jacobianNorm: cK * (xn + yn),
-        lipschitzJ: 0, lipschitzHessianInverse: 0, mu: 1, lowerSeconds: 0, cgSeconds: seconds, qNorm: Xn,
+        lipschitzJ: 0, lipschitzHessianInverse: 0, mu: 1, lowerSeconds: 0, cgSeconds: seconds, qNorm: Xn, probeWork: 0,
       },
     };
   }
