@@ -29,6 +29,7 @@ import { cost, csvTable, lastRowWithin, markdownTable, merge, parseArgs, parseSe
 function writeReport(out, report, { json = true } = {}) {
   const { cfg, backend, tolerance, checkpoints, seed, lowerSolver, countProbes, runs } = report;
   const axis = countProbes ? 'lower-level + CG iterations + probes' : 'lower-level + CG iterations';
+  const workTitle = countProbes ? 'lower+CG+probes' : 'lower+CG';
   const table = runs.map((run) => {
     const r = run.result;
     const row = {
@@ -51,13 +52,13 @@ function writeReport(out, report, { json = true } = {}) {
     { key: 'method', title: 'method', align: 'left' }, { key: 'stop', title: 'stop', align: 'left' }, { key: 'iterations', title: 'outer its' },
     { key: 'upperLoss', title: 'final upper loss', digits: 6 }, { key: 'trainPsnr', title: 'train PSNR', digits: 4 }, { key: 'testPsnr', title: 'test PSNR', digits: 4 },
     { key: 'lowerIterations', title: 'lower its' }, { key: 'cgIterations', title: 'CG its' }, { key: 'probeWork', title: 'probes' },
-    { key: 'work', title: countProbes ? 'lower+CG+probes' : 'lower+CG' },
-    { key: 'workToTarget', title: `${countProbes ? 'lower+CG+probes' : 'lower+CG'} to ${cfg.psnrTarget ?? 27} dB` },
+    { key: 'work', title: workTitle },
+    { key: 'workToTarget', title: `${workTitle} to ${cfg.psnrTarget ?? 27} dB` },
     ...checkpoints.map((c) => ({ key: `loss@${c}`, title: `loss @${c}`, digits: 6 })),
     { key: 'wallSeconds', title: 'wall s', digits: 3 }, { key: 'theta', title: 'θ', align: 'left' },
   ];
   const md = `# ${cfg.name ?? 'comparison'}\n\n${cfg.description ?? ''}\n\nBackend ${backend}; same data, noise and seed (${seed}) for every method${lowerSolver ? `, lower-level solver ${lowerSolver} for every method (the re-evaluation uses the config's)` : ''}. ` +
-    `Final loss and PSNRs: the runner's evaluation of the final θ. "lower+CG to N dB": work at the first iteration whose train PSNR ` +
+    `Final loss and PSNRs: the runner's evaluation of the final θ. "${workTitle} to N dB": work at the first iteration whose train PSNR ` +
     `(of the optimizer's current lower-level iterate) reached N dB. "loss @W": lowest upper loss f(θ) among the iterates a method had reached within W ` +
     `${axis}, re-evaluated at lower-level tolerance ${tolerance}. Work of stochastic methods is counted per image (a batch iteration = |B|/n). ` +
     `"probes": gradients and products spent probing the constants of MAID's bound ω${countProbes ? ', counted in the work here' : ' (not counted as work; --count-probes counts them)'}.\n\n` +
@@ -215,7 +216,8 @@ if (seeds === undefined || flags.seed !== undefined) {
   ];
   const md = `# ${cfg.name ?? 'comparison'}: ${seeds.length} seeds\n\nBest re-evaluated upper loss within each work checkpoint (as "loss @W" in each seed's table.md), ` +
     `per seed (noise and initialisation), and in how many seeds a method was below ${reference}.` +
-    `${lowerSolver ? ` Lower-level solver ${lowerSolver} for every method (the re-evaluation uses the config's).` : ''}\n\n${markdownTable(columns, rows)}`;
+    `${lowerSolver ? ` Lower-level solver ${lowerSolver} for every method (the re-evaluation uses the config's).` : ''}` +
+    `${countProbes ? ' Work includes the probes of ω\'s constants (--count-probes).' : ''}\n\n${markdownTable(columns, rows)}`;
   writeFileSync(join(out, 'seeds.md'), md);
   writeFileSync(join(out, 'seeds.csv'), csvTable(columns, rows));
   say(`\n${md}\nwrote ${out}/seeds.md, seeds.csv and seed-N/ for each seed`);

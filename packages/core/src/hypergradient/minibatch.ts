@@ -168,7 +168,7 @@ export class BatchedOracle {
     c.cgIterations += scale * b.counters.cgIterations;
     c.lowerSeconds += b.counters.lowerSeconds;
     c.cgSeconds += b.counters.cgSeconds;
-    c.probeWork += scale * (b.counters.probeWork ?? 0);
+    c.probeWork += scale * b.counters.probeWork;
     full.lipschitz = b.lipschitz;
     this.full.restoreState(full);
     this.close(handle);
