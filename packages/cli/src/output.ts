@@ -78,6 +78,7 @@ export function summaryOf(name: string, r: ExperimentResult, extra: Record<strin
     upperLoss: r.upperLoss,
     lowerIterations: r.lowerIterations,
     cgIterations: r.cgIterations,
+    probeWork: r.probeWork,
     wallSeconds: r.wallSeconds,
     stopReason: r.stopReason,
     stopMessage: r.message,

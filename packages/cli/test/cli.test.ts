@@ -14,7 +14,8 @@ describe('bilevel run --default (the README Quickstart job)', () => {
     expect(seconds).toBeLessThan(120);
     expect(r.stdout).toMatch(/train: PSNR \d+\.\d+ → \d+\.\d+ dB/);
     const s = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
-    for (const key of ['theta', 'upperLoss', 'lowerIterations', 'cgIterations', 'wallSeconds', 'backend', 'stopReason']) expect(s).toHaveProperty(key);
+    for (const key of ['theta', 'upperLoss', 'lowerIterations', 'cgIterations', 'probeWork', 'wallSeconds', 'backend', 'stopReason']) expect(s).toHaveProperty(key);
+    expect(s.probeWork).toBeGreaterThan(0); // the default optimizer (MAID) probes ω's constants
     for (const split of [s.train, s.test]) {
       expect(split.psnr.learned).toBeGreaterThan(split.psnr.input + 5);
       expect(split.ssim.learned).toBeGreaterThan(split.ssim.input);
@@ -26,7 +27,7 @@ describe('bilevel run --default (the README Quickstart job)', () => {
     expect(['converged', 'accuracy-floor']).toContain(s.stopReason);
     const rows = readFileSync(join(out, 'iterations.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     expect(rows.length).toBe(s.outerIterations);
-    for (const key of ['iter', 'seconds', 'upperLoss', 'psnr', 'ssim', 'epsilon', 'delta', 'omega', 'omegaRatio', 'gradNorm', 'step', 'backtracks', 'lowerIterations', 'cgIterations', 'lowerIterationsCall', 'cgIterationsCall', 'lowerSeconds', 'cgSeconds', 'otherSeconds']) {
+    for (const key of ['iter', 'seconds', 'upperLoss', 'psnr', 'ssim', 'epsilon', 'delta', 'omega', 'omegaRatio', 'gradNorm', 'step', 'backtracks', 'lowerIterations', 'cgIterations', 'probeWork', 'lowerIterationsCall', 'cgIterationsCall', 'lowerSeconds', 'cgSeconds', 'otherSeconds']) {
       expect(rows[0]).toHaveProperty(key);
     }
     expect(existsSync(join(out, 'report.html'))).toBe(true);

@@ -35,7 +35,7 @@ function fakeRun(dir: string): void {
   writeJson(dir, 'theta.json', { regularizer: 'foe-like', layout, theta });
   const split = { psnr: { input: 20.2, learned: 27.9 }, ssim: { input: 0.33, learned: 0.86 } };
   writeJson(dir, 'summary.json', {
-    name: 'foe-like', train: split, test: split, theta, upperLoss: 1.2, lowerIterations: 2000, cgIterations: 400, wallSeconds: 10,
+    name: 'foe-like', train: split, test: split, theta, upperLoss: 1.2, lowerIterations: 2000, cgIterations: 400, probeWork: 120, wallSeconds: 10,
     stopReason: 'max-iterations', stopMessage: '20 iterations', outerIterations: 20, backend: 'wasm',
   });
 }
@@ -121,6 +121,7 @@ describe('bilevel report', () => {
     }
     expect(html).toContain('<table class="results">');
     expect(html).toContain('max-iterations');
+    expect(html).toContain('2000 + 400; 120 probes'); // lower + CG, and the probe work beside it
     expect(html).toContain('>tv<'); // regularizer column of the TV run
     const filters = readFileSync(join(base, 'compare', 'report-run2-theta-filters.svg'), 'utf8');
     expect(filters.match(/<path/g)!.length).toBeGreaterThan(6 * 25);

@@ -17,6 +17,8 @@ export interface RunSummary {
   upperLoss?: number;
   lowerIterations?: number;
   cgIterations?: number;
+  /** Gradients and products spent probing ω's constants (not in lower + CG). */
+  probeWork?: number;
   wallSeconds?: number;
   stopReason?: string;
   stopMessage?: string;

@@ -49,7 +49,8 @@ export function resultsTable(runs: RunData[]): string {
     const theta = r.theta?.theta ?? s?.theta;
     const thetaCell = !theta ? '–' : theta.length <= 4 ? `[${theta.map((t) => t.toFixed(3)).join(', ')}]` : `${theta.length} parameters`;
     const lower = s?.lowerIterations, cg = s?.cgIterations;
-    const cost = lower !== undefined && cg !== undefined ? `${lower + cg}<br><span class="dim">${lower} + ${cg}</span>` : '–';
+    const probes = s?.probeWork ? `; ${Math.round(s.probeWork)} probes` : '';
+    const cost = lower !== undefined && cg !== undefined ? `${lower + cg}<br><span class="dim">${lower} + ${cg}${probes}</span>` : '–';
     const stop = s?.stopReason
       ? `${esc(s.stopReason)}${s.stopMessage ? `<br><span class="dim msg">${esc(s.stopMessage)}</span>` : ''}`
       : r.error !== undefined ? '<span class="bad">failed</span>' : 'unfinished';
