@@ -1,8 +1,12 @@
 import type { LowerLevelProblem } from '../problem.js';
 import { squaredNorm, tf, readScalars, type ImageBatch, type Tensor1D } from '../tensor.js';
 
-/** Gradients and products one `LipschitzEstimates.update` spends at most: 3 for L_J, L_H and 3 for ‖Jw‖. */
-export const PROBE_WORK = 6;
+/** Gradients and products of the random L_J, L_H probe (a mixed product, two Hessian-vector products). */
+export const RANDOM_PROBE_WORK = 3;
+/** Gradients and products of one ‖Jw‖ power step (two gradients, a mixed product). */
+export const POWER_PROBE_WORK = 3;
+/** What one `LipschitzEstimates.update` spends at most. */
+export const PROBE_WORK = RANDOM_PROBE_WORK + POWER_PROBE_WORK;
 
 /**
  * Running-maximum estimates of the constants in MAID's error bound, probed at radius r around x̃:
@@ -10,8 +14,7 @@ export const PROBE_WORK = 6;
  *     advanced by one power-iteration step w ← JᵀJw/‖JᵀJw‖ (‖Jᵀq‖/‖q‖ alone vanishes with z near a stationary point),
  *   L_J ≈ ‖(J(x̃+p) − J(x̃))ᵀ q̂‖ / ‖p‖,
  *   L_H ≈ ‖(B(x̃+p) − B(x̃)) q̂‖ / ‖p‖   (then L_{B⁻¹} ≤ L_H/μ²),
- * with ‖p‖ = r a seeded random direction and q̂ = q/‖q‖. The random probes cost a mixed product and two
- * Hessian-vector products; the power probe two gradients and a mixed product.
+ * with ‖p‖ = r a seeded random direction and q̂ = q/‖q‖.
  */
 export class LipschitzEstimates {
   jacobianNorm = 0;
@@ -57,11 +60,11 @@ export class LipschitzEstimates {
       }));
       this.lipschitzJ = Math.max(this.lipschitzJ, dJ);
       this.lipschitzHessian = Math.max(this.lipschitzHessian, dH);
-      work += 3;
+      work += RANDOM_PROBE_WORK;
     }
     if (!sameTheta || this.directionMoved > 1e-2) {
       this.jacobianNorm = Math.max(this.jacobianNorm, this.powerProbe(problem, x, theta));
-      work += 3;
+      work += POWER_PROBE_WORK;
     }
     return { jacobianNorm: this.jacobianNorm, lipschitzJ: this.lipschitzJ, lipschitzHessian: this.lipschitzHessian, qNorm, work };
   }
