@@ -203,7 +203,11 @@ export class Maid implements OuterOptimizer {
           oracle.release(current);
           current = undefined;
         }
-        current ??= oracle.evaluate(theta, s.epsilon);
+        if (!current) {
+          current = oracle.evaluate(theta, s.epsilon);
+          // x̃ at the accepted θ, finer than the last accepted one: later refinements and trials warm-start from it.
+          oracle.accept(current);
+        }
         if (current.lower.stop === 'float32-floor') {
           if (o.atFloor === 'stop') return finish('accuracy-floor', `the lower-level solver stalled at ‖∇h‖/μ = ${current.lower.certifiedError.toExponential(2)} > ε (float32)`);
           s.epsilon = Math.max(s.epsilon, current.lower.certifiedError);

@@ -184,6 +184,33 @@ describe('MAID on a small TV denoising problem', () => {
     }
   });
 
+  it('a refinement at the accepted θ warm-starts from the finer x̃ it replaces, not from the coarser accepted one', () => {
+    const oracle = smallTvOracle(2, 24);
+    const evaluate = oracle.evaluate.bind(oracle);
+    let accepted = Array.from(theta0).join(',');
+    let latest: Float32Array | undefined; // x̃ of the latest evaluation at the accepted θ
+    let refinements = 0;
+    oracle.evaluate = (theta, epsilon) => {
+      const atAccepted = Array.from(theta).join(',') === accepted;
+      if (atAccepted && latest) {
+        refinements++;
+        expect(oracle.current.dataSync()).toEqual(latest);
+      }
+      const ev = evaluate(theta, epsilon);
+      if (atAccepted) latest = ev.x.dataSync().slice() as Float32Array;
+      return ev;
+    };
+    new Maid({ ...MAID_DEFAULTS, epsilon0: 0.3, delta0: 0.3, shrinkRule: 'fixed' }).run(oracle, theta0, {
+      budget: { maxIterations: 30 },
+      onIteration: (_row, theta) => {
+        accepted = Array.from(theta).join(',');
+        latest = oracle.current.dataSync().slice() as Float32Array;
+      },
+    });
+    expect(refinements).toBeGreaterThan(0);
+    oracle.dispose();
+  });
+
   it('keeps tf.memory().numTensors flat between outer iterations 5 and 50', () => {
     const oracle = smallTvOracle(2, 16);
     const counts: Record<number, number> = {};
