@@ -48,6 +48,13 @@ describe('data-parallel workers', () => {
     expect(Math.abs(a.value - b.value)).toBeLessThanOrEqual(a.bound + b.bound);
     expect(b.bound).toBeLessThan(remote.evaluation.upperGradNorm * 1e-2);
     expect(sharded.counters.lowerIterations - before.lowerIterations).toBeGreaterThanOrEqual(1);
+    // A re-solve at finer ε from that evaluation (evaluate's `from`) costs less than one from the accepted iterate.
+    const fromAccepted = sharded.evaluate(theta, 1e-4);
+    const fromRemote = sharded.evaluate(theta, 1e-4, remote.evaluation);
+    expect(fromRemote.lower.certifiedError).toBeLessThanOrEqual(1e-4);
+    expect(fromRemote.lower.iterations).toBeLessThan(fromAccepted.lower.iterations);
+    sharded.release(fromAccepted);
+    sharded.release(fromRemote);
     oracle.release(local.evaluation);
     oracle.dispose();
     x0.dispose();

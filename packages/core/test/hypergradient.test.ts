@@ -108,6 +108,20 @@ describe('hypergradient oracle (TV denoising, 2 images 24×24)', () => {
     oracle.dispose();
   });
 
+  it('evaluate(θ, ε, from) warm-starts from from.x: a re-solve at finer ε from a coarse x̃ at θ costs less than from the accepted iterate', () => {
+    const oracle = smallTvOracle();
+    const t = Float64Array.from(theta);
+    const coarse = oracle.evaluate(t, 1e-2);
+    const fromAccepted = oracle.evaluate(t, 1e-4);
+    const fromCoarse = oracle.evaluate(t, 1e-4, coarse);
+    console.log(`to ε = 1e-4: ${fromAccepted.lower.iterations} iterations from the accepted iterate, ${fromCoarse.lower.iterations} from x̃ at ε = 1e-2`);
+    expect(fromCoarse.lower.certifiedError).toBeLessThanOrEqual(1e-4);
+    expect(fromCoarse.lower.iterations).toBeLessThan(fromAccepted.lower.iterations);
+    expect(Math.abs(fromCoarse.value - fromAccepted.value)).toBeLessThan(1e-3 * fromAccepted.value);
+    for (const ev of [coarse, fromAccepted, fromCoarse]) oracle.release(ev);
+    oracle.dispose();
+  });
+
   it('does not leak tensors across repeated hypergradient calls', () => {
     const oracle = smallTvOracle();
     const call = () => {

@@ -9,7 +9,7 @@ import { FixedAccuracyDescent, FIXED_ACCURACY_DEFAULTS, type FixedAccuracyOption
 
 export { Maid, MAID_DEFAULTS };
 export type { MaidOptions, MaidState } from './maid.js';
-export { certifiedDirection, certifyingAccuracy, quasiNewtonStep, type ShrinkRule, type ValueBound } from './maid.js';
+export { certifiedDirection, certifyingAccuracy, closerTo, quasiNewtonStep, type ShrinkRule, type ValueBound } from './maid.js';
 export { StopRules } from './stopping.js';
 export { Hoag, HOAG_DEFAULTS, HOAG_SCHEDULES, Isgd, ISGD_DEFAULTS, ADAM_DEFAULTS, StochasticMaid, STOCHASTIC_MAID_DEFAULTS, Dfo, DFO_DEFAULTS };
 export type { HoagOptions, HoagSchedule, HoagState } from './hoag.js';

@@ -176,8 +176,11 @@ export class Maid implements OuterOptimizer {
       theta: Float64Array.from(s.theta), x: restored, value: s.current.value, upperGradNorm: s.current.upperGradNorm,
       lower: { ...s.current.lower, x: restored },
     };
+    // The last trial rejected for accuracy alone: the retry after shrinking ε warm-starts from its x̃ (see closerTo).
+    let retry: LowerEvaluation | undefined;
     const finish = (reason: StopReason, message: string): OptimizerResult => {
       if (current) oracle.release(current);
+      if (retry) oracle.release(retry);
       return { theta: Float64Array.from(s.theta), stopReason: reason, message, iterations: s.iter };
     };
 
@@ -245,7 +248,9 @@ export class Maid implements OuterOptimizer {
         for (let i = 0; i < o.maxBacktracks; i++) {
           const step = step0 * o.backtrack ** i;
           const trial = theta.map((t, j) => t - step * d[j]);
-          const ev = oracle.evaluate(trial, s.epsilon);
+          const ev = oracle.evaluate(trial, s.epsilon, retry && closerTo(trial, retry.theta, theta) ? retry : undefined);
+          if (retry) oracle.release(retry);
+          retry = undefined;
           const trialHg = adjoint ? oracle.hypergradient(trial, ev.lower.certifiedError, s.delta, ev, { valueEstimate: true }) : undefined;
           const next = this.valueBounds(ev, trialHg, Lg);
           if ((uncertified ? next.value : next.value + next.width) - lower + o.lambda * step * zd <= 0) {
@@ -261,9 +266,12 @@ export class Maid implements OuterOptimizer {
               ? s.epsilon * Math.sqrt(decrease / (now.width + next.width))
               : certifyingAccuracy(decrease, current.upperGradNorm + ev.upperGradNorm, Lg);
           }
-          oracle.release(ev);
           backtracks++;
-          if (accuracyLimited) break;
+          if (accuracyLimited) {
+            retry = ev;
+            break;
+          }
+          oracle.release(ev);
           const stopNow = rules.check(s.iter);
           if (stopNow) return finish(stopNow.reason, stopNow.message);
         }
@@ -340,6 +348,12 @@ export function quasiNewtonStep(d: Float64Array, theta: Float64Array, lastTheta:
   const last = Math.hypot(...Array.from(theta, (t, i) => t - lastTheta[i]));
   const length = norm(d);
   return last > 0 && length > cap * last ? (cap * last) / length : 1;
+}
+
+/** Whether θ is closer to `a` than to `b` (Euclidean): a trial re-solved near an earlier trial `a` warm-starts there. */
+export function closerTo(theta: Float64Array, a: Float64Array, b: Float64Array): boolean {
+  const dist = (p: Float64Array) => Math.hypot(...Array.from(theta, (t, i) => t - p[i]));
+  return dist(a) < dist(b);
 }
 
 /** The positive root ε of Gε + L_g ε² = D (D > 0), i.e. 2D/(G + √(G² + 4 L_g D)). */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { tf, useBackend, type IterationRecord } from '@bilevel/core';
-import { certifiedDirection, certifyingAccuracy, Maid, MAID_DEFAULTS, quasiNewtonStep, type MaidOptions } from '@bilevel/optimizers';
+import { tf, useBackend, type IterationRecord, type LowerEvaluation } from '@bilevel/core';
+import { certifiedDirection, certifyingAccuracy, closerTo, Maid, MAID_DEFAULTS, quasiNewtonStep, type MaidOptions } from '@bilevel/optimizers';
 import { boundAndError, smallTvOracle } from '../../core/test/fixtures.js';
 
 const theta0 = Float64Array.from([-5, -5]);
@@ -209,6 +209,34 @@ describe('MAID on a small TV denoising problem', () => {
     });
     expect(refinements).toBeGreaterThan(0);
     oracle.dispose();
+  });
+
+  it('a trial rejected for accuracy alone is re-solved from its own x̃ (closerTo), not from the accepted one', () => {
+    const oracle = smallTvOracle(2, 24);
+    const evaluate = oracle.evaluate.bind(oracle);
+    let lastTrial: LowerEvaluation | undefined;
+    let accepted = Float64Array.from(theta0);
+    let retries = 0;
+    oracle.evaluate = (theta, epsilon, from) => {
+      if (from) {
+        retries++;
+        expect(from).toBe(lastTrial); // the trial just rejected
+        expect(closerTo(theta, from.theta, accepted)).toBe(true);
+      }
+      const ev = evaluate(theta, epsilon, from);
+      if (theta.some((t, i) => t !== accepted[i])) lastTrial = ev;
+      return ev;
+    };
+    const r = new Maid().run(oracle, theta0, { budget: { maxIterations: 500 }, onIteration: (_row, theta) => (accepted = Float64Array.from(theta)) });
+    console.log(`${retries} re-solved trials in ${r.iterations} iterations`);
+    expect(retries).toBeGreaterThan(0);
+    oracle.dispose();
+  });
+
+  it('closerTo: whether θ is nearer the first point than the second', () => {
+    const p = (...v: number[]) => Float64Array.from(v);
+    expect(closerTo(p(1, 1), p(1, 1.1), p(0, 0))).toBe(true);
+    expect(closerTo(p(0.1, 0), p(1, 1.1), p(0, 0))).toBe(false);
   });
 
   it('keeps tf.memory().numTensors flat between outer iterations 5 and 50', () => {

@@ -127,10 +127,11 @@ export class ShardedOracle implements Oracle {
     return Math.max(...floors.map((f, s) => f / this.share(s)));
   }
 
-  evaluate(theta: Float64Array, epsilon: number): LowerEvaluation {
+  evaluate(theta: Float64Array, epsilon: number, from?: LowerEvaluation): LowerEvaluation {
     const t0 = performance.now();
     const id = this.nextId++;
-    const parts = this.call<ShardEvaluation>((shards) => ({ op: 'evaluate', id, theta: Array.from(theta), eps: shards.map((s) => epsilon * this.share(s)) }));
+    const start = from && this.idOf(from);
+    const parts = this.call<ShardEvaluation>((shards) => ({ op: 'evaluate', id, theta: Array.from(theta), eps: shards.map((s) => epsilon * this.share(s)), from: start }));
     const sum = (f: (p: ShardEvaluation) => number) => parts.reduce((a, p) => a + f(p), 0);
     const iterations = parts.reduce((a, p, s) => a + p.iterations * this.share(s) ** 2, 0);
     this.counters.lowerIterations += iterations;

@@ -16,7 +16,7 @@ export interface WorkerInit {
 }
 
 type Request =
-  | { op: 'evaluate'; id: number; theta: number[]; eps: number[] }
+  | { op: 'evaluate'; id: number; theta: number[]; eps: number[]; from?: number }
   | { op: 'accept' | 'release' | 'readX' | 'adopt'; id: number }
   | { op: 'readCurrent' | 'save' | 'dispose' }
   | { op: 'hypergradient'; id: number; theta: number[]; eps: number[]; delta: number[]; valueEstimate: boolean; errorBound: boolean }
@@ -55,7 +55,8 @@ function handle(req: Request): unknown {
   switch (req.op) {
     case 'evaluate': {
       const theta = Float64Array.from(req.theta);
-      const evs = oracles.map((o, k) => o.evaluate(theta, req.eps[k]));
+      const from = req.from === undefined ? undefined : evaluations.get(req.from);
+      const evs = oracles.map((o, k) => o.evaluate(theta, req.eps[k], from?.[k]));
       evaluations.set(req.id, evs);
       return evs.map((ev): ShardEvaluation => ({
         value: ev.value, upperGradNormSq: ev.upperGradNorm ** 2, iterations: ev.lower.iterations,

@@ -13,7 +13,8 @@ export interface Oracle {
   readonly current: ImageBatch;
   curvature(theta: Float64Array): { mu: number; L: number };
   accuracyFloor(theta: Float64Array): number;
-  evaluate(theta: Float64Array, epsilon: number): LowerEvaluation;
+  /** Solves the lower level at θ to accuracy ε, warm-started from `from`'s x̃ if given, else from `current`. */
+  evaluate(theta: Float64Array, epsilon: number, from?: LowerEvaluation): LowerEvaluation;
   accept(ev: LowerEvaluation): void;
   release(ev: LowerEvaluation): void;
   hypergradient(theta: Float64Array, epsilon: number, delta: number, evaluation?: LowerEvaluation, options?: HypergradientOptions): HypergradientResult;

@@ -160,11 +160,14 @@ export class HypergradientOracle implements Oracle {
     return 0.25 * FLOAT32_EPS * (L / mu) * Math.max(xNorm, 1);
   }
 
-  /** Solves the lower level at θ to accuracy ε from the current warm start (which it does not change). */
-  evaluate(theta: Float64Array, epsilon: number): LowerEvaluation {
+  /**
+   * Solves the lower level at θ to accuracy ε from the current warm start (which it does not change), or from `from`'s
+   * x̃ (e.g. a re-solve at finer ε near an earlier trial point).
+   */
+  evaluate(theta: Float64Array, epsilon: number, from?: LowerEvaluation): LowerEvaluation {
     const t0 = performance.now();
     const thetaT = tf.tensor1d(Float32Array.from(theta));
-    const lower = this.lowerSolver.solve(this.problem, thetaT, this.warmX, epsilon);
+    const lower = this.lowerSolver.solve(this.problem, thetaT, from?.x ?? this.warmX, epsilon);
     thetaT.dispose();
     const [value, gradNormSq] = readScalars(
       this.upper.value(lower.x),

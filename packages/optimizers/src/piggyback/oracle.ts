@@ -276,13 +276,15 @@ export class PiggybackOracle implements Oracle {
     return { st, ad, cert, iterations: k, stop };
   }
 
-  /** Solves the forward saddle problem at θ until ‖x − x̂‖ ≤ ε (certified), from the warm start. */
-  evaluate(theta: Float64Array, epsilon: number): PiggybackEvaluation {
+  /** Solves the forward saddle problem at θ until ‖x − x̂‖ ≤ ε (certified), from the warm start or from `from`'s (x, y). */
+  evaluate(theta: Float64Array, epsilon: number, from?: LowerEvaluation): PiggybackEvaluation {
     const t0 = performance.now();
     const K = this.operator(theta);
+    const y = from && (from as Partial<PiggybackEvaluation>).y;
+    const start = from && y ? { x: from.x, xbar: from.x, y } : this.warm;
     // The primal certificate floors in float32 near u κ ‖x‖/4 (accuracyFloor without the stall level); far above it a
     // stall is a slow phase of PDHG after a large change of θ, not the floor.
-    const r = this.iterate(K, this.warm, undefined, (c) => c.primal <= epsilon, 100 * this.primalFloor(theta));
+    const r = this.iterate(K, start, undefined, (c) => c.primal <= epsilon, 100 * this.primalFloor(theta));
     tf.dispose(r.st.xbar);
     const x = r.st.x;
     const [value, gradNormSq] = readScalars(this.upper.value(x), tf.tidy(() => squaredNorm(this.upper.gradient(x))));
