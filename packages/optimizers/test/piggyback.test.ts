@@ -116,6 +116,20 @@ describe('inexact piggyback', () => {
     return { r, rows, counts };
   };
 
+  it("evaluate(θ, ε, from) warm-starts PDHG from from's (x, y): a re-solve at finer ε costs less than from the accepted iterate", () => {
+    const { clean, noisy } = pair(2, 16, 3);
+    const oracle = new PiggybackOracle(ConvOperatorFamily.forwardDifferences(), noisy, clean, { huber: 1e-2 });
+    const theta = Float64Array.from([-4]);
+    const coarse = oracle.evaluate(theta, 1e-2);
+    const fromAccepted = oracle.evaluate(theta, 1e-4);
+    const fromCoarse = oracle.evaluate(theta, 1e-4, coarse);
+    expect(fromCoarse.lower.certifiedError).toBeLessThanOrEqual(1e-4);
+    expect(fromCoarse.lower.iterations).toBeLessThan(fromAccepted.lower.iterations);
+    for (const ev of [coarse, fromAccepted, fromCoarse]) oracle.release(ev);
+    oracle.dispose();
+    tf.dispose([clean, noisy]);
+  });
+
   it('adaptive (MAID) piggyback decreases the loss at every step and stops by itself; tensors stay flat', () => {
     const { r, rows, counts } = run({ kind: 'adaptive', options: { step0: 0.05, relGradTol: 0.05 } }, { maxIterations: 200 });
     expect(['converged', 'accuracy-floor']).toContain(r.stopReason);
