@@ -109,6 +109,8 @@ export interface MaidState extends LbfgsMemory {
  *    if no α passes, shrink ε, δ and go back to 1 — at once (keeping α) when the computed values g(x̃⁺) − g(x̃)
  *    already decrease enough and only the ε-terms fail the test, since a shorter step cannot fix that;
  * 3. after a success grow ε, δ by ν̄ and the next initial α by `stepGrow`.
+ * Re-solves warm-start from the nearest x̃ held: a refinement at θ from the finest x̃ there (made the oracle's warm
+ * start), a trial rejected for accuracy alone from its own x̃ when the retried trial point is nearer to it than to θ.
  * In float32 the accuracies cannot shrink forever: below the floor (`atFloor`) MAID either stops or clamps ε, δ
  * there and takes uncertified steps (backtracking on the computed loss) until no step decreases it (with the L-BFGS
  * metric: until neither the quasi-Newton direction nor, retried once, −z does).
