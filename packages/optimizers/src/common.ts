@@ -24,6 +24,13 @@ export function norm(v: ArrayLike<number>): number {
   return Math.sqrt(s);
 }
 
+/** ‖a − b‖ (Euclidean distance of two parameter vectors). */
+export function distance(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += (a[i] - b[i]) ** 2;
+  return Math.sqrt(s);
+}
+
 /** One iterations.jsonl row with the work counters read from the (full) oracle. */
 export function iterationRecord(
   oracle: { counters: { lowerIterations: number; cgIterations: number } },

@@ -1,7 +1,7 @@
 import type {
   HypergradientOracle, LowerEvaluation, OptimizerContext, OptimizerResult, OuterOptimizer, StopReason,
 } from '@bilevel/core';
-import { iterationRecord, norm, type FloorPolicy } from './common.js';
+import { distance, iterationRecord, norm, type FloorPolicy } from './common.js';
 import { StopRules } from './stopping.js';
 
 export interface DfoOptions {
@@ -166,7 +166,7 @@ export class Dfo implements OuterOptimizer {
       if (samples.length > maxSamples) {
         let far = -1, farDist = -1;
         samples.forEach((p, i) => {
-          const dist = norm(p.theta.map((t, j) => t - center.theta[j]));
+          const dist = distance(p.theta, center.theta);
           if (p !== center && dist > farDist) [far, farDist] = [i, dist];
         });
         samples.splice(far, 1);

@@ -1,7 +1,7 @@
 import type {
   HypergradientOracle, LowerEvaluation, OptimizerContext, OptimizerResult, OuterOptimizer, StopReason,
 } from '@bilevel/core';
-import { deltaFloor, iterationRecord, norm, type FloorPolicy } from './common.js';
+import { deltaFloor, distance, iterationRecord, norm, type FloorPolicy } from './common.js';
 import { StopRules } from './stopping.js';
 
 /** A-priori accuracy schedules of HOAG (Pedregosa 2016), k = 1, 2, …: geometric ε₀·ρ^(k−1), quadratic ε₀/k², cubic ε₀/k³. */
@@ -119,7 +119,7 @@ export class Hoag implements OuterOptimizer {
       // L-adaptation on the step θ_{k−1} → θ_k (the reference's accept / shrink / reject-and-tighten).
       let outcome = 0; // 1 accept, 0 shrink, −1 reject
       if (s.previous) {
-        const incr = norm(theta.map((t, j) => t - s.previous!.theta[j]));
+        const incr = distance(theta, s.previous.theta);
         const prev = s.previous;
         if (ev.value <= prev.value + o.C * epsilon + prev.epsilon * (o.C + 1) * incr - s.L * incr * incr) {
           s.L *= o.lAccept;

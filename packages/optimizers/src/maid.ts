@@ -2,7 +2,7 @@ import {
   type HypergradientOracle, type HypergradientResult, type IterationRecord, type LowerEvaluation,
   type LowerStop, type OptimizerContext, type OptimizerResult, type OuterOptimizer, type StopReason, tf,
 } from '@bilevel/core';
-import { deltaFloor, dot, norm, type FloorPolicy } from './common.js';
+import { deltaFloor, distance, dot, norm, type FloorPolicy } from './common.js';
 import { lbfgsDirection, memoryAfterStep, type LbfgsMemory } from './lbfgs.js';
 import { StopRules } from './stopping.js';
 
@@ -347,15 +347,14 @@ export function certifiedDirection(
  */
 export function quasiNewtonStep(d: Float64Array, theta: Float64Array, lastTheta: number[] | undefined, cap = 10): number {
   if (!lastTheta || !(cap > 0)) return 1;
-  const last = Math.hypot(...Array.from(theta, (t, i) => t - lastTheta[i]));
+  const last = distance(theta, lastTheta);
   const length = norm(d);
   return last > 0 && length > cap * last ? (cap * last) / length : 1;
 }
 
 /** Whether θ is closer to `a` than to `b` (Euclidean): a trial re-solved near an earlier trial `a` warm-starts there. */
 export function closerTo(theta: Float64Array, a: Float64Array, b: Float64Array): boolean {
-  const dist = (p: Float64Array) => Math.hypot(...Array.from(theta, (t, i) => t - p[i]));
-  return dist(a) < dist(b);
+  return distance(theta, a) < distance(theta, b);
 }
 
 /** The positive root ε of Gε + L_g ε² = D (D > 0), i.e. 2D/(G + √(G² + 4 L_g D)). */
