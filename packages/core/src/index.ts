@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 
 export * from './tensor.js';
+export * from './read.js';
 export * from './random.js';
 export * from './errors.js';
 export * from './options.js';
@@ -15,14 +16,10 @@ export type * from './contracts/regularizer.js';
 export type * from './contracts/fidelity.js';
 export type * from './contracts/solvers.js';
 export type * from './contracts/optimizer.js';
+export type * from './contracts/oracle.js';
+export * from './driver/stop-rules.js';
+export * from './driver/run.js';
+export * from './hypergradient/bounds.js';
 export type { PluginContext, PluginDescriptor, PluginKind, PluginKinds } from './contracts/plugin.js';
 export { PLUGIN_KINDS } from './contracts/plugin.js';
-export * from './hypergradient/oracle.js';
-export type * from './hypergradient/oracle-api.js';
-export * from './hypergradient/lipschitz.js';
-export * from './hypergradient/minibatch.js';
-export * from './experiment/config.js';
-export * from './experiment/schema.js';
-export * from './experiment/compose.js';
-export * from './experiment/runner.js';
 export { ContainerModule } from 'inversify';

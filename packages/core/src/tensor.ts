@@ -33,13 +33,6 @@ export function squaredNorm(a: tf.Tensor): tf.Scalar {
   return tf.tidy(() => tf.sum(tf.square(a)));
 }
 
-/** Reads several scalar tensors back in one synchronisation, then disposes them. */
-export function readScalars(...scalars: tf.Tensor[]): number[] {
-  const values = scalars.map((s) => s.dataSync()[0]);
-  for (const s of scalars) s.dispose();
-  return values;
-}
-
 /** Replaces `old` by `next` and disposes `old` (for loop-carried tensors). */
 export function swap<T extends tf.Tensor>(old: T | undefined, next: T): T {
   if (old !== undefined && old !== next) old.dispose();

@@ -1,12 +1,16 @@
-import type { HypergradientOracle } from '../hypergradient/oracle.js';
+import type { Oracle } from './oracle.js';
 
 /** Why an outer optimizer stopped. */
 export type StopReason = 'converged' | 'budget' | 'accuracy-floor' | 'max-iterations' | 'interrupted';
 
-/** One row of iterations.jsonl. */
-export interface IterationRecord {
-  iter: number;
-  seconds: number;
+/** A reason to stop with its explanation. */
+export interface Stop {
+  readonly reason: StopReason;
+  readonly message: string;
+}
+
+/** What a step reports of an outer iteration; the driver adds iter, seconds and the oracle's work counters. */
+export interface StepRecord {
   upperLoss: number;
   psnr?: number;
   epsilon: number;
@@ -15,12 +19,18 @@ export interface IterationRecord {
   gradNorm: number;
   step: number;
   backtracks: number;
-  lowerIterations: number;
-  cgIterations: number;
   [extra: string]: number | undefined;
 }
 
-/** What a run is allowed to spend; the optimizer stops with 'budget' past any of them. */
+/** One row of iterations.jsonl. */
+export interface IterationRecord extends StepRecord {
+  iter: number;
+  seconds: number;
+  lowerIterations: number;
+  cgIterations: number;
+}
+
+/** What a run is allowed to spend; the driver stops with 'budget' past any of them. */
 export interface Budget {
   maxIterations: number;
   /** Total lower-level + CG iterations. */
@@ -28,12 +38,32 @@ export interface Budget {
   maxSeconds?: number;
 }
 
-export interface OptimizerContext {
-  readonly budget: Budget;
-  /** Called after every outer iteration (accepted or not). */
-  onIteration?(record: IterationRecord, theta: Float64Array): void;
-  /** Polled between iterations; true stops with 'interrupted'. */
-  shouldStop?(): boolean;
+/** What a step may ask of the driver. */
+export interface StepContext {
+  /** A reason to stop now (interruption, work or time budget): steps poll it between costly trials. */
+  check(): Stop | undefined;
+  /** Seconds since the run (or its resumption) started. */
+  readonly seconds: number;
+}
+
+/** One outer iteration's outcome: the next state, its log row (when an iteration was completed), and a stop. */
+export interface StepResult<S> {
+  readonly state: S;
+  readonly record?: StepRecord;
+  readonly stop?: Stop;
+}
+
+/**
+ * An outer (upper-level) optimizer as jaxopt/Optax shape it: `init` builds a plain, JSON-serialisable state at θ₀ and
+ * `step` runs one outer iteration through the oracle. One driver (runOptimizer) loops, owns budgets, logging,
+ * checkpoints and resume; so every optimizer resumes bit-for-bit from its state and the oracle's.
+ */
+export interface OuterOptimizer<S = unknown> {
+  readonly name: string;
+  init(theta0: Float64Array, oracle: Oracle): S;
+  step(oracle: Oracle, state: S, ctx: StepContext): Promise<StepResult<S>>;
+  /** θ of a state. */
+  theta(state: S): Float64Array;
 }
 
 export interface OptimizerResult {
@@ -41,16 +71,4 @@ export interface OptimizerResult {
   readonly stopReason: StopReason;
   readonly message: string;
   readonly iterations: number;
-}
-
-/** An outer (upper-level) optimizer: talks to the problem only through the hypergradient oracle. */
-export interface OuterOptimizer {
-  readonly name: string;
-  run(oracle: HypergradientOracle, theta0: Float64Array, ctx: OptimizerContext): OptimizerResult;
-  /**
-   * A JSON-serializable snapshot taken inside `onIteration`, from which `restoreState` + `run` continue
-   * bit-for-bit (with the oracle's own state restored). Optimizers without it cannot be resumed.
-   */
-  saveState?(): unknown;
-  restoreState?(state: unknown): void;
 }
