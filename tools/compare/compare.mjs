@@ -21,9 +21,9 @@
 // work axis, the checkpoints and the work columns.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { meanPsnr, runExperiment, tf, trainingOracle, useBackend } from '@bilevel/core';
-import { buildExperiment, DEFAULT_CONFIG, defaultRegistry, Progress } from '@bilevel/cli';
-import { cost, csvTable, lastRowWithin, markdownTable, merge, parseArgs, parseSeeds, prepareOut, seedSummary, subsample, svgLines, writeJson } from './lib.mjs';
+import { meanPsnr, tf, useBackend } from '@bilevel/core';
+import { buildExperiment, DEFAULT_CONFIG, defaultRegistry, runExperiment, trainingOracle } from '@bilevel/experiment';
+import { cost, csvTable, lastRowWithin, markdownTable, merge, parseArgs, parseSeeds, prepareOut, progressLine, seedSummary, subsample, svgLines, writeJson } from './lib.mjs';
 
 /** Writes table.md, table.csv, loss.svg and psnr.svg (and results.json unless replotting) from the collected runs. */
 function writeReport(out, report, { json = true } = {}) {
@@ -139,23 +139,23 @@ async function compareOnce(seed, dir, fixedCheckpoints) {
     const chosen = raw.lowerSolver ?? DEFAULT_CONFIG.lowerSolver;
     const configured = typeof chosen === 'string' ? { name: chosen } : chosen; // a plugin choice may be its bare name
     if (lowerSolver) raw.lowerSolver = { name: lowerSolver };
-    const spec = await buildExperiment(raw, { baseDir: dirname(basePath) });
+    const experiment = await buildExperiment(raw, { baseDir: dirname(basePath) });
+    const spec = await experiment.spec();
     const evaluationSolver = lowerSolver
       ? registry.create('lowerSolver', configured.name, configured.options ?? {}, { imageShape: spec.train.clean.shape.slice(1, 3), seed: spec.seed }, 'lowerSolver.options')
       : spec.lowerSolver;
     const rows = [], thetas = [];
-    const progress = new Progress(spec.budget.maxIterations, spec.budget.maxSeconds, process.stderr, m.label);
-    const result = runExperiment(spec, {
+    const progress = progressLine(m.label);
+    const result = await runExperiment(experiment, {
       onIteration: (r, theta) => {
         rows.push({ ...r, ...(countProbes ? { probeCost: r.probeWork ?? 0 } : {}) });
         thetas.push(Array.from(theta));
-        progress.update(r);
+        progress(r);
       },
     });
-    progress.done();
     tf.dispose([result.images.train.input, result.images.train.learned, ...(result.images.test ? [result.images.test.input, result.images.test.learned] : [])]);
     say(`  ${m.label}: ${result.stopReason} (${result.message}) after ${result.iterations} its, ${result.wallSeconds.toFixed(1)} s; loss ${result.upperLoss.toFixed(5)}, train ${result.train.psnr.learned.toFixed(2)} dB${result.test ? `, test ${result.test.psnr.learned.toFixed(2)} dB` : ''}`);
-    runs.push({ label: m.label, optimizer: m.optimizer, dashed: m.dashed, spec, evaluationSolver, rows, thetas, result: { ...result, images: undefined } });
+    runs.push({ label: m.label, optimizer: m.optimizer, dashed: m.dashed, experiment, spec, evaluationSolver, rows, thetas, result: { ...result, images: undefined } });
   }
 
   // Work checkpoints for the equal-work columns: given, or fractions of the reference method's total work.
@@ -164,29 +164,31 @@ async function compareOnce(seed, dir, fixedCheckpoints) {
   const checkpoints = fixedCheckpoints ?? (cfg.checkpoints ?? [0.25, 0.5, 1].map((f) => Math.round(f * refCost))).filter((c) => c > 0);
 
   /** Re-evaluates f and train PSNR at θ₀ and at a subsample of a run's iterates (warm-started, tolerance `tolerance`; not counted as work). */
-  function reevaluate(run) {
+  async function reevaluate(run) {
     const { spec } = run;
     const oracle = trainingOracle(spec, run.evaluationSolver);
-    const at = (theta) => {
-      const ev = oracle.evaluate(Float64Array.from(theta), tolerance);
-      const psnr = meanPsnr(ev.x, spec.train.clean);
-      oracle.accept(ev);
+    const at = async (theta) => {
+      const ev = await oracle.evaluate(Float64Array.from(theta), tolerance);
+      const x = await oracle.reconstruction(ev);
+      const psnr = await meanPsnr(x, spec.train.clean);
+      x.dispose();
+      await oracle.accept(ev);
       oracle.release(ev);
       return { loss: ev.value, psnr };
     };
     const forced = checkpoints.map((c) => lastRowWithin(run.rows, c));
-    const curve = [{ cost: 0, iter: 0, ...at(Array.from(spec.theta0)) }];
-    for (const i of subsample(run.rows, points, forced)) curve.push({ cost: cost(run.rows[i]), iter: run.rows[i].iter, ...at(run.thetas[i]) });
-    oracle.dispose();
+    const curve = [{ cost: 0, iter: 0, ...(await at(Array.from(spec.theta0))) }];
+    for (const i of subsample(run.rows, points, forced)) curve.push({ cost: cost(run.rows[i]), iter: run.rows[i].iter, ...(await at(run.thetas[i])) });
+    await oracle.dispose();
     return curve;
   }
 
   for (const run of runs) {
     const t0 = performance.now();
-    run.curve = reevaluate(run);
+    run.curve = await reevaluate(run);
     say(`  re-evaluated ${run.label} at ${run.curve.length} points in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-    const { spec } = run;
-    tf.dispose([spec.train.clean, spec.train.measurement, ...(spec.test ? [spec.test.clean, spec.test.measurement] : [])]);
+    await run.experiment.dispose();
+    delete run.experiment;
     delete run.spec;
     delete run.evaluationSolver;
   }

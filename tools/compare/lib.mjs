@@ -181,3 +181,12 @@ export function seedSummary(perSeed, checkpoints, reference) {
   }
   return rows;
 }
+
+/** One stderr line per outer iteration, prefixed by `label` (what `bilevel run` prints off a terminal). */
+export function progressLine(label) {
+  const t0 = performance.now();
+  return (r) => {
+    const psnr = r.psnr === undefined ? '' : ` psnr ${r.psnr.toFixed(2)} dB`;
+    process.stderr.write(`${label}: iter ${r.iter} t ${((performance.now() - t0) / 1000).toFixed(1)}s loss ${r.upperLoss.toPrecision(5)}${psnr} ε ${r.epsilon.toExponential(1)} ‖z‖ ${r.gradNorm.toExponential(2)} α ${r.step.toExponential(1)} lower ${r.lowerIterations} cg ${r.cgIterations}\n`);
+  };
+}

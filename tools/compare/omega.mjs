@@ -10,8 +10,8 @@
 // Prints one JSON line per accuracy and a final summary line (the smallest ω / error ratio).
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { trainingOracle, useBackend } from '@bilevel/core';
-import { buildExperiment } from '@bilevel/cli';
+import { useBackend } from '@bilevel/core';
+import { buildExperiment, trainingOracle } from '@bilevel/experiment';
 import { parseArgs } from './lib.mjs';
 
 /** "a,b,c" → finite numbers (each > 0 when `positive`), or an error naming the flag. */
@@ -33,19 +33,20 @@ async function main() {
   const [reference] = parseList(flags.reference ?? '1e-5', 'reference', true);
   const file = resolve(positional[0]);
   await useBackend(flags.backend);
-  const spec = await buildExperiment(JSON.parse(readFileSync(file, 'utf8')), { baseDir: dirname(file) });
+  const experiment = await buildExperiment(JSON.parse(readFileSync(file, 'utf8')), { baseDir: dirname(file) });
+  const spec = await experiment.spec();
   const theta = Float64Array.from(flags.theta ? parseList(flags.theta, 'theta', false) : spec.theta0);
   if (theta.length !== spec.theta0.length) throw new Error(`--theta has ${theta.length} entries but θ has ${spec.theta0.length}`);
   const oracle = () => trainingOracle(spec);
 
   const exact = oracle();
-  const ref = exact.hypergradient(theta, reference, reference / 10);
+  const ref = await exact.hypergradient(theta, reference, reference / 10);
   exact.release(ref.evaluation);
-  exact.dispose();
+  await exact.dispose();
   let worst = Infinity;
   for (const a of accuracies) {
     const o = oracle();
-    const hg = o.hypergradient(theta, a, a, undefined, { valueEstimate: true });
+    const hg = await o.hypergradient(theta, a, a, undefined, { valueEstimate: true });
     const error = Math.hypot(...Array.from(hg.grad, (g, i) => g - ref.grad[i]));
     const valueError = Math.abs(hg.valueEstimate.value - ref.value);
     worst = Math.min(worst, hg.errorBound / error, hg.valueEstimate.bound / valueError);
@@ -54,8 +55,9 @@ async function main() {
       error, omega: hg.errorBound, valueError, valueBound: hg.valueEstimate.bound, jacobianNorm: hg.stats.jacobianNorm,
     }));
     o.release(hg.evaluation);
-    o.dispose();
+    await o.dispose();
   }
+  await experiment.dispose();
   console.log(JSON.stringify({ config: positional[0], theta: Array.from(theta), reference: { accuracy: reference, value: ref.value, z: Array.from(ref.grad), omega: ref.errorBound }, smallestBoundToErrorRatio: worst }));
   if (!(worst >= 1)) {
     console.error(`omega: a bound is below its measured error (smallest ratio ${worst.toExponential(2)}; the reference itself is only accurate to its ω ${ref.errorBound.toExponential(2)})`);

@@ -11,15 +11,13 @@
 // results.json files instead (a learned run's tap scale is its own record's, else e^θ of a standard run in the files).
 //
 // Writes table.md / table.csv / results.json and loss.svg / psnr.svg (upper loss and train PSNR against total PDHG +
-// adjoint iterations). The piggyback saddle problem is not a LowerLevelProblem, so this runs programmatically rather
-// than through `bilevel run`.
+// adjoint iterations). Each run is a bilevel experiment with `"oracle": { "name": "piggyback" }` (what `bilevel run`
+// runs): see pbConfig below.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { meanPsnr, tf, useBackend } from '@bilevel/core';
-import { addGaussianNoise, loadImages, toBatch } from '@bilevel/datasets';
-import { ConvOperatorFamily, PiggybackOracle, piggybackPsnr, runPiggyback } from '@bilevel/optimizers';
-import { Progress } from '@bilevel/cli';
-import { cost, csvTable, markdownTable, parseArgs, prepareOut, svgLines, writeJson } from './lib.mjs';
+import { meanPsnr, MeanSquaredUpperLoss, readScalars, tf, useBackend } from '@bilevel/core';
+import { buildExperiment, runExperiment } from '@bilevel/experiment';
+import { cost, csvTable, markdownTable, parseArgs, prepareOut, progressLine, svgLines, writeJson } from './lib.mjs';
 
 const { positional, flags } = parseArgs(process.argv.slice(2));
 if (positional.length !== 1 || !flags.out) {
@@ -39,38 +37,55 @@ const configPath = resolve(positional[0]);
 const cfg = JSON.parse(readFileSync(configPath, 'utf8'));
 const baseDir = dirname(configPath);
 const out = resolve(flags.out);
-const standard = ConvOperatorFamily.forwardDifferences();
-const learnedFamily = (tapScale, size = cfg.learned?.filterSize ?? 3, groups = cfg.learned?.groups ?? 4) => new ConvOperatorFamily('learned', size, groups, undefined, tapScale);
+/** The piggyback oracle's options of the standard discretization, and of a learned one with tap scale c. */
+const standard = { discretization: 'standard' };
+const learnedFamily = (tapScale, size = cfg.learned?.filterSize ?? 3, groups = cfg.learned?.groups ?? 4) => ({ discretization: 'learned', filterSize: size, groups, tapScale });
 const fromRuns = flags.from ? loadRuns(fromFiles) : undefined;
 prepareOut(out, Boolean(flags.force));
 const backend = await useBackend(flags.backend ?? cfg.backend ?? 'wasm');
 const say = (s) => process.stdout.write(s + '\n');
 const seed = cfg.seed ?? 0;
-
-const pairs = (source, path, noiseSeed) => {
-  const clean = toBatch(loadImages(source, path, baseDir));
-  const noisy = addGaussianNoise(clean, { type: 'gaussian', ...cfg.data.noise }, noiseSeed);
-  return { clean, noisy };
-};
-const train = pairs(cfg.data.train, 'data.train', seed);
-const test = cfg.data.test ? pairs(cfg.data.test, 'data.test', seed + 1) : undefined;
-const disposeData = () => tf.dispose([train.clean, train.noisy, ...(test ? [test.clean, test.noisy] : [])]);
 const pbOptions = { huber: cfg.huber ?? 1e-3, ...(cfg.pdhg ?? {}) };
 const tolerance = cfg.evaluationTolerance ?? 1e-3;
-say(`piggyback ${cfg.name ?? ''} on ${backend}: ${train.clean.shape[0]} train${test ? ` / ${test.clean.shape[0]} test` : ''} images ${train.clean.shape[1]}×${train.clean.shape[2]}, ε_H = ${pbOptions.huber}`);
 
-const only = flags.only ? new Set(String(flags.only).split(',')) : undefined;
+/** A bilevel config running `optimizer` on the piggyback oracle with the discretization `family` (and its extra options). */
+const pbConfig = (family, optimizer, budget, extra = {}) => ({
+  name: cfg.name ?? 'piggyback', seed, data: cfg.data, evaluationTolerance: tolerance, budget,
+  oracle: { name: 'piggyback', options: { ...pbOptions, ...family, ...extra } }, optimizer,
+});
+
+{
+  const e = await buildExperiment(pbConfig(standard, 'maid', { maxIterations: 1 }), { baseDir });
+  const { train, test } = await e.spec();
+  say(`piggyback ${cfg.name ?? ''} on ${backend}: ${train.clean.shape[0]} train${test ? ` / ${test.clean.shape[0]} test` : ''} images ${train.clean.shape[1]}×${train.clean.shape[2]}, ε_H = ${pbOptions.huber}`);
+  await e.dispose();
+}
+
+/** Upper loss and PSNR at θ of the train or test split, reconstructed by PDHG to the evaluation tolerance with `options`. */
+async function evaluateAt(family, theta, options) {
+  const e = await buildExperiment(pbConfig(family, 'maid', { maxIterations: 1 }, options), { baseDir });
+  const spec = await e.spec();
+  const one = async (pairs) => {
+    const { x } = await spec.evaluator.solve(pairs, Float64Array.from(theta), tolerance);
+    const [loss] = await readScalars(new MeanSquaredUpperLoss(pairs.clean).value(x));
+    const psnr = await meanPsnr(x, pairs.clean);
+    x.dispose();
+    return { loss, psnr };
+  };
+  const r = { train: await one(spec.train), test: spec.test ? await one(spec.test) : undefined };
+  await e.dispose();
+  return r;
+}
 
 /** Each run's final θ evaluated with every ε_H of the sweep: train loss, train and test PSNR (huber.md / huber.csv). */
-function huberSweep(records) {
+async function huberSweep(records) {
   const rows = [];
   for (const r of records) {
     for (const huber of sweep) {
       // At the ε_H and tolerance it was trained and evaluated with, the run's own evaluation is this one.
       const own = r.huber === huber && r.tolerance === tolerance;
-      const options = { ...pbOptions, huber };
-      const tr = own ? r.train : piggybackPsnr(r.family, Float64Array.from(r.theta), train.noisy, train.clean, tolerance, options);
-      const te = own ? r.test : test ? piggybackPsnr(r.family, Float64Array.from(r.theta), test.noisy, test.clean, tolerance, options) : undefined;
+      const ev = own ? { train: r.train, test: r.test } : await evaluateAt(r.family, r.theta, { huber });
+      const tr = ev.train, te = ev.test;
       rows.push({ method: r.label, trainedWith: r.huber ?? '—', huber, upperLoss: tr.loss, trainPsnr: tr.psnr, testPsnr: te?.psnr });
       say(`  ${r.label} (trained with ε_H = ${r.huber ?? '?'}) at ε_H = ${huber}: loss ${tr.loss.toFixed(5)}, train ${tr.psnr.toFixed(3)} dB${te ? `, test ${te.psnr.toFixed(3)} dB` : ''}`);
     }
@@ -86,7 +101,7 @@ function huberSweep(records) {
   return rows;
 }
 
-/** Runs of earlier results.json files, with the operator family each was trained on. */
+/** Runs of earlier results.json files, with the discretization each was trained on. */
 function loadRuns(files) {
   const records = files.flatMap((f) => JSON.parse(readFileSync(f, 'utf8')).runs ?? []);
   const std = records.find((r) => r.family === 'scaled');
@@ -99,56 +114,58 @@ function loadRuns(files) {
 }
 
 if (fromRuns) {
-  huberSweep(fromRuns);
-  disposeData();
+  await huberSweep(fromRuns);
   process.exit(0);
 }
 
-function run(label, family, theta0, method) {
-  const oracle = new PiggybackOracle(family, train.noisy, train.clean, pbOptions);
-  const rows = [], thetas = [];
-  const t0 = performance.now();
+/** One run: the method on the piggyback oracle through runExperiment; its rows, θ path, work and evaluation. */
+async function run(label, family, init, method) {
   const budget = { ...cfg.budget, ...(method.budget ?? {}) };
-  const progress = new Progress(budget.maxIterations ?? 1000, budget.maxSeconds, process.stderr, label);
-  const res = runPiggyback(oracle, theta0, method, {
-    budget,
+  const optimizer = { name: method.kind === 'adaptive' ? 'maid' : 'fixed-accuracy-gd', options: method.options ?? {} };
+  const experiment = await buildExperiment(pbConfig(family, optimizer, budget, init), { baseDir });
+  const { theta0 } = await experiment.spec();
+  const rows = [], thetas = [];
+  const progress = progressLine(label);
+  const res = await runExperiment(experiment, {
     onIteration: (r, theta) => {
-      r.psnr = meanPsnr(oracle.current, train.clean);
       rows.push({ ...r });
       thetas.push(Array.from(theta));
-      progress.update(r);
+      progress(r);
     },
   });
-  progress.done();
-  const wall = (performance.now() - t0) / 1000;
-  const counters = { ...oracle.counters };
-  oracle.dispose();
-  const trainEval = piggybackPsnr(family, res.theta, train.noisy, train.clean, tolerance, pbOptions);
-  const testEval = test ? piggybackPsnr(family, res.theta, test.noisy, test.clean, tolerance, pbOptions) : undefined;
-  say(`  ${label}: ${res.stopReason} (${res.message}) after ${res.iterations} its, ${wall.toFixed(1)} s; loss ${trainEval.loss.toFixed(5)}, train ${trainEval.psnr.toFixed(2)} dB${testEval ? `, test ${testEval.psnr.toFixed(2)} dB` : ''}${res.theta.length <= 4 ? `; θ = (${Array.from(res.theta, (t) => t.toPrecision(9)).join(', ')})` : ''}`);
+  const wall = res.wallSeconds;
+  const counters = { lowerIterations: res.lowerIterations, cgIterations: res.cgIterations };
+  tf.dispose([res.images.train.input, res.images.train.learned, ...(res.images.test ? [res.images.test.input, res.images.test.learned] : [])]);
+  await experiment.dispose();
+  const trainEval = { loss: res.upperLoss, psnr: res.train.psnr.learned };
+  const testEval = res.test ? { psnr: res.test.psnr.learned } : undefined;
+  say(`  ${label}: ${res.stopReason} (${res.message}) after ${res.iterations} its, ${wall.toFixed(1)} s; loss ${trainEval.loss.toFixed(5)}, train ${trainEval.psnr.toFixed(2)} dB${testEval ? `, test ${testEval.psnr.toFixed(2)} dB` : ''}${res.theta.length <= 4 ? `; θ = (${res.theta.map((t) => t.toPrecision(9)).join(', ')})` : ''}`);
+  const learned = family.discretization === 'learned';
   return {
-    label, family: family.kind, size: family.size, groups: family.groups, tapScale: family.tapScale, huber: pbOptions.huber, tolerance,
-    parameters: family.parameterCount, theta0: Array.from(theta0), theta: Array.from(res.theta), result: res,
+    label, family: learned ? 'learned' : 'scaled', size: learned ? family.filterSize : 2, groups: learned ? family.groups : 1, tapScale: learned ? family.tapScale : 1,
+    huber: pbOptions.huber, tolerance, parameters: theta0.length, theta0: Array.from(theta0), theta: res.theta, result: res,
     rows, thetas, wall, counters, train: trainEval, test: testEval, accuracy: method.kind,
   };
 }
 
+const only = flags.only ? new Set(String(flags.only).split(',')) : undefined;
+
 const runs = [];
-const theta0Std = Float64Array.from(cfg.standard?.theta0 ?? [Math.log(0.05)]);
+const theta0Std = cfg.standard?.theta0 ?? [Math.log(0.05)];
 const want = (l) => !only || only.has(l);
 let stdAdaptive;
 if (want('standard-adaptive') || want('learned-adaptive') || want('learned-fixed')) {
-  stdAdaptive = run('standard-adaptive', standard, theta0Std, { kind: 'adaptive', options: cfg.adaptive });
+  stdAdaptive = await run('standard-adaptive', standard, { theta0: theta0Std }, { kind: 'adaptive', options: cfg.adaptive });
   if (want('standard-adaptive')) runs.push(stdAdaptive);
 }
-if (want('standard-fixed')) runs.push(run('standard-fixed', standard, theta0Std, { kind: 'fixed', options: cfg.fixed }));
+if (want('standard-fixed')) runs.push(await run('standard-fixed', standard, { theta0: theta0Std }, { kind: 'fixed', options: cfg.fixed }));
 // The learned discretization starts from the learned standard TV (tapScale = its weight e^θ*, see initialLearnedTheta).
-const weight = Math.exp((stdAdaptive?.theta ?? Array.from(theta0Std))[0]);
-const learned = learnedFamily(weight);
+const weight = Math.exp((stdAdaptive?.theta ?? theta0Std)[0]);
+const learned = { ...learnedFamily(weight), size: cfg.learned?.filterSize ?? 3 };
 const init = cfg.learned?.init ?? 'shifted';
-const theta0Learned = learned.initialLearnedTheta(cfg.learned?.noise ?? 0.1, seed, cfg.learned?.share ?? 0.05, init);
-if (want('learned-adaptive')) runs.push(run('learned-adaptive', learned, theta0Learned, { kind: 'adaptive', options: { ...cfg.adaptive, ...(cfg.learned?.adaptive ?? {}) } }));
-if (want('learned-fixed')) runs.push(run('learned-fixed', learned, theta0Learned, { kind: 'fixed', options: { ...cfg.fixed, ...(cfg.learned?.fixed ?? {}) } }));
+const learnedInit = { init, noise: cfg.learned?.noise ?? 0.1, share: cfg.learned?.share ?? 0.05 };
+if (want('learned-adaptive')) runs.push(await run('learned-adaptive', learnedFamily(weight), learnedInit, { kind: 'adaptive', options: { ...cfg.adaptive, ...(cfg.learned?.adaptive ?? {}) } }));
+if (want('learned-fixed')) runs.push(await run('learned-fixed', learnedFamily(weight), learnedInit, { kind: 'fixed', options: { ...cfg.fixed, ...(cfg.learned?.fixed ?? {}) } }));
 
 const base = runs.find((r) => r.label === 'standard-adaptive');
 const table = runs.map((r) => ({
@@ -171,10 +188,9 @@ const md = `# ${cfg.name ?? 'piggyback'}\n\n${cfg.description ?? ''}\n\nBackend 
   markdownTable(columns, table);
 writeFileSync(join(out, 'table.md'), md);
 writeFileSync(join(out, 'table.csv'), csvTable(columns, table));
-const huberRows = sweep ? huberSweep(runs.map((r) => ({ ...r, family: r.family === 'scaled' ? standard : learned }))) : undefined;
-writeJson(join(out, 'results.json'), { name: cfg.name, backend, table, huberSweep: huberRows, runs: runs.map((r) => ({ ...r, result: { ...r.result, theta: Array.from(r.result.theta) } })) });
+const huberRows = sweep ? await huberSweep(runs.map((r) => ({ ...r, family: r.family === 'scaled' ? standard : learnedFamily(weight) }))) : undefined;
+writeJson(join(out, 'results.json'), { name: cfg.name, backend, table, huberSweep: huberRows, runs: runs.map((r) => ({ ...r, result: { ...r.result, images: undefined } })) });
 const series = (key) => runs.map((r) => ({ label: r.label, xs: r.rows.map(cost), ys: r.rows.map((q) => q[key]), dashed: r.accuracy === 'fixed' }));
 writeFileSync(join(out, 'loss.svg'), svgLines(series('upperLoss'), { title: `${cfg.name ?? ''}: upper loss vs work`, xLabel: 'total PDHG + adjoint iterations', yLabel: 'upper loss (log scale)', logY: true }));
 writeFileSync(join(out, 'psnr.svg'), svgLines(series('psnr'), { title: `${cfg.name ?? ''}: train PSNR vs work`, xLabel: 'total PDHG + adjoint iterations', yLabel: 'mean train PSNR (dB)' }));
-disposeData();
 say(`\n${md}\nwrote ${out}/table.md, table.csv, results.json, loss.svg, psnr.svg`);

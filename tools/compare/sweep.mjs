@@ -11,7 +11,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { LowerLevelProblem, meanPsnr, tf, useBackend } from '@bilevel/core';
-import { buildExperiment } from '@bilevel/cli';
+import { buildExperiment } from '@bilevel/experiment';
 import { markdownTable, parseArgs, prepareOut, writeJson } from './lib.mjs';
 
 /** "a:b:h" → [a, a + h, …, b] (within round-off). */
@@ -41,21 +41,21 @@ async function main() {
   const ranges = flags.grid.split(',').map(parseRange);
   if (flags.out) prepareOut(resolve(flags.out), Boolean(flags.force));
   await useBackend(flags.backend);
-  const spec = await buildExperiment(cfg, { baseDir: dirname(file) });
+  const experiment = await buildExperiment(cfg, { baseDir: dirname(file) });
+  const spec = await experiment.spec();
   const pairs = split === 'train' ? spec.train : spec.test;
   if (!pairs) throw new Error(`the config has no ${split} split (data.${split})`);
   if (ranges.length > spec.theta0.length) throw new Error(`--grid has ${ranges.length} ranges but θ has ${spec.theta0.length} entries`);
   const problem = new LowerLevelProblem(spec.operator, spec.fidelity, spec.regularizer, pairs.measurement, spec.gamma);
   const x0 = spec.operator.naiveReconstruction(pairs.measurement);
-  const input = meanPsnr(x0, pairs.clean);
+  const input = await meanPsnr(x0, pairs.clean);
   const points = [];
   for (const p of gridPoints(ranges)) {
     const theta = Float32Array.from(spec.theta0);
     p.forEach((v, i) => (theta[i] = v));
-    const psnr = tf.tidy(() => {
-      const r = spec.lowerSolver.solve(problem, tf.tensor1d(theta), x0, tolerance);
-      return meanPsnr(r.x, pairs.clean);
-    });
+    const r = await spec.lowerSolver.solve(problem, theta, x0, tolerance);
+    const psnr = await meanPsnr(r.x, pairs.clean);
+    r.x.dispose();
     points.push({ theta: p, psnr });
     console.log(JSON.stringify({ theta: p, psnr: +psnr.toFixed(4) }));
   }
@@ -69,7 +69,8 @@ async function main() {
     writeFileSync(join(out, 'table.md'), `# θ sweep: ${cfg.name ?? positional[0]}\n\n${split} input PSNR ${input.toFixed(2)} dB; best ${best.psnr.toFixed(2)} dB ` +
       `at θ = (${best.theta.join(', ')}).\n\n${markdownTable(columns, points.map((q) => ({ ...Object.fromEntries(q.theta.map((v, i) => [`t${i}`, v])), psnr: q.psnr })))}`);
   }
-  tf.dispose([x0, pairs.clean, pairs.measurement]);
+  x0.dispose();
+  await experiment.dispose();
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -4,8 +4,8 @@ import { assertConformance, regularizerPluginConformance } from '@bilevel/testin
 import plugin, { plugin as named } from '../src/index.js';
 
 describe('bilevel-plugin-huber', () => {
-  it('passes the bilevel plugin kit in one call (FD gradient/HVP/mixed, curvature, convexity, memory, layout)', () => {
-    assertConformance(regularizerPluginConformance(plugin, 'huber', { convex: true, thetas: [Float32Array.from([-2, -3]), Float32Array.from([0.3, -1.5])] }));
+  it('passes the bilevel plugin kit in one call (FD gradient/HVP/mixed, curvature, convexity, memory, layout)', async () => {
+    await assertConformance(regularizerPluginConformance(plugin, 'huber', { convex: true, thetas: [Float32Array.from([-2, -3]), Float32Array.from([0.3, -1.5])] }));
   });
 
   it('exports the same ContainerModule as default and as `plugin`, registering "huber"', () => {

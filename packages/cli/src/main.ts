@@ -1,7 +1,6 @@
 #!/usr/bin/env node
-import { BilevelError, PLUGIN_KINDS, configJsonSchema, parseConfig, useBackend } from '@bilevel/core';
-import { buildExperiment, configDir } from './build.js';
-import { defaultRegistry } from './plugins.js';
+import { BilevelError, PLUGIN_KINDS, useBackend } from '@bilevel/core';
+import { buildExperiment, configDir, configJsonSchema, defaultRegistry, ORACLE_CHOICES, parseConfig } from '@bilevel/experiment';
 import { reportCommand } from './report/index.js';
 import { readConfig, resumeCommand, runCommand } from './run.js';
 
@@ -43,6 +42,24 @@ function intFlag(flags: Record<string, string | true>, name: string): number | u
   const n = Number(v);
   if (!Number.isInteger(n) || n < 0) throw new BilevelError(`--${name} must be a non-negative integer, got "${v}"`, `pass e.g. --${name} 5`);
   return n;
+}
+
+/** `bilevel plugins`: every registered plugin with its options, then the oracles a config can name. */
+async function listPlugins(packages: string[]): Promise<void> {
+  const registry = await defaultRegistry(packages);
+  const entry = (name: string, description: string, options: Readonly<Record<string, string>> = {}, count = '') => {
+    process.stdout.write(`  ${name.padEnd(16)} ${description}${count}\n`);
+    for (const [opt, doc] of Object.entries(options)) process.stdout.write(`      ${opt}: ${doc}\n`);
+  };
+  for (const kind of PLUGIN_KINDS) {
+    process.stdout.write(`${kind}:\n`);
+    for (const name of registry.names(kind)) {
+      const d = registry.descriptor(kind, name);
+      entry(name, d.description, d.options, d.parameterCount !== undefined ? ` [${d.parameterCount} parameters]` : '');
+    }
+  }
+  process.stdout.write('oracle:\n');
+  for (const o of ORACLE_CHOICES) entry(o.name, o.description, o.options);
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -89,19 +106,9 @@ async function main(argv: string[]): Promise<number> {
     case 'schema':
       process.stdout.write(JSON.stringify(configJsonSchema(), null, 2) + '\n');
       return 0;
-    case 'plugins': {
-      const registry = await defaultRegistry(plugins);
-      for (const kind of PLUGIN_KINDS) {
-        process.stdout.write(`${kind}:\n`);
-        for (const name of registry.names(kind)) {
-          const d = registry.descriptor(kind, name);
-          const count = d.parameterCount !== undefined ? ` [${d.parameterCount} parameters]` : '';
-          process.stdout.write(`  ${name.padEnd(16)} ${d.description}${count}\n`);
-          for (const [opt, doc] of Object.entries(d.options ?? {})) process.stdout.write(`      ${opt}: ${doc}\n`);
-        }
-      }
+    case 'plugins':
+      await listPlugins(plugins);
       return 0;
-    }
     default:
       throw new BilevelError(`unknown command "${command}"`, USAGE);
   }

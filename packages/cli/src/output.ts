@@ -1,14 +1,10 @@
-import { appendFileSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BilevelError, tf, type ExperimentResult, type ImageBatch, type IterationRecord } from '@bilevel/core';
+import { BilevelError, readTensors, tf, type ImageBatch, type IterationRecord } from '@bilevel/core';
 import { encodePng } from '@bilevel/datasets';
+import { writeAtomic, type ExperimentResult } from '@bilevel/experiment';
 
-/** Writes `data` to `file` atomically (write a sibling temp file, then rename). */
-export function writeAtomic(file: string, data: string | Buffer): void {
-  const tmp = `${file}.tmp-${process.pid}`;
-  writeFileSync(tmp, data);
-  renameSync(tmp, file);
-}
+export { writeAtomic };
 
 /** Creates the output folder; an existing non-empty one is refused unless `force` (then emptied). */
 export function prepareOutDir(dir: string, force: boolean): void {
@@ -36,13 +32,15 @@ export class IterationLog {
 }
 
 /** Tiles rows of images (each row: ground truth | input | learned) into one grayscale PNG. */
-export function comparisonPng(rows: ImageBatch[], count = 4): Buffer {
+export async function comparisonPng(rows: ImageBatch[], count = 4): Promise<Buffer> {
   const n = Math.min(count, rows[0].shape[0]);
   const [, h, w] = rows[0].shape;
   const gap = 2, W = rows.length * w + (rows.length - 1) * gap, H = n * h + (n - 1) * gap;
   const data = new Float32Array(W * H).fill(1);
-  rows.forEach((batch, c) => {
-    const v = batch.dataSync();
+  // readTensors disposes what it reads: read clones, the batches stay the caller's.
+  const values = await readTensors(...rows.map((b) => b.clone()));
+  rows.forEach((_batch, c) => {
+    const v = values[c];
     for (let i = 0; i < n; i++) for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
       data[(i * (h + gap) + y) * W + c * (w + gap) + x] = v[(i * h + y) * w + x];
     }
@@ -88,8 +86,8 @@ export function summaryOf(name: string, r: ExperimentResult, extra: Record<strin
 }
 
 /** Writes the example tiles (ground truth | input | learned) next to summary.json and disposes the images; report.html comes from ./report. */
-export function writeFigures(dir: string, r: ExperimentResult, clean: { train: ImageBatch; test?: ImageBatch }): void {
-  writeAtomic(join(dir, 'train-examples.png'), comparisonPng([clean.train, r.images.train.input, r.images.train.learned]));
-  if (r.images.test && clean.test) writeAtomic(join(dir, 'test-examples.png'), comparisonPng([clean.test, r.images.test.input, r.images.test.learned]));
+export async function writeFigures(dir: string, r: ExperimentResult, clean: { train: ImageBatch; test?: ImageBatch }): Promise<void> {
+  writeAtomic(join(dir, 'train-examples.png'), await comparisonPng([clean.train, r.images.train.input, r.images.train.learned]));
+  if (r.images.test && clean.test) writeAtomic(join(dir, 'test-examples.png'), await comparisonPng([clean.test, r.images.test.input, r.images.test.learned]));
   tf.dispose([r.images.train.input, r.images.train.learned, ...(r.images.test ? [r.images.test.input, r.images.test.learned] : [])]);
 }

@@ -1,12 +1,11 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { BilevelError, parseConfig, runExperiment, tf, useBackend, type ExperimentResult, type RunCheckpoint } from '@bilevel/core';
-import { loadCheckpoint, saveCheckpoint, truncateLog } from './checkpoint.js';
-import { ShardedOracle } from './parallel/sharded-oracle.js';
-import { buildExperiment, configDir } from './build.js';
-import { DEFAULT_CONFIG } from './defaults.js';
-import { runManifest } from './manifest.js';
+import { BilevelError, useBackend, type RunCheckpoint } from '@bilevel/core';
+import {
+  buildExperiment, configDir, DEFAULT_CONFIG, loadCheckpoint, parseConfig, runExperiment, runManifest, saveCheckpoint, truncateLog, useWorkers,
+  type Experiment, type ExperimentResult, type SplitMetrics,
+} from '@bilevel/experiment';
 import { IterationLog, prepareOutDir, summaryOf, writeAtomic, writeFigures } from './output.js';
 import { Progress } from './progress.js';
 import { runReport } from './report/index.js';
@@ -29,7 +28,7 @@ export interface RunOptions {
   shards?: number;
 }
 
-/** What `bilevel resume` needs to rebuild the same experiment. */
+/** What `bilevel resume` needs to rebuild the same experiment (run.json). */
 interface RunRecord {
   config: Record<string, unknown>;
   baseDir: string;
@@ -75,67 +74,70 @@ export async function resumeCommand(dir: string, quiet = false): Promise<Experim
   return execute(record, dir, { quiet, resume: checkpoint ?? null });
 }
 
+const quality = (s: SplitMetrics) => `PSNR ${s.psnr.input.toFixed(2)} → ${s.psnr.learned.toFixed(2)} dB, SSIM ${s.ssim.input.toFixed(3)} → ${s.ssim.learned.toFixed(3)}`;
+
+/** summary.json, theta.json and the example images; then the report (which only warns when it fails). */
+async function writeResults(out: string, experiment: Experiment, result: ExperimentResult, backend: string, say: (s: string) => void): Promise<void> {
+  const { config } = experiment;
+  const spec = await experiment.spec();
+  const summary = summaryOf(config.name, result, {
+    backend, seed: config.seed, configHash: createHash('sha256').update(JSON.stringify(experiment.source.raw)).digest('hex').slice(0, 16), ...runManifest(),
+  });
+  await writeFigures(out, result, { train: spec.train.clean, test: spec.test?.clean });
+  writeAtomic(join(out, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');
+  writeAtomic(join(out, 'theta.json'), JSON.stringify({ regularizer: spec.regularizer.name, layout: spec.regularizer.layout, theta: result.theta }, null, 2) + '\n');
+  say(`stopped: ${result.stopReason} (${result.message}) after ${result.iterations} iterations, ${result.wallSeconds.toFixed(1)} s`);
+  say(`train: ${quality(result.train)}`);
+  if (result.test) say(`test:  ${quality(result.test)}`);
+  say(`θ = [${result.theta.slice(0, 8).map((t) => t.toFixed(4)).join(', ')}${result.theta.length > 8 ? ', …' : ''}]`);
+  const report = await runReport(out, (w) => process.stderr.write(`bilevel: warning: ${w}\n`));
+  say(`wrote ${out}/summary.json, iterations.jsonl, theta.json${report ? `, report.html (${report.figures.length} figures${report.pngs.length ? ' + PNG' : ''})` : ''}`);
+}
+
+/** SIGINT/SIGTERM set a flag the driver polls (it then checkpoints and stops); `off` removes the handlers. */
+function signals(): { stopped: () => boolean; off: () => void } {
+  let interrupted = false;
+  const on = () => { interrupted = true; };
+  process.once('SIGINT', on);
+  process.once('SIGTERM', on);
+  return { stopped: () => interrupted, off: () => { process.off('SIGINT', on); process.off('SIGTERM', on); } };
+}
+
 async function execute(record: RunRecord, out: string, o: { force?: boolean; quiet: boolean; resume?: RunCheckpoint | null }): Promise<ExperimentResult> {
-  const raw = record.config;
-  const config = parseConfig(raw);
-  const backend = await useBackend(record.backend ?? config.backend);
-  const spec = await buildExperiment(raw, { baseDir: record.baseDir });
-  if (record.workers) spec.oracle = await ShardedOracle.create(spec, { config: raw, baseDir: record.baseDir, backend, workers: record.workers, shards: record.shards });
-  const resuming = o.resume !== undefined;
-  if (!resuming) {
+  const backend = await useBackend(record.backend ?? parseConfig(record.config).backend);
+  const experiment = await buildExperiment(record.config, { baseDir: record.baseDir });
+  if (record.workers) useWorkers(experiment, { workers: record.workers, shards: record.shards, backend });
+  const { config } = experiment;
+  const spec = await experiment.spec();
+  if (o.resume === undefined) {
     prepareOutDir(out, Boolean(o.force));
     writeAtomic(join(out, 'run.json'), JSON.stringify(record, null, 2));
   }
   for (const f of ['summary.json', 'error.json']) rmSync(join(out, f), { force: true });
   const log = new IterationLog(out, o.resume ? truncateLog(join(out, 'iterations.jsonl'), o.resume.iterations) : []);
   const progress = new Progress(config.budget.maxIterations, config.budget.maxSeconds);
-  let interrupted = false;
-  const onSignal = () => {
-    interrupted = true;
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
   const say = (s: string) => o.quiet || process.stdout.write(s + '\n');
   if (o.resume) say(`resuming ${out} from iteration ${o.resume.iterations}`);
-  else if (resuming) say(`no checkpoint in ${out}: restarting from the beginning`);
-  say(`bilevel: ${config.name} on ${backend}: ${spec.train.clean.shape[0]} train${spec.test ? ` / ${spec.test.clean.shape[0]} test` : ''} images ${spec.train.clean.shape[1]}×${spec.train.clean.shape[2]}, ${spec.regularizer.name} (${spec.regularizer.layout.size} parameters), ${spec.optimizer.name}`);
+  else if (o.resume === null) say(`no checkpoint in ${out}: restarting from the beginning`);
+  const [n, h, w] = spec.train.clean.shape;
+  say(`bilevel: ${config.name} on ${backend}: ${n} train${spec.test ? ` / ${spec.test.clean.shape[0]} test` : ''} images ${h}×${w}, ${spec.regularizer.name} (${spec.regularizer.layout.size} parameters), ${spec.optimizer.name}${record.workers ? `, ${record.workers} workers` : ''}`);
+  const sig = signals();
   try {
-    const result = runExperiment(spec, {
-      shouldStop: () => interrupted,
-      checkpointEvery: record.checkpointEvery,
-      testEvery: record.testEvery,
+    const result = await runExperiment(experiment, {
+      shouldStop: sig.stopped, checkpointEvery: record.checkpointEvery, testEvery: record.testEvery, resume: o.resume ?? undefined,
       onCheckpoint: (c) => saveCheckpoint(out, c),
-      resume: o.resume ?? undefined,
       onIteration: (r) => {
         log.append(r);
         if (!o.quiet) progress.update(r);
       },
     });
     progress.done();
-    const summary = summaryOf(config.name, result, {
-      backend,
-      seed: config.seed,
-      configHash: createHash('sha256').update(JSON.stringify(raw)).digest('hex').slice(0, 16),
-      ...runManifest(),
-    });
-    writeFigures(out, result, { train: spec.train.clean, test: spec.test?.clean });
-    writeAtomic(join(out, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');
-    writeAtomic(join(out, 'theta.json'), JSON.stringify({ regularizer: spec.regularizer.name, layout: spec.regularizer.layout, theta: result.theta }, null, 2) + '\n');
-    const f = (s: { psnr: { input: number; learned: number }; ssim: { input: number; learned: number } }) =>
-      `PSNR ${s.psnr.input.toFixed(2)} → ${s.psnr.learned.toFixed(2)} dB, SSIM ${s.ssim.input.toFixed(3)} → ${s.ssim.learned.toFixed(3)}`;
-    say(`stopped: ${result.stopReason} (${result.message}) after ${result.iterations} iterations, ${result.wallSeconds.toFixed(1)} s`);
-    say(`train: ${f(result.train)}`);
-    if (result.test) say(`test:  ${f(result.test)}`);
-    say(`θ = [${result.theta.slice(0, 8).map((t) => t.toFixed(4)).join(', ')}${result.theta.length > 8 ? ', …' : ''}]`);
-    // The report only warns when it fails: the run itself has succeeded.
-    const report = await runReport(out, (w) => process.stderr.write(`bilevel: warning: ${w}\n`));
-    say(`wrote ${out}/summary.json, iterations.jsonl, theta.json${report ? `, report.html (${report.figures.length} figures${report.pngs.length ? ' + PNG' : ''})` : ''}`);
+    await writeResults(out, experiment, result, backend, say);
     return result;
   } catch (e) {
     writeAtomic(join(out, 'error.json'), JSON.stringify({ error: (e as Error).message }, null, 2) + '\n');
     throw e;
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    sig.off();
   }
 }

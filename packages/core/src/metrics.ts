@@ -1,16 +1,15 @@
+import { readTensors } from './read.js';
 import { tf, type ImageBatch } from './tensor.js';
 
 /** Per-image PSNR (dB), data range 1, reconstruction clipped to [0, 1]: 10 log₁₀(1 / mean((clip(x) − x*)²)). */
-export function psnrPerImage(x: ImageBatch, target: ImageBatch): number[] {
-  const mse = tf.tidy(() => tf.mean(tf.square(tf.sub(tf.clipByValue(x, 0, 1), target)), [1, 2, 3]));
-  const values = Array.from(mse.dataSync(), (m) => (m > 0 ? -10 * Math.log10(m) : Infinity));
-  mse.dispose();
-  return values;
+export async function psnrPerImage(x: ImageBatch, target: ImageBatch): Promise<number[]> {
+  const [mse] = await readTensors(tf.tidy(() => tf.mean(tf.square(tf.sub(tf.clipByValue(x, 0, 1), target)), [1, 2, 3])));
+  return Array.from(mse, (m) => (m > 0 ? -10 * Math.log10(m) : Infinity));
 }
 
 /** Mean over images of the per-image PSNR. */
-export function meanPsnr(x: ImageBatch, target: ImageBatch): number {
-  const v = psnrPerImage(x, target);
+export async function meanPsnr(x: ImageBatch, target: ImageBatch): Promise<number> {
+  const v = await psnrPerImage(x, target);
   return v.reduce((a, b) => a + b, 0) / v.length;
 }
 
@@ -27,7 +26,7 @@ function gaussianWindow(size = 11, sigma = 1.5): tf.Tensor4D {
  * Per-image SSIM (Wang et al. 2004): 11×11 Gaussian window (σ = 1.5), K₁ = 0.01, K₂ = 0.03, data range 1,
  * reconstruction clipped to [0, 1], averaged over valid window positions.
  */
-export function ssimPerImage(x: ImageBatch, target: ImageBatch): number[] {
+export async function ssimPerImage(x: ImageBatch, target: ImageBatch): Promise<number[]> {
   const size = Math.min(11, x.shape[1], x.shape[2]);
   const m = tf.tidy(() => {
     const w = gaussianWindow(size);
@@ -43,12 +42,12 @@ export function ssimPerImage(x: ImageBatch, target: ImageBatch): number[] {
     const den = tf.mul(tf.add(tf.add(tf.square(muA), tf.square(muB)), c1), tf.add(tf.add(sAA, sBB), c2));
     return tf.mean(tf.div(num, den), [1, 2, 3]);
   });
-  const v = Array.from(m.dataSync());
-  m.dispose();
-  return v;
+  const [v] = await readTensors(m);
+  return Array.from(v);
 }
 
-export function meanSsim(x: ImageBatch, target: ImageBatch): number {
-  const v = ssimPerImage(x, target);
+/** Mean over images of the per-image SSIM. */
+export async function meanSsim(x: ImageBatch, target: ImageBatch): Promise<number> {
+  const v = await ssimPerImage(x, target);
   return v.reduce((a, b) => a + b, 0) / v.length;
 }

@@ -1,14 +1,25 @@
 import { tf, type ForwardOperator, type ImageBatch, type NoiseSpec, type Tensor } from '@bilevel/core';
 import { Rng } from './random.js';
 
-/** y + σ·n with n ~ N(0, I) from a seeded generator (σ relative to max|y| when `relative`). */
-export function addGaussian(clean: Tensor, sigma: number, seed: number, relative = false): Tensor {
-  const values = clean.dataSync() as Float32Array;
+/** The values of a tensor on the host (one async read; the tensor is kept). */
+async function hostValues(t: Tensor): Promise<Float32Array> {
+  const v = await t.data();
+  return v instanceof Float32Array ? v : Float32Array.from(v);
+}
+
+/** y + σ·n with n ~ N(0, I) from a seeded generator (σ relative to max|y| when `relative`), on host values. */
+export function gaussianNoiseValues(values: Float32Array, sigma: number, seed: number, relative = false): Float32Array {
   if (relative) sigma *= values.reduce((m: number, v: number) => Math.max(m, Math.abs(v)), 0);
   const rng = new Rng(seed);
   const out = new Float32Array(values.length);
   for (let i = 0; i < out.length; i++) out[i] = values[i] + sigma * rng.normal();
-  return tf.tensor(out, clean.shape);
+  return out;
+}
+
+/** `gaussianNoiseValues` of a tensor's values (read asynchronously), as a new tensor of its shape. */
+export async function addGaussian(clean: Tensor, sigma: number, seed: number, relative = false): Promise<Tensor> {
+  const shape = clean.shape;
+  return tf.tensor(gaussianNoiseValues(await hostValues(clean), sigma, seed, relative), shape);
 }
 
 /** ln Γ(x) for x > 0 (Lanczos, g = 7, n = 9; ~1e-15 relative). */
@@ -57,11 +68,10 @@ export interface PoissonOptions {
 }
 
 /**
- * Transmission CT noise on line integrals y ≥ 0: photon counts N ~ Poisson(I₀ e^{−κy}), returned as the
- * log data −ln(max(N, ½)/I₀)/κ in the units of y (a zero count is replaced by ½, the usual fix).
+ * Transmission CT noise on line integrals y ≥ 0 (host values): photon counts N ~ Poisson(I₀ e^{−κy}), returned as
+ * the log data −ln(max(N, ½)/I₀)/κ in the units of y (a zero count is replaced by ½, the usual fix).
  */
-export function addPoissonNoise(clean: Tensor, photons: number, seed: number, o: PoissonOptions = {}): Tensor {
-  const values = clean.dataSync() as Float32Array;
+export function poissonNoiseValues(values: Float32Array, photons: number, seed: number, o: PoissonOptions = {}): Float32Array {
   const max = values.reduce((m: number, v: number) => Math.max(m, v), 0);
   const kappa = o.attenuation ?? (max > 0 ? 2 / max : 1);
   const rng = new Rng(seed);
@@ -70,25 +80,39 @@ export function addPoissonNoise(clean: Tensor, photons: number, seed: number, o:
     const counts = poissonSample(rng, photons * Math.exp(-kappa * Math.max(values[i], 0)));
     out[i] = -Math.log(Math.max(counts, 0.5) / photons) / kappa;
   }
-  return tf.tensor(out, clean.shape);
+  return out;
 }
 
-/** The noise model of a config: Gaussian (absolute or relative σ) or Poisson (photon count I₀) noise, seeded. */
-export function addNoise(clean: Tensor, noise: NoiseSpec, seed: number): Tensor {
+/** `poissonNoiseValues` of a tensor's values (read asynchronously), as a new tensor of its shape. */
+export async function addPoissonNoise(clean: Tensor, photons: number, seed: number, o: PoissonOptions = {}): Promise<Tensor> {
+  const shape = clean.shape;
+  return tf.tensor(poissonNoiseValues(await hostValues(clean), photons, seed, o), shape);
+}
+
+/** The noise model of a config on host values: Gaussian (absolute or relative σ) or Poisson (photon count I₀) noise, seeded. */
+export function noiseValues(values: Float32Array, noise: NoiseSpec, seed: number): Float32Array {
   if (noise.type === 'poisson') {
-    if (!(noise.photons !== undefined && noise.photons > 0)) throw new Error('poisson noise needs photons > 0');
-    return addPoissonNoise(clean, noise.photons, seed, { attenuation: noise.attenuation });
+    if (!(noise.photons !== undefined && noise.photons > 0)) throw new Error('poisson noise needs photons > 0 (set data.noise.photons)');
+    return poissonNoiseValues(values, noise.photons, seed, { attenuation: noise.attenuation });
   }
-  return addGaussian(clean, noise.sigma, seed, noise.relative === true);
+  return gaussianNoiseValues(values, noise.sigma, seed, noise.relative === true);
+}
+
+/** `noiseValues` of a tensor (read asynchronously; the tensor is kept), as a new tensor of its shape. */
+export async function addNoise(clean: Tensor, noise: NoiseSpec, seed: number): Promise<Tensor> {
+  const shape = clean.shape;
+  return tf.tensor(noiseValues(await hostValues(clean), noise, seed), shape);
 }
 
 /** Kept for existing callers: the same as `addNoise` (it dispatches on noise.type). */
 export const addGaussianNoise = addNoise;
 
 /** Training pairs from any image set: (clean images, noisy measurements of A·clean). */
-export function measurementPairs(clean: ImageBatch, operator: ForwardOperator, noise: NoiseSpec, seed: number): { clean: ImageBatch; measurement: Tensor } {
+export async function measurementPairs(clean: ImageBatch, operator: ForwardOperator, noise: NoiseSpec, seed: number): Promise<{ clean: ImageBatch; measurement: Tensor }> {
   const exact = operator.apply(clean);
-  const measurement = addNoise(exact, noise, seed);
-  exact.dispose();
-  return { clean, measurement };
+  try {
+    return { clean, measurement: await addNoise(exact, noise, seed) };
+  } finally {
+    exact.dispose();
+  }
 }

@@ -1,7 +1,6 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseConfig } from '@bilevel/core';
 import { ellipseLineIntegrals, ellipsePhantom, loadImages, loadPng, MODIFIED_SHEPP_LOGAN, randomEllipsePhantom, randomEllipses, sheppLogan } from '@bilevel/datasets';
 
 const DATA = resolve(__dirname, '../../../../shared/data');
@@ -57,7 +56,9 @@ describe('random ellipse phantoms', () => {
     expect(randomEllipses(3).length).toBeGreaterThanOrEqual(5);
   });
 
-  it('load as a config image source', () => {
+  it('load as a config image source', async () => {
+    // The config parser lives in @bilevel/experiment.
+    const { parseConfig } = await import('@bilevel/experiment');
     const config = parseConfig({ data: { train: { source: 'phantoms', count: 3, size: [32, 32], seed: 5 }, test: { source: 'phantoms', kind: 'shepp-logan', count: 1, size: [32, 32] }, noise: { sigma: 0.01 } }, regularizer: { name: 'tv' } });
     const train = loadImages(config.data.train);
     expect(train.map((i) => i.name)).toEqual(['ellipses-5', 'ellipses-6', 'ellipses-7']);

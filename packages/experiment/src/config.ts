@@ -1,30 +1,13 @@
 import { z } from 'zod';
-import { ConfigErrors, type ConfigIssue } from '../errors.js';
+import { ConfigErrors, type ConfigIssue, type ImageSource, type NoiseSpec, type Options } from '@bilevel/core';
 import { experimentSchema } from './schema.js';
-import type { Options } from '../options.js';
+
+export type { ImageSource, NoiseSpec };
 
 /** A plugin chosen by name, with its options. */
 export interface PluginChoice {
   name: string;
   options: Options;
-}
-
-/** Where images come from: a folder of PNGs, generated piecewise-smooth images, or CT phantoms. */
-export type ImageSource =
-  | { source: 'folder'; path: string; count?: number; offset?: number; size?: [number, number]; fit?: 'resize' | 'crop' }
-  | { source: 'synthetic'; count: number; size: [number, number]; seed?: number }
-  | { source: 'phantoms'; count: number; size: [number, number]; seed?: number; kind?: 'ellipses' | 'shepp-logan' };
-
-export interface NoiseSpec {
-  /** gaussian: y + σn; poisson: transmission counts ~ Poisson(I₀ e^{−κy}), returned as −ln(counts/I₀)/κ. */
-  type: 'gaussian' | 'poisson';
-  /** Gaussian standard deviation, absolute (relative: false) or as a fraction of the measurement's max (0 for poisson). */
-  sigma: number;
-  relative?: boolean;
-  /** Poisson: incident photons per detector, I₀. */
-  photons?: number;
-  /** Poisson: κ (attenuation per unit of the measurement); default 2 / max y. */
-  attenuation?: number;
 }
 
 /** A whole experiment as JSON (README "Config format"). */
@@ -36,11 +19,14 @@ export interface ExperimentConfig {
   data: { train: ImageSource; test?: ImageSource; noise: NoiseSpec };
   operator: PluginChoice;
   fidelity: PluginChoice;
-  regularizer: PluginChoice & { theta0?: number[] };
+  /** Absent only with the piggyback oracle (its θ parameterises the discretization K_θ instead). */
+  regularizer?: PluginChoice & { theta0?: number[] };
   gamma: number;
   lowerSolver: PluginChoice;
   linearSolver: PluginChoice;
   optimizer: PluginChoice;
+  /** The training oracle: "in-process" (default, implicit differentiation of h) or "piggyback" (saddle-point lower level). */
+  oracle: PluginChoice;
   budget: { maxIterations: number; maxInnerIterations?: number; maxSeconds?: number };
   evaluationTolerance?: number;
 }
@@ -48,7 +34,7 @@ export interface ExperimentConfig {
 /** Turns zod issues into "path: problem → fix" items. */
 function describeIssue(issue: z.core.$ZodIssue): ConfigIssue {
   const path = issue.path.length ? issue.path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i ? `.${String(p)}` : String(p))).join('') : '$';
-  const i = issue as z.core.$ZodIssue & { expected?: string; minimum?: number; inclusive?: boolean; keys?: string[]; values?: unknown[]; options?: unknown[] };
+  const i = issue as z.core.$ZodIssue & { expected?: string; minimum?: number; inclusive?: boolean; keys?: string[]; values?: unknown[]; options?: unknown[]; params?: { fix?: string } };
   switch (issue.code) {
     case 'invalid_type':
       return { path, problem: issue.message, fix: i.expected === 'undefined' ? 'remove it' : `set ${path} to a ${i.expected}` };
@@ -63,7 +49,7 @@ function describeIssue(issue: z.core.$ZodIssue): ConfigIssue {
     case 'invalid_union':
       return { path, problem: issue.message, fix: path.endsWith('source') || path.endsWith('train') || path.endsWith('test') ? 'set source to "folder" (with path), "synthetic" or "phantoms" (with count and size)' : 'give a plugin name or { "name": ..., "options": {...} }' };
     default:
-      return { path, problem: issue.message, fix: 'see README "Config format"' };
+      return { path, problem: issue.message, fix: i.params?.fix ?? 'see README "Config format"' };
   }
 }
 

@@ -26,8 +26,8 @@ function gitCommit(): string | undefined {
 }
 
 /** Where a result came from: package versions, git commit and machine (summary.json `manifest`). */
-export function runManifest() {
-  const packages = ['core', 'operators', 'regularizers-tv', 'convkit', 'regularizers-foe', 'regularizers-icnn', 'regularizers-crr', 'solvers', 'optimizers', 'datasets', 'cli'];
+export function runManifest(): { packages: Record<string, string | undefined>; gitCommit?: string; machine: Record<string, unknown> } {
+  const packages = ['core', 'operators', 'regularizers-tv', 'convkit', 'regularizers-foe', 'regularizers-icnn', 'regularizers-crr', 'solvers', 'oracles', 'optimizers', 'datasets', 'experiment', 'cli'];
   return {
     packages: Object.fromEntries([
       ...packages.map((p) => [`@bilevel/${p}`, version(`@bilevel/${p}`)]),

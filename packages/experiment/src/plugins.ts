@@ -1,4 +1,4 @@
-import { createContainer, PluginRegistry, BilevelError, ContainerModule } from '@bilevel/core';
+import { BilevelError, ContainerModule, createContainer, PluginRegistry } from '@bilevel/core';
 import { operatorsModule } from '@bilevel/operators';
 import { optimizersModule } from '@bilevel/optimizers';
 import { crrModule } from '@bilevel/regularizers-crr';
@@ -21,6 +21,7 @@ export async function importPluginModules(packages: readonly string[]): Promise<
       throw new BilevelError(`config plugins[${i}]: cannot import "${pkg}" (${(e as Error).message.split('\n')[0]})`, `install it (npm install ${pkg}) or remove it from "plugins"`);
     }
     const m = mod.plugin ?? mod.default;
+    // Duck-typed too: a plugin package may resolve its own copy of inversify.
     if (!(m instanceof ContainerModule) && !(typeof m === 'object' && m !== null && 'registry' in m)) {
       throw new BilevelError(`config plugins[${i}]: "${pkg}" exports no ContainerModule`, 'export the plugin module as `export default new ContainerModule(...)` or `export const plugin = ...`');
     }

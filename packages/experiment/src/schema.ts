@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { BACKENDS } from '../backend.js';
+import { BACKENDS } from '@bilevel/core';
 
 // The one source of truth for config files: parseConfig validates with it, `bilevel schema` exports it as JSON Schema.
 
@@ -49,6 +49,9 @@ export const noiseSchema = z.strictObject({
   if (v.type === 'poisson' && v.photons === undefined) ctx.addIssue({ code: 'custom', path: ['photons'], message: 'poisson noise needs photons (I₀)' });
 }).transform((v) => ({ ...v, sigma: v.sigma ?? 0 }));
 
+/** Oracles that need no regularizer plugin (their θ parameterises something else). */
+const OWN_PARAMETERS = new Set(['piggyback']);
+
 export const experimentSchema = z.strictObject({
   $schema: z.string().optional(),
   name: name.default('experiment'),
@@ -62,17 +65,22 @@ export const experimentSchema = z.strictObject({
     name: name.describe('regularizer plugin name'),
     options: options.optional(),
     theta0: z.array(z.number()).optional().describe('initial θ (default: the reference initialisation)'),
-  }).transform((v) => ({ name: v.name, options: v.options ?? {}, theta0: v.theta0 })),
+  }).transform((v) => ({ name: v.name, options: v.options ?? {}, theta0: v.theta0 })).optional().describe('required, except with oracle "piggyback"'),
   gamma: z.number().min(0).default(0).describe('weight of γ/2‖x‖² in the lower level'),
   lowerSolver: plugin('fista', 'lower-level solver'),
   linearSolver: plugin('cg', 'linear solver'),
   optimizer: plugin('maid', 'outer optimizer'),
+  oracle: plugin('in-process', 'hypergradient oracle').describe('"in-process" (implicit differentiation of h; default) or "piggyback" (learned TV discretization, saddle-point lower level: see `bilevel plugins`)'),
   budget: z.strictObject({
     maxIterations: z.number().int().min(1).default(1000),
     maxInnerIterations: z.number().int().min(1).optional(),
     maxSeconds: z.number().positive().optional(),
   }).default({ maxIterations: 1000 }),
   evaluationTolerance: z.number().positive().optional(),
+}).superRefine((v, ctx) => {
+  if (v.regularizer === undefined && !OWN_PARAMETERS.has(v.oracle.name)) {
+    ctx.addIssue({ code: 'custom', path: ['regularizer'], message: 'missing: the in-process oracle needs a regularizer', params: { fix: 'add "regularizer": { "name": "tv" } (see `bilevel plugins`)' } });
+  }
 });
 
 /** JSON Schema of config files (for editors: `"$schema": "./bilevel.schema.json"`). */

@@ -1,6 +1,6 @@
 import { tf, type ForwardOperator, type ImageBatch, type Tensor } from '@bilevel/core';
 import { isAxisSymmetric, isPointSymmetric, type BlurKernel } from './kernels.js';
-import { NORM_SAFETY_FACTOR, powerIteration } from './norm.js';
+import { NORM_SAFETY_FACTOR, powerIteration, type HostLinearMap } from './norm.js';
 import { Cached, RowGather, SegmentSum, fromPixelMajor, linearWithTranspose, toPixelMajor, transposeEntries } from './sparse.js';
 
 export const BOUNDARIES = ['reflect', 'zero', 'periodic'] as const;
@@ -136,17 +136,61 @@ export class BlurOperator implements ForwardOperator {
   }
 
   /**
-   * ‖A‖² upper estimate, cached: the power-iteration value × 1.01, capped by the analytic bound
-   * (Σ|k|)² · (max pixel multiplicity of the padding, 1 where the bound needs none).
+   * ‖A‖² upper estimate, cached: the power-iteration value × 1.01 (float64, on the CPU copy `hostMap`), capped by
+   * the analytic bound (Σ|k|)² · (max pixel multiplicity of the padding, 1 where the bound needs none).
    */
   normSquared(): number {
     if (this.normSq === undefined) {
       const l1 = this.kernel.data.reduce((s, v) => s + Math.abs(v), 0);
       const tight = this.boundary !== 'reflect' || isAxisSymmetric(this.kernel);
       const bound = l1 * l1 * (tight ? 1 : this.maxMultiplicity);
-      this.normSq = Math.min(bound, NORM_SAFETY_FACTOR * powerIteration(this));
+      this.normSq = Math.min(bound, NORM_SAFETY_FACTOR * powerIteration(this.hostMap()));
     }
     return this.normSq;
+  }
+
+  /**
+   * A on one image in float64 on the CPU, as the tensor path: P = the image extended by the boundary (zeros for
+   * 'zero'), A x = P ⋆ f, the valid correlation with f[a, b] = k[kh−1−a, kw−1−b]; Aᵀ y folds the full
+   * correlation Σ f[a, b] y[i, j] at (i + a, j + b) back onto the image pixels P was read from.
+   */
+  hostMap(): HostLinearMap {
+    const [h, w] = this.domainShape;
+    const { height: kh, width: kw, data } = this.kernel;
+    const { top, left } = this.pad;
+    const H = h + kh - 1, W = w + kw - 1;
+    const index = (i: number, n: number) => (this.boundary === 'zero' ? (i >= 0 && i < n ? i : -1) : boundaryIndex(i, n, this.boundary));
+    const src = new Int32Array(H * W);
+    for (let I = 0; I < H; I++) {
+      const r = index(I - top, h);
+      for (let J = 0; J < W; J++) {
+        const c = index(J - left, w);
+        src[I * W + J] = r < 0 || c < 0 ? -1 : r * w + c;
+      }
+    }
+    const f = Float64Array.from({ length: kh * kw }, (_, t) => data[kh * kw - 1 - t]);
+    return {
+      domainSize: h * w,
+      apply: (x) => {
+        const P = Float64Array.from(src, (s) => (s < 0 ? 0 : x[s]));
+        const y = new Float64Array(h * w);
+        for (let i = 0; i < h; i++) for (let a = 0; a < kh; a++) for (let b = 0; b < kw; b++) {
+          const k = f[a * kw + b], o = (i + a) * W + b;
+          for (let j = 0; j < w; j++) y[i * w + j] += k * P[o + j];
+        }
+        return y;
+      },
+      adjoint: (y) => {
+        const Z = new Float64Array(H * W);
+        for (let i = 0; i < h; i++) for (let a = 0; a < kh; a++) for (let b = 0; b < kw; b++) {
+          const k = f[a * kw + b], o = (i + a) * W + b;
+          for (let j = 0; j < w; j++) Z[o + j] += k * y[i * w + j];
+        }
+        const x = new Float64Array(h * w);
+        for (let t = 0; t < H * W; t++) if (src[t] >= 0) x[src[t]] += Z[t];
+        return x;
+      },
+    };
   }
 
   /** The measurement itself. */

@@ -4,7 +4,7 @@ import { FBP_FILTERS, fbpAngleWeights, filterKernel, filterMatrix, type FbpFilte
 import { IdentityOperator } from './identity.js';
 import { customKernel, gaussianKernel, motionKernel, type BlurKernel } from './kernels.js';
 import { L2Fidelity } from './l2.js';
-import { NORM_SAFETY_FACTOR, powerIteration } from './norm.js';
+import { NORM_SAFETY_FACTOR, powerIteration, seededNormal, type HostLinearMap, type PowerIterationOptions } from './norm.js';
 import { BLUR_OPTION_DOCS, createBlur, createRadon, RADON_OPTION_DOCS } from './options.js';
 import { detectorPositions, radonGeometry, RadonOperator, SUBPIXEL, type RadonGeometry, type RadonGeometryOptions } from './radon.js';
 
@@ -13,7 +13,7 @@ export { BlurOperator, BOUNDARIES, blurMinEigenvalue, type Boundary };
 export { customKernel, gaussianKernel, motionKernel, type BlurKernel };
 export { RadonOperator, radonGeometry, detectorPositions, SUBPIXEL, type RadonGeometry, type RadonGeometryOptions };
 export { FBP_FILTERS, fbpAngleWeights, filterKernel, filterMatrix, type FbpFilter };
-export { NORM_SAFETY_FACTOR, powerIteration, createBlur, createRadon };
+export { NORM_SAFETY_FACTOR, powerIteration, seededNormal, createBlur, createRadon, type HostLinearMap, type PowerIterationOptions };
 
 export const operatorPlugins: PluginDescriptor[] = [
   {

@@ -1,6 +1,6 @@
 import { tf, type ForwardOperator, type ImageBatch, type Tensor } from '@bilevel/core';
 import { fbpAngleWeights, filterMatrix, type FbpFilter } from './fbp.js';
-import { NORM_SAFETY_FACTOR, powerIteration } from './norm.js';
+import { NORM_SAFETY_FACTOR, powerIteration, type HostLinearMap } from './norm.js';
 import { Cached, RowGather, SegmentSum, fromPixelMajor, linearWithTranspose, toPixelMajor, transposeEntries } from './sparse.js';
 
 /**
@@ -76,6 +76,8 @@ class JosephStructure {
   readonly fold: SegmentSum;
   readonly levels: Cached<tf.Tensor2D>;
   readonly stepLength: Cached<tf.Tensor2D>;
+  /** The CPU copy of the entries: fine value (interval m·Q + q) and ray of each, and each interval's two end pixels. */
+  private readonly host: { fine: Int32Array; ray: Int32Array; ends: Int32Array };
 
   constructor(readonly g: RadonGeometry) {
     const { height: h, width: w, detectors: nd, angles } = g;
@@ -139,6 +141,7 @@ class JosephStructure {
       lr[2 * m + 1] = i < h ? i * w + col : zero;
     }
     this.endpoints = new RowGather(lr);
+    this.host = { fine: fineIdx, ray: rayIdx, ends: lr };
     const f = transposeEntries(lr, Int32Array.from({ length: 2 * M0 }, (_, i) => i), zero + 1);
     let keep = f.segment.length;
     while (keep > 0 && f.segment[keep - 1] === zero) keep--;
@@ -180,6 +183,39 @@ class JosephStructure {
       if (n > 1) ends = tf.transpose(ends, [0, 2, 1]);
       return fromPixelMajor(this.fold.apply(tf.reshape(ends, [2 * M0, n])), [h, w, 1]);
     });
+  }
+
+  /**
+   * A = Δ S U on one image in float64 on the CPU, from the same entries: (A x)_ray = Δ_θ Σ_e [(1 − q/Q) x_L + (q/Q) x_R]
+   * over the ray's entries (interval m = ⌊fine/Q⌋ with ends L, R, zero beyond the image); Aᵀ scatters them back.
+   */
+  hostMap(): HostLinearMap {
+    const { height: h, width: w, detectors: nd, angles, pixelSize } = this.g;
+    const { fine, ray, ends } = this.host, Q = SUBPIXEL, N = h * w;
+    const step = Float64Array.from(angles, (th) => pixelSize / Math.max(Math.abs(Math.cos(th)), Math.abs(Math.sin(th))));
+    return {
+      domainSize: N,
+      apply: (x) => {
+        const xe = new Float64Array(N + 1);
+        xe.set(x);
+        const y = new Float64Array(angles.length * nd);
+        for (let e = 0; e < fine.length; e++) {
+          const m = Math.floor(fine[e] / Q), r = (fine[e] % Q) / Q;
+          y[ray[e]] += (1 - r) * xe[ends[2 * m]] + r * xe[ends[2 * m + 1]];
+        }
+        for (let k = 0; k < y.length; k++) y[k] *= step[Math.floor(k / nd)];
+        return y;
+      },
+      adjoint: (y) => {
+        const xe = new Float64Array(N + 1);
+        for (let e = 0; e < fine.length; e++) {
+          const m = Math.floor(fine[e] / Q), r = (fine[e] % Q) / Q, t = step[Math.floor(ray[e] / nd)] * y[ray[e]];
+          xe[ends[2 * m]] += (1 - r) * t;
+          xe[ends[2 * m + 1]] += r * t;
+        }
+        return xe.subarray(0, N);
+      },
+    };
   }
 
   dispose(): void {
@@ -301,9 +337,14 @@ export class RadonOperator implements ForwardOperator {
     return linearWithTranspose((t) => J.adjoint(t), (t) => J.apply(t), y) as ImageBatch;
   }
 
-  /** Power iteration on AᵀA (cached) × 1.01. */
+  /** A and Aᵀ on one image in float64 on the CPU (the projector's entries; see JosephStructure.hostMap). */
+  hostMap(): HostLinearMap {
+    return this.joseph.hostMap();
+  }
+
+  /** Power iteration on AᵀA (float64, on the projector's CPU entries; cached) × 1.01. */
   normSquared(): number {
-    this.normSq ??= NORM_SAFETY_FACTOR * powerIteration(this);
+    this.normSq ??= NORM_SAFETY_FACTOR * powerIteration(this.hostMap());
     return this.normSq;
   }
 

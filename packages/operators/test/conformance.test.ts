@@ -11,16 +11,16 @@ afterAll(() => {
   if (measured.length) console.log(`normalised adjoint errors |⟨Ax,y⟩−⟨x,Aᵀy⟩|/(‖A‖‖x‖‖y‖):\n  ${measured.join('\n  ')}`);
 });
 
-function conform(name: string, options: Options, imageShape: [number, number]) {
+async function conform(name: string, options: Options, imageShape: [number, number]) {
   const op = registry.create('operator', name, options, { imageShape, seed: 0 }, 'operator.options');
-  const report = operatorConformance(op);
+  const report = await operatorConformance(op);
   const adjoint = report.checks.find((c) => c.name.includes('adjoint'));
   measured.push(`${name} ${JSON.stringify(options)} ${imageShape.join('×')}: ${adjoint?.error.toExponential(2)}`);
-  assertConformance(report);
+  await assertConformance(report);
   expect(adjoint!.error).toBeLessThanOrEqual(1e-5);
   // the naive reconstruction (the measurement for blur, FBP for radon) leaks nothing either
   const y = tf.tidy(() => op.apply(tf.randomNormal([2, ...imageShape, 1], 0, 1, 'float32', 3) as ImageBatch));
-  assertConformance({ subject: name, passed: true, checks: [memoryCheck(`${name}: naiveReconstruction`, () => op.naiveReconstruction(y))] });
+  await assertConformance({ subject: name, passed: true, checks: [memoryCheck(`${name}: naiveReconstruction`, () => op.naiveReconstruction(y))] });
   expect(op.naiveReconstruction(y).shape).toEqual([2, ...imageShape, 1]);
   y.dispose();
   (op as { dispose?: () => void }).dispose?.();
@@ -28,9 +28,9 @@ function conform(name: string, options: Options, imageShape: [number, number]) {
 
 describe('every registered operator passes the shared conformance suite', () => {
   for (const name of registry.names('operator')) {
-    it(`${name}: adjoint, linearity, norm estimate, memory`, () => {
+    it(`${name}: adjoint, linearity, norm estimate, memory`, async () => {
       const op = registry.create('operator', name, {}, { imageShape: [24, 20], seed: 0 }, 'operator.options');
-      assertConformance(operatorConformance(op));
+      await assertConformance(operatorConformance(op));
     });
   }
 });

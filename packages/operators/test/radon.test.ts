@@ -62,30 +62,32 @@ describe('radon matches analytic line integrals (256 detectors)', () => {
 });
 
 describe('filtered back-projection', () => {
-  const fbpPsnr = (image: ImageBatch, o: RadonGeometryOptions) => {
+  const fbpPsnr = async (image: ImageBatch, o: RadonGeometryOptions) => {
     const op = new RadonOperator(radonGeometry(128, 128, o));
-    const psnr = scoped(() => meanPsnr(op.fbp(op.apply(image)), image));
+    const rec = tf.tidy(() => op.fbp(op.apply(image)));
+    const psnr = await meanPsnr(rec, image);
+    rec.dispose();
     op.dispose();
     return psnr;
   };
 
-  it('noiseless modified Shepp–Logan 128×128, 180 angles, 1.5× detector oversampling: PSNR ≥ 28 dB', () => {
+  it('noiseless modified Shepp–Logan 128×128, 180 angles, 1.5× detector oversampling: PSNR ≥ 28 dB', async () => {
     const x = toBatch([sheppLogan(128)]);
-    const psnr = fbpPsnr(x, { angles: 180, detectorSpacing: 2 / 3 });
+    const psnr = await fbpPsnr(x, { angles: 180, detectorSpacing: 2 / 3 });
     x.dispose();
     results.push(`FBP Shepp–Logan 128² (point-sampled), 180 angles, 272 detectors × 2/3 px: PSNR ${psnr.toFixed(2)} dB`);
     expect(psnr).toBeGreaterThanOrEqual(28);
   });
 
-  it('anti-aliased Shepp–Logan 128×128, 180 angles, one detector per pixel: PSNR ≥ 28 dB', () => {
+  it('anti-aliased Shepp–Logan 128×128, 180 angles, one detector per pixel: PSNR ≥ 28 dB', async () => {
     const x = toBatch([sheppLogan(128, 128, { supersample: 4 })]);
-    const psnr = fbpPsnr(x, { angles: 180 });
+    const psnr = await fbpPsnr(x, { angles: 180 });
     x.dispose();
     results.push(`FBP Shepp–Logan 128² (4×4 supersampled), 180 angles, 182 detectors × 1 px: PSNR ${psnr.toFixed(2)} dB`);
     expect(psnr).toBeGreaterThanOrEqual(28);
   });
 
-  it('the shared CT_SheppLogan 128 PNG, 180 angles, 1.5× oversampling: PSNR ≥ 28 dB', (ctx) => {
+  it('the shared CT_SheppLogan 128 PNG, 180 angles, 1.5× oversampling: PSNR ≥ 28 dB', async (ctx) => {
     const file = resolve(DATA, 'CT_SheppLogan/shepp_logan_mod_128.png');
     if (!existsSync(file)) {
       console.log(`skipped: ${file} not found (the shared data folder is absent)`);
@@ -93,19 +95,20 @@ describe('filtered back-projection', () => {
       return;
     }
     const x = toBatch([loadPng(file)]);
-    const psnr = fbpPsnr(x, { angles: 180, detectorSpacing: 2 / 3 });
+    const psnr = await fbpPsnr(x, { angles: 180, detectorSpacing: 2 / 3 });
     x.dispose();
     expect(psnr).toBeGreaterThanOrEqual(28);
   });
 
-  it('FBP of an analytic sinogram recovers the phantom\'s values (scale and units, pixel size 1/64)', () => {
+  it('FBP of an analytic sinogram recovers the phantom\'s values (scale and units, pixel size 1/64)', async () => {
     const g = radonGeometry(128, 128, { angles: 180, detectorSpacing: 0.5, pixelSize: 1 / 64 });
     const op = new RadonOperator(g);
     // phantom units: a length of 1 on [−1, 1]² is 64 pixels = 1 in the operator's length unit.
     const sino = ellipseLineIntegrals(MODIFIED_SHEPP_LOGAN, g.angles, Array.from(detectorPositions(g), (s) => s / 64));
     const x = toBatch([sheppLogan(128)]);
-    const psnr = scoped(() => meanPsnr(op.fbp(tf.tensor3d(Float32Array.from(sino), [1, g.angles.length, g.detectors])), x));
-    x.dispose();
+    const rec = tf.tidy(() => op.fbp(tf.tensor3d(Float32Array.from(sino), [1, g.angles.length, g.detectors])));
+    const psnr = await meanPsnr(rec, x);
+    tf.dispose([rec, x]);
     op.dispose();
     expect(psnr).toBeGreaterThan(26);
   });

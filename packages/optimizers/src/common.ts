@@ -1,13 +1,13 @@
 import {
-  ConfigError, FLOAT32_EPS, choiceOption, numberArrayOption, numberOption, rejectUnknownOptions,
-  type HypergradientOracle, type IterationRecord, type Options,
+  BilevelError, ConfigError, FLOAT32_EPS, choiceOption, numberArrayOption, numberOption, rejectUnknownOptions,
+  type LowerEvaluation, type Oracle, type Options,
 } from '@bilevel/core';
 
 /** What to do when a schedule asks for an accuracy below the float32 floor. */
 export type FloorPolicy = 'clamp' | 'stop';
 
 /** The smallest CG residual worth asking for (as MAID): 4u‖∇g‖ L/μ. */
-export function deltaFloor(oracle: HypergradientOracle, theta: Float64Array, upperGradNorm: number): number {
+export function deltaFloor(oracle: Pick<Oracle, 'curvature'>, theta: Float64Array, upperGradNorm: number): number {
   const { mu, L } = oracle.curvature(theta);
   return 4 * FLOAT32_EPS * upperGradNorm * (L / mu);
 }
@@ -31,12 +31,19 @@ export function distance(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return Math.sqrt(s);
 }
 
-/** One iterations.jsonl row with the work counters read from the (full) oracle. */
-export function iterationRecord(
-  oracle: { counters: { lowerIterations: number; cgIterations: number } },
-  r: { iter: number; seconds: number; upperLoss: number; epsilon: number; delta: number; omega: number; gradNorm: number; step: number; backtracks: number; [extra: string]: number | undefined },
-): IterationRecord {
-  return { ...r, lowerIterations: oracle.counters.lowerIterations, cgIterations: oracle.counters.cgIterations } as IterationRecord;
+/** An optimizer state says the oracle holds its accepted evaluation, but the oracle has none (a state from another run). */
+export class MissingEvaluationError extends BilevelError {
+  constructor(optimizer: string) {
+    super(`${optimizer}: the state expects the oracle's accepted evaluation, but the oracle has none`,
+      'resume with runOptimizer({ resume }) so the checkpoint restores the oracle state together with the optimizer state');
+  }
+}
+
+/** The oracle's accepted evaluation, which a state that says `evaluated` relies on. */
+export function acceptedEvaluation(oracle: Oracle, optimizer: string): LowerEvaluation {
+  const ev = oracle.accepted();
+  if (!ev) throw new MissingEvaluationError(optimizer);
+  return ev;
 }
 
 /** Decay shapes shared by the step and accuracy schedules: x_k = x₀ · s(k), k = 0, 1, … */

@@ -1,8 +1,8 @@
-import type {
-  HypergradientOracle, LowerEvaluation, OptimizerContext, OptimizerResult, OuterOptimizer, StopReason,
-} from '@bilevel/core';
-import { distance, iterationRecord, norm, type FloorPolicy } from './common.js';
-import { StopRules } from './stopping.js';
+import type { LowerEvaluation, Oracle, OuterOptimizer, Stop, StepContext, StepRecord, StepResult } from '@bilevel/core';
+import { distance, norm, type FloorPolicy } from './common.js';
+import { predictedDecrease, quadraticModel, trustRegionStep, type QuadraticModel, type Sample } from './dfo-model.js';
+
+export { symmetricEigen, trustRegionStep } from './dfo-model.js';
 
 export interface DfoOptions {
   /** Initial trust-region radius Δ₀ (in θ units) and its bounds; converged once Δ < radiusMin. */
@@ -28,101 +28,135 @@ export const DFO_DEFAULTS: DfoOptions = {
   atFloor: 'clamp',
 };
 
-interface Sample {
-  theta: Float64Array;
+/** A sample as plain numbers. */
+export interface DfoSample {
+  theta: number[];
   value: number;
-  /** Certified bound on |f̃ − f|. */
   error: number;
-  /** The accuracy it was evaluated at. */
   epsilon: number;
 }
 
-/** Eigen-decomposition of a small symmetric matrix (cyclic Jacobi): H = Q diag(λ) Qᵀ, Q's columns the eigenvectors. */
-export function symmetricEigen(H: number[][]): { values: number[]; vectors: number[][] } {
-  const n = H.length;
-  const A = H.map((r) => [...r]);
-  const V: number[][] = Array.from({ length: n }, (_, i) => Array.from({ length: n }, (_, j) => (i === j ? 1 : 0)));
-  for (let sweep = 0; sweep < 100; sweep++) {
-    let off = 0;
-    for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) off += A[i][j] ** 2;
-    if (off < 1e-30) break;
-    for (let p = 0; p < n; p++) for (let q = p + 1; q < n; q++) {
-      if (Math.abs(A[p][q]) < 1e-300) continue;
-      const theta = (A[q][q] - A[p][p]) / (2 * A[p][q]);
-      const t = Math.sign(theta || 1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
-      const c = 1 / Math.sqrt(t * t + 1), s = t * c;
-      for (let k = 0; k < n; k++) {
-        const akp = A[k][p], akq = A[k][q];
-        A[k][p] = c * akp - s * akq;
-        A[k][q] = s * akp + c * akq;
-      }
-      for (let k = 0; k < n; k++) {
-        const apk = A[p][k], aqk = A[q][k];
-        A[p][k] = c * apk - s * aqk;
-        A[q][k] = s * apk + c * aqk;
-      }
-      for (let k = 0; k < n; k++) {
-        const vkp = V[k][p], vkq = V[k][q];
-        V[k][p] = c * vkp - s * vkq;
-        V[k][q] = s * vkp + c * vkq;
+/** Serializable DFO state: the trust region, the accuracy tightening and the sample set with its center. */
+export interface DfoState {
+  theta0: number[];
+  radius: number;
+  /** Product of the 1/2 tightenings of the dynamic accuracy. */
+  tightening: number;
+  /** The sampled points (empty before the first step, which samples θ₀ and θ₀ ± Δ₀eᵢ). */
+  samples: DfoSample[];
+  /** The trust-region center, and its index in `samples` (−1 once it was dropped from them). */
+  center?: DfoSample;
+  centerIndex: number;
+}
+
+const toPlain = (p: Sample): DfoSample => ({ theta: Array.from(p.theta), value: p.value, error: p.error, epsilon: p.epsilon });
+const fromPlain = (p: DfoSample): Sample => ({ theta: Float64Array.from(p.theta), value: p.value, error: p.error, epsilon: p.epsilon });
+const floorStop = (message: string): { stop: Stop } => ({ stop: { reason: 'accuracy-floor', message } });
+
+/** One DFO step's working set: the samples (the center among them by identity), Δ and the tightening. */
+class DfoRun {
+  readonly samples: Sample[];
+  center: Sample;
+  radius: number;
+  tightening: number;
+  private readonly maxSamples: number;
+
+  constructor(private readonly oracle: Oracle, private readonly o: DfoOptions, s: DfoState) {
+    this.samples = s.samples.map(fromPlain);
+    // Before the first step there is no center yet: a placeholder at θ₀ until `start` evaluates it.
+    this.center = s.centerIndex >= 0 ? this.samples[s.centerIndex]
+      : s.center ? fromPlain(s.center) : { theta: Float64Array.from(s.theta0), value: Number.NaN, error: 0, epsilon: 0 };
+    this.radius = s.radius;
+    this.tightening = s.tightening;
+    const d = s.theta0.length;
+    this.maxSamples = Math.max(2 * d + 1, ((d + 1) * (d + 2)) / 2) * 2;
+  }
+
+  save(theta0: number[]): DfoState {
+    return { theta0, radius: this.radius, tightening: this.tightening, samples: this.samples.map(toPlain), center: toPlain(this.center), centerIndex: this.samples.indexOf(this.center) };
+  }
+
+  /** ε = min(ε₀, ε₀(Δ/Δ₀)²)·tightening, raised to the float32 floor at `at`. */
+  async accuracy(at: Float64Array): Promise<{ epsilon: number; atFloor: boolean }> {
+    const o = this.o;
+    const e = Math.min(o.epsilon0, o.epsilon0 * (this.radius / o.radius0) ** 2) * this.tightening;
+    const floor = await this.oracle.accuracyFloor(at);
+    return e < floor ? { epsilon: floor, atFloor: true } : { epsilon: e, atFloor: false };
+  }
+
+  /** f̃(θ) = g(x̃) at accuracy ε with its certified error ‖∇g(x̃)‖e + ½L_g e² (e the certified ‖x̃ − x̂‖). */
+  async evaluate(at: Float64Array, epsilon: number): Promise<{ sample: Sample; ev: LowerEvaluation }> {
+    const ev = await this.oracle.evaluate(at, epsilon);
+    const e = ev.lower.certifiedError;
+    const Lg = this.oracle.upperLipschitz;
+    return { sample: { theta: Float64Array.from(at), value: ev.value, error: ev.upperGradNorm * e + 0.5 * Lg * e * e, epsilon }, ev };
+  }
+
+  /** Adds a sample; past maxSamples the one farthest from the center goes. */
+  add(s: Sample): void {
+    const samples = this.samples;
+    samples.push(s);
+    if (samples.length > this.maxSamples) {
+      let far = -1, farDist = -1;
+      samples.forEach((p, i) => {
+        const dist = distance(p.theta, this.center.theta);
+        if (p !== this.center && dist > farDist) [far, farDist] = [i, dist];
+      });
+      samples.splice(far, 1);
+    }
+  }
+
+  /** Evaluates and adds a point at accuracy ε (its x̃ is not kept). */
+  async sampleAt(at: Float64Array, epsilon: number): Promise<void> {
+    const { sample: p, ev } = await this.evaluate(at, epsilon);
+    this.oracle.release(ev);
+    this.add(p);
+  }
+
+  /** Re-evaluates the center at ε (its x̃ becomes the warm start), in place of the stale center sample. */
+  async refresh(epsilon: number): Promise<void> {
+    const c = await this.evaluate(this.center.theta, epsilon);
+    await this.oracle.accept(c.ev);
+    this.oracle.release(c.ev);
+    const i = this.samples.indexOf(this.center);
+    this.center = c.sample;
+    if (i >= 0) this.samples[i] = this.center;
+  }
+
+  /** The first samples: θ₀ (the center, its x̃ the warm start) and θ₀ ± Δ₀eᵢ while no stop is due. */
+  async start(theta0: Float64Array, ctx: StepContext): Promise<void> {
+    const { epsilon } = await this.accuracy(theta0);
+    const first = await this.evaluate(theta0, epsilon);
+    this.center = first.sample;
+    await this.oracle.accept(first.ev);
+    this.oracle.release(first.ev);
+    this.samples.push(this.center);
+    for (let i = 0; i < theta0.length && !ctx.check(); i++) {
+      for (const sign of [1, -1]) {
+        const at = Float64Array.from(theta0);
+        at[i] += sign * this.radius;
+        await this.sampleAt(at, epsilon);
       }
     }
   }
-  return { values: A.map((r, i) => r[i]), vectors: V };
-}
 
-/** Solves the symmetric system A x = b (Gaussian elimination with partial pivoting). */
-function solve(A: number[][], b: number[]): number[] {
-  const n = b.length;
-  const M = A.map((r, i) => [...r, b[i]]);
-  for (let c = 0; c < n; c++) {
-    let p = c;
-    for (let r = c + 1; r < n; r++) if (Math.abs(M[r][c]) > Math.abs(M[p][c])) p = r;
-    [M[c], M[p]] = [M[p], M[c]];
-    const piv = M[c][c] || 1e-300;
-    for (let r = c + 1; r < n; r++) {
-      const f = M[r][c] / piv;
-      for (let k = c; k <= n; k++) M[r][k] -= f * M[c][k];
+  /** No predicted decrease or a failed step: shrink Δ if the model is well poised, else add a geometry-improving point. */
+  async improve(m: QuadraticModel, epsilon: number): Promise<number> {
+    if (m.poised) {
+      this.radius *= this.o.shrink;
+      return 0;
     }
+    await this.sampleAt(this.center.theta.map((t, i) => t + this.radius * m.weakest[i]), epsilon);
+    return 1;
   }
-  const x = new Array<number>(n).fill(0);
-  for (let r = n - 1; r >= 0; r--) {
-    let s = M[r][n];
-    for (let k = r + 1; k < n; k++) s -= M[r][k] * x[k];
-    x[r] = s / (M[r][r] || 1e-300);
-  }
-  return x;
 }
 
-/** min gᵀs + ½sᵀHs subject to ‖s‖ ≤ Δ (eigen-decomposition and bisection on the secular equation; hard case handled). */
-export function trustRegionStep(g: number[], H: number[][], radius: number): number[] {
-  const d = g.length;
-  const { values, vectors } = symmetricEigen(H);
-  const gh = values.map((_, i) => vectors.reduce((s, row, k) => s + row[i] * g[k], 0));
-  const step = (lambda: number) => values.map((l, i) => -gh[i] / (l + lambda));
-  const toS = (c: number[]) => Array.from({ length: d }, (_, k) => c.reduce((s, ci, i) => s + vectors[k][i] * ci, 0));
-  const lmin = Math.min(...values);
-  if (lmin > 0) {
-    const c = step(0);
-    if (norm(c) <= radius) return toS(c);
-  }
-  let lo = Math.max(0, -lmin) + 1e-14 * (1 + Math.abs(lmin));
-  let hi = Math.max(lo, 0) + norm(g) / radius + Math.max(...values.map(Math.abs)) + 1e-12;
-  if (norm(step(lo)) < radius) {
-    // Hard case: the step at λ = −λ_min is inside the ball; move along the bottom eigenvector to the boundary.
-    const imin = values.indexOf(lmin);
-    const c = values.map((l, i) => (i === imin ? 0 : -gh[i] / (l - lmin)));
-    const tau = Math.sqrt(Math.max(0, radius * radius - norm(c) ** 2));
-    c[imin] += tau;
-    return toS(c);
-  }
-  for (let it = 0; it < 200; it++) {
-    const mid = 0.5 * (lo + hi);
-    if (norm(step(mid)) > radius) lo = mid;
-    else hi = mid;
-    if (hi - lo <= 1e-14 * Math.max(1, hi)) break;
-  }
-  return toS(step(hi));
+/** A trial whose value is accurate enough against the predicted decrease (or a stop), with the accuracy reached. */
+interface CertifiedTrial {
+  trial?: { sample: Sample; ev: LowerEvaluation };
+  acc: { epsilon: number; atFloor: boolean };
+  backtracks: number;
+  stop?: Stop;
 }
 
 /**
@@ -132,199 +166,116 @@ export function trustRegionStep(g: number[], H: number[][], radius: number): num
  * poised, and dynamic accuracy — the lower-level accuracy follows the trust region (ε_k ∝ Δ_k²) and is tightened
  * whenever the certified errors of the two compared values are not small against the predicted decrease.
  */
-export class Dfo implements OuterOptimizer {
+export class Dfo implements OuterOptimizer<DfoState> {
   readonly name = 'dfo';
   constructor(readonly options: DfoOptions = DFO_DEFAULTS) {}
 
-  run(oracle: HypergradientOracle, theta0: Float64Array, ctx: OptimizerContext): OptimizerResult {
+  init(theta0: Float64Array): DfoState {
+    return { theta0: Array.from(theta0), radius: this.options.radius0, tightening: 1, samples: [], centerIndex: -1 };
+  }
+
+  theta(state: DfoState): Float64Array {
+    return Float64Array.from(state.center?.theta ?? state.theta0);
+  }
+
+  async step(oracle: Oracle, state: DfoState, ctx: StepContext): Promise<StepResult<DfoState>> {
     const o = this.options;
-    const d = theta0.length;
-    const rules = new StopRules(ctx.budget, oracle, ctx.shouldStop);
-    const Lg = oracle.upper.lipschitz;
-    let radius = o.radius0;
-    let tightening = 1;
-    let iter = 0;
-    const samples: Sample[] = [];
-    const maxSamples = Math.max(2 * d + 1, ((d + 1) * (d + 2)) / 2) * 2;
-    let center: Sample;
-    const theta = Float64Array.from(theta0);
-    const finish = (reason: StopReason, message: string): OptimizerResult => ({ theta: Float64Array.from(center?.theta ?? theta0), stopReason: reason, message, iterations: iter });
-
-    const accuracy = (at: Float64Array): { epsilon: number; atFloor: boolean } => {
-      const e = Math.min(o.epsilon0, o.epsilon0 * (radius / o.radius0) ** 2) * tightening;
-      const floor = oracle.accuracyFloor(at);
-      return e < floor ? { epsilon: floor, atFloor: true } : { epsilon: e, atFloor: false };
-    };
-    const evaluate = (at: Float64Array, epsilon: number): { sample: Sample; ev: LowerEvaluation } => {
-      const ev = oracle.evaluate(at, epsilon);
-      const e = ev.lower.certifiedError;
-      const sample = { theta: Float64Array.from(at), value: ev.value, error: ev.upperGradNorm * e + 0.5 * Lg * e * e, epsilon };
-      return { sample, ev };
-    };
-    const add = (s: Sample) => {
-      samples.push(s);
-      if (samples.length > maxSamples) {
-        let far = -1, farDist = -1;
-        samples.forEach((p, i) => {
-          const dist = distance(p.theta, center.theta);
-          if (p !== center && dist > farDist) [far, farDist] = [i, dist];
-        });
-        samples.splice(far, 1);
-      }
-    };
-    /** Least-squares quadratic model around the center in u = (θ − c)/Δ, and whether the nearby points are well poised. */
-    const model = () => {
-      const c = center.theta;
-      const near = samples
-        .filter((p) => p !== center)
-        .map((p) => ({ p, u: Array.from(p.theta, (t, j) => (t - c[j]) / radius) }))
-        .sort((a, b) => norm(a.u) - norm(b.u))
-        .slice(0, ((d + 1) * (d + 2)) / 2 - 1 + d);
-      const rows = [{ u: new Array<number>(d).fill(0), f: center.value }, ...near.map((n) => ({ u: n.u, f: n.p.value }))];
-      const quad = (u: number[]) => {
-        const q: number[] = [];
-        for (let i = 0; i < d; i++) for (let j = i; j < d; j++) q.push(i === j ? 0.5 * u[i] * u[i] : u[i] * u[j]);
-        return q;
-      };
-      const phi = rows.map((r) => [1, ...r.u, ...quad(r.u)]);
-      const P = phi[0].length;
-      const A = Array.from({ length: P }, () => new Array<number>(P).fill(0));
-      const b = new Array<number>(P).fill(0);
-      phi.forEach((row, r) => {
-        // The center is interpolated (weight 10), the other points fitted.
-        const w = r === 0 ? 100 : 1;
-        for (let i = 0; i < P; i++) {
-          b[i] += w * row[i] * rows[r].f;
-          for (let j = 0; j < P; j++) A[i][j] += w * row[i] * row[j];
-        }
-      });
-      const scale = A.reduce((s, r, i) => s + r[i], 0) / P;
-      for (let i = 1 + d; i < P; i++) A[i][i] += 1e-6 * scale;
-      for (let i = 1; i <= d; i++) A[i][i] += 1e-10 * scale;
-      const beta = solve(A, b);
-      const g = beta.slice(1, 1 + d).map((v) => v / radius);
-      const H = Array.from({ length: d }, () => new Array<number>(d).fill(0));
-      let k = 1 + d;
-      for (let i = 0; i < d; i++) for (let j = i; j < d; j++) {
-        H[i][j] = H[j][i] = beta[k++] / (radius * radius);
-      }
-      // Poisedness: displacement vectors within 2Δ must span all directions.
-      const close = near.filter((n) => norm(n.u) <= 2);
-      const S = Array.from({ length: d }, (_, i) => Array.from({ length: d }, (_, j) => close.reduce((s, n) => s + n.u[i] * n.u[j], 0)));
-      const eig = symmetricEigen(S);
-      const lmin = Math.min(...eig.values);
-      const weakest = eig.vectors.map((row) => row[eig.values.indexOf(lmin)]);
-      return { g, H, poised: close.length >= d && lmin >= 0.1, weakest };
-    };
-
-    // Initial samples: θ₀ and θ₀ ± Δ₀ e_i.
-    {
-      const { epsilon } = accuracy(theta);
-      const first = evaluate(theta, epsilon);
-      center = first.sample;
-      oracle.accept(first.ev);
-      oracle.release(first.ev);
-      samples.push(center);
-      for (let i = 0; i < d && !rules.check(0); i++) {
-        for (const sign of [1, -1]) {
-          const at = Float64Array.from(theta);
-          at[i] += sign * radius;
-          const { sample, ev } = evaluate(at, epsilon);
-          oracle.release(ev);
-          add(sample);
-        }
-      }
+    const started = state.center !== undefined;
+    const run = new DfoRun(oracle, o, state);
+    const done = (r: { record?: StepRecord; stop?: Stop }): StepResult<DfoState> => ({ state: run.save(state.theta0), ...r });
+    if (!started) {
+      await run.start(Float64Array.from(state.theta0), ctx);
+      const stop = ctx.check();
+      if (stop) return done({ stop });
     }
+    if (run.radius < o.radiusMin) return done({ stop: { reason: 'converged', message: `trust-region radius ${run.radius.toExponential(2)} < radiusMin ${o.radiusMin}` } });
+    if (o.atFloor === 'stop' && (await run.accuracy(run.center.theta)).atFloor) {
+      return done(floorStop(`the dynamic accuracy asks ε below the float32 floor ${(await oracle.accuracyFloor(run.center.theta)).toExponential(2)}`));
+    }
+    return done(await this.iterate(oracle, run, ctx));
+  }
 
-    for (;;) {
-      const stop = rules.check(iter);
-      if (stop) return finish(stop.reason, stop.message);
-      if (radius < o.radiusMin) return finish('converged', `trust-region radius ${radius.toExponential(2)} < radiusMin ${o.radiusMin}`);
-      if (o.atFloor === 'stop' && accuracy(center.theta).atFloor) return finish('accuracy-floor', `the dynamic accuracy asks ε below the float32 floor ${oracle.accuracyFloor(center.theta).toExponential(2)}`);
-      const m = model();
-      const s = trustRegionStep(m.g, m.H, radius);
-      const sNorm = norm(s);
-      const pred = -(s.reduce((a, si, i) => a + m.g[i] * si, 0) + 0.5 * s.reduce((a, si, i) => a + si * m.H[i].reduce((b, h, j) => b + h * s[j], 0), 0));
-      let backtracks = 0;
-      let accepted = false;
-      let rho = NaN;
-      let acc = accuracy(center.theta);
-      const trialTheta = center.theta.map((t, i) => t + s[i]);
-      if (!(pred > 0) || sNorm < 1e-12) {
-        // The model predicts no decrease: improve the geometry or shrink.
-        if (m.poised) radius *= o.shrink;
-        else {
-          const at = center.theta.map((t, i) => t + radius * m.weakest[i]);
-          const { sample, ev } = evaluate(at, acc.epsilon);
-          oracle.release(ev);
-          add(sample);
-          backtracks++;
-        }
+  /** One trust-region iteration: model, step, (certified) trial value, ratio test, radius update. */
+  private async iterate(oracle: Oracle, run: DfoRun, ctx: StepContext): Promise<{ record?: StepRecord; stop?: Stop }> {
+    const o = this.options;
+    const m = quadraticModel(run.samples, run.center, run.radius);
+    const s = trustRegionStep(m.g, m.H, run.radius);
+    const sNorm = norm(s);
+    const pred = predictedDecrease(m, s);
+    let backtracks = 0;
+    let accepted = false;
+    let rho = NaN;
+    let acc = await run.accuracy(run.center.theta);
+    const trialTheta = run.center.theta.map((t, i) => t + s[i]);
+    if (!(pred > 0) || sNorm < 1e-12) {
+      // The model predicts no decrease: improve the geometry or shrink.
+      backtracks += await run.improve(m, acc.epsilon);
+    } else {
+      const c = await this.certifiedTrial(oracle, run, trialTheta, pred, acc, ctx);
+      if (c.stop) return { stop: c.stop };
+      const trial = c.trial!;
+      acc = c.acc;
+      backtracks += c.backtracks;
+      rho = (run.center.value - trial.sample.value) / pred;
+      run.add(trial.sample);
+      if (rho >= o.eta1) {
+        accepted = true;
+        await oracle.accept(trial.ev);
+        run.center = trial.sample;
+        if (rho >= o.eta2 && sNorm >= 0.9 * run.radius) run.radius = Math.min(o.grow * run.radius, o.radiusMax);
       } else {
-        // Re-evaluate the center when its value is less accurate than this iteration asks.
-        const refresh = () => {
-          const c = evaluate(center.theta, acc.epsilon);
-          oracle.accept(c.ev);
-          oracle.release(c.ev);
-          const i = samples.indexOf(center);
-          center = c.sample;
-          samples[i] = center;
-        };
-        let trial = evaluate(trialTheta, acc.epsilon);
-        for (;;) {
-          if (center.error + trial.sample.error <= o.noiseRatio * pred) break;
-          if (center.epsilon > acc.epsilon * 1.001) {
-            // The center's value is staler than this iteration's accuracy: refresh it before tightening.
-            refresh();
-            backtracks++;
-            continue;
-          }
-          if (acc.atFloor) {
-            if (o.atFloor === 'stop' || center.error + trial.sample.error > pred) {
-              oracle.release(trial.ev);
-              return finish('accuracy-floor', `certified errors of f (${(center.error + trial.sample.error).toExponential(2)}) exceed the model decrease ${pred.toExponential(2)} at the float32 accuracy floor`);
-            }
-            break;
-          }
-          tightening *= 0.5;
-          acc = accuracy(center.theta);
-          if (acc.atFloor && o.atFloor === 'stop') {
-            oracle.release(trial.ev);
-            return finish('accuracy-floor', `the dynamic accuracy asks ε below the float32 floor ${acc.epsilon.toExponential(2)}`);
-          }
-          backtracks++;
-          oracle.release(trial.ev);
-          refresh();
-          trial = evaluate(trialTheta, acc.epsilon);
-          const stopNow = rules.check(iter);
-          if (stopNow) {
-            oracle.release(trial.ev);
-            return finish(stopNow.reason, stopNow.message);
-          }
-        }
-        rho = (center.value - trial.sample.value) / pred;
-        add(trial.sample);
-        if (rho >= o.eta1) {
-          accepted = true;
-          oracle.accept(trial.ev);
-          center = trial.sample;
-          if (rho >= o.eta2 && sNorm >= 0.9 * radius) radius = Math.min(o.grow * radius, o.radiusMax);
-        } else if (m.poised) {
-          radius *= o.shrink;
-        } else {
-          const at = center.theta.map((t, i) => t + radius * m.weakest[i]);
-          const g = evaluate(at, acc.epsilon);
-          oracle.release(g.ev);
-          add(g.sample);
-          backtracks++;
-        }
-        oracle.release(trial.ev);
+        backtracks += await run.improve(m, acc.epsilon);
       }
-      iter++;
-      ctx.onIteration?.(iterationRecord(oracle, {
-        iter, seconds: rules.seconds, upperLoss: center.value, epsilon: acc.epsilon, delta: 0, omega: 0, gradNorm: norm(m.g),
-        step: accepted ? sNorm : 0, backtracks, radius, rho, fErrorBound: center.error,
-      }), Float64Array.from(center.theta));
+      oracle.release(trial.ev);
     }
+    return {
+      record: {
+        upperLoss: run.center.value, epsilon: acc.epsilon, delta: 0, omega: 0, gradNorm: norm(m.g), step: accepted ? sNorm : 0, backtracks,
+        radius: run.radius, rho, fErrorBound: run.center.error,
+      },
+    };
+  }
+
+  /**
+   * f̃ at the trial point, with the accuracy tightened (ε ← ε/2, the center re-evaluated) until the certified errors of
+   * the two compared values are ≤ noiseRatio × the predicted decrease; at the float32 floor accepted up to the decrease itself.
+   */
+  private async certifiedTrial(oracle: Oracle, run: DfoRun, trialTheta: Float64Array, pred: number, acc0: { epsilon: number; atFloor: boolean }, ctx: StepContext): Promise<CertifiedTrial> {
+    const o = this.options;
+    let acc = acc0;
+    let backtracks = 0;
+    let trial = await run.evaluate(trialTheta, acc.epsilon);
+    for (;;) {
+      if (run.center.error + trial.sample.error <= o.noiseRatio * pred) break;
+      if (run.center.epsilon > acc.epsilon * 1.001) {
+        // The center's value is staler than this iteration's accuracy: refresh it before tightening.
+        await run.refresh(acc.epsilon);
+        backtracks++;
+        continue;
+      }
+      if (acc.atFloor) {
+        if (o.atFloor === 'stop' || run.center.error + trial.sample.error > pred) {
+          oracle.release(trial.ev);
+          return { acc, backtracks, ...floorStop(`certified errors of f (${(run.center.error + trial.sample.error).toExponential(2)}) exceed the model decrease ${pred.toExponential(2)} at the float32 accuracy floor`) };
+        }
+        break;
+      }
+      run.tightening *= 0.5;
+      acc = await run.accuracy(run.center.theta);
+      if (acc.atFloor && o.atFloor === 'stop') {
+        oracle.release(trial.ev);
+        return { acc, backtracks, ...floorStop(`the dynamic accuracy asks ε below the float32 floor ${acc.epsilon.toExponential(2)}`) };
+      }
+      backtracks++;
+      oracle.release(trial.ev);
+      await run.refresh(acc.epsilon);
+      trial = await run.evaluate(trialTheta, acc.epsilon);
+      const stop = ctx.check();
+      if (stop) {
+        oracle.release(trial.ev);
+        return { acc, backtracks, stop };
+      }
+    }
+    return { trial, acc, backtracks };
   }
 }

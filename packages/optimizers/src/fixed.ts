@@ -1,9 +1,7 @@
-import type {
-  HypergradientOracle, LowerEvaluation, OptimizerContext, OptimizerResult, OuterOptimizer, StopReason,
-} from '@bilevel/core';
-import { dot, iterationRecord, norm } from './common.js';
-import { lbfgsDirection, memoryAfterStep, type LbfgsMemory } from './lbfgs.js';
-import { StopRules } from './stopping.js';
+import type { LowerEvaluation, Oracle, OuterOptimizer, Stop, StepContext, StepRecord, StepResult } from '@bilevel/core';
+import { acceptedEvaluation, dot, norm } from './common.js';
+import { memoryAfterStep, type LbfgsMemory } from './lbfgs.js';
+import { stepMetric } from './maid-parts.js';
 
 export interface FixedAccuracyOptions {
   /** The fixed lower-level accuracy ε and CG (adjoint) residual δ. */
@@ -30,70 +28,96 @@ export const FIXED_ACCURACY_DEFAULTS: FixedAccuracyOptions = {
   metric: 'identity', metricMemory: 8,
 };
 
+/** Serializable state of fixed-accuracy descent. */
+export interface FixedAccuracyState {
+  theta: number[];
+  /** The next initial step along −z. */
+  step: number;
+  /** ‖z₀‖ (0 before the first iteration). */
+  firstGradNorm: number;
+  /** The L-BFGS memory (metric 'lbfgs'). */
+  memory: LbfgsMemory;
+  /** Whether the oracle's accepted evaluation is x̃ at θ (false before the first step: x̃(θ₀) is evaluated, not accepted). */
+  evaluated: boolean;
+}
+
+/** An accepted trial step. */
+interface Accepted {
+  readonly ev: LowerEvaluation;
+  readonly step: number;
+  readonly commit: LbfgsMemory;
+  readonly quasiNewton: boolean;
+}
+
 /**
  * Baseline: hypergradient descent at a fixed accuracy (ε, δ) with Armijo backtracking on the inexact values
  * f̃(θ − αd) ≤ f̃(θ) − λα⟨z, d⟩ (no certified bounds, no accuracy adaptation) and MAID's step growth; d = z, or the
- * L-BFGS direction d = Hz (as MAID's metric 'lbfgs': unit first step, memory dropped after ≥ 3 halvings).
+ * L-BFGS direction d = Hz (MAID's step metric 'lbfgs': unit first step, memory dropped after ≥ 3 halvings).
  * Stops 'accuracy-floor' when no step decreases f̃ (the fixed accuracy no longer resolves the decrease), after one
  * retry along −z when an L-BFGS direction failed.
  */
-export class FixedAccuracyDescent implements OuterOptimizer {
+export class FixedAccuracyDescent implements OuterOptimizer<FixedAccuracyState> {
   readonly name = 'fixed-accuracy-gd';
   constructor(readonly options: FixedAccuracyOptions = FIXED_ACCURACY_DEFAULTS) {}
 
-  run(oracle: HypergradientOracle, theta0: Float64Array, ctx: OptimizerContext): OptimizerResult {
+  init(theta0: Float64Array): FixedAccuracyState {
+    return { theta: Array.from(theta0), step: this.options.step0, firstGradNorm: 0, memory: {}, evaluated: false };
+  }
+
+  theta(state: FixedAccuracyState): Float64Array {
+    return Float64Array.from(state.theta);
+  }
+
+  async step(oracle: Oracle, state: FixedAccuracyState, ctx: StepContext): Promise<StepResult<FixedAccuracyState>> {
     const o = this.options;
-    const rules = new StopRules(ctx.budget, oracle, ctx.shouldStop);
-    let theta = Float64Array.from(theta0);
-    let step = o.step0;
-    let iter = 0;
-    let first = 0;
-    let current: LowerEvaluation | undefined;
-    let memory: LbfgsMemory = {};
-    const finish = (reason: StopReason, message: string): OptimizerResult => {
-      if (current) oracle.release(current);
-      return { theta, stopReason: reason, message, iterations: iter };
-    };
-    for (;;) {
-      const stop = rules.check(iter);
-      if (stop) return finish(stop.reason, stop.message);
-      current ??= oracle.evaluate(theta, o.epsilon);
-      const hg = oracle.hypergradient(theta, o.epsilon, o.delta, current, { errorBound: false });
-      const zNorm = norm(hg.grad);
-      if (first === 0) first = zNorm;
-      if (zNorm <= Math.max(o.gradTol, o.relGradTol * first)) return finish('converged', `‖z‖ = ${zNorm.toExponential(2)} is below the gradient tolerance`);
-      let accepted: { ev: LowerEvaluation; step: number; commit: LbfgsMemory; quasiNewton: boolean } | undefined;
-      let backtracks = 0;
-      for (let attempt = 0; !accepted; attempt++) {
-        const { d, commit } = o.metric === 'lbfgs' ? lbfgsDirection(theta, hg.grad, memory, o.metricMemory) : { d: hg.grad, commit: {} };
-        const quasiNewton = o.metric === 'lbfgs' && (commit.pairs?.length ?? 0) > 0;
-        const zd = dot(hg.grad, d);
-        for (let i = 0; i < o.maxBacktracks && !accepted; i++) {
-          const a = (quasiNewton ? 1 : step) * o.backtrack ** i;
-          const ev = oracle.evaluate(theta.map((t, j) => t - a * d[j]), o.epsilon);
-          if (ev.value <= current.value - o.lambda * a * zd) accepted = { ev, step: a, commit, quasiNewton };
-          else {
-            oracle.release(ev);
-            backtracks++;
-          }
-          const stopNow = rules.check(iter);
-          if (stopNow && !accepted) return finish(stopNow.reason, stopNow.message);
-        }
-        if (accepted) break;
-        if (!quasiNewton || attempt > 0) return finish('accuracy-floor', `no step decreased f̃ at the fixed accuracy ε = ${o.epsilon} after ${o.maxBacktracks} backtracks`);
-        memory = {}; // a stale quasi-Newton model: retry along −z
-      }
-      oracle.accept(accepted.ev);
+    const s = structuredClone(state);
+    const theta = Float64Array.from(s.theta);
+    const current = s.evaluated ? acceptedEvaluation(oracle, this.name) : await oracle.evaluate(theta, o.epsilon);
+    const hg = await oracle.hypergradient(theta, o.epsilon, o.delta, current, { errorBound: false });
+    const zNorm = norm(hg.grad);
+    if (s.firstGradNorm === 0) s.firstGradNorm = zNorm;
+    const stop = (st: Stop): StepResult<FixedAccuracyState> => {
       oracle.release(current);
-      current = accepted.ev;
-      theta = Float64Array.from(accepted.ev.theta);
-      if (o.metric === 'lbfgs') memory = memoryAfterStep(accepted.commit, backtracks);
-      if (!accepted.quasiNewton) step = accepted.step * o.stepGrow; // quasi-Newton steps start at 1, not at `step`
-      iter++;
-      ctx.onIteration?.(iterationRecord(oracle, {
-        iter, seconds: rules.seconds, upperLoss: accepted.ev.value, epsilon: o.epsilon, delta: o.delta, omega: hg.errorBound, gradNorm: zNorm,
-        step: accepted.step, backtracks,
-      }), Float64Array.from(theta));
+      return { state: s, stop: st };
+    };
+    if (zNorm <= Math.max(o.gradTol, o.relGradTol * s.firstGradNorm)) return stop({ reason: 'converged', message: `‖z‖ = ${zNorm.toExponential(2)} is below the gradient tolerance` });
+    const r = await this.search(oracle, s, theta, current, hg.grad, ctx);
+    if (r.stop) return stop(r.stop);
+    const accepted = r.accepted!;
+    await oracle.accept(accepted.ev);
+    oracle.release(current);
+    s.evaluated = true;
+    s.theta = Array.from(accepted.ev.theta);
+    if (o.metric === 'lbfgs') s.memory = memoryAfterStep(accepted.commit, r.backtracks);
+    if (!accepted.quasiNewton) s.step = accepted.step * o.stepGrow; // quasi-Newton steps start at 1, not at `step`
+    const record: StepRecord = {
+      upperLoss: accepted.ev.value, epsilon: o.epsilon, delta: o.delta, omega: hg.errorBound, gradNorm: zNorm, step: accepted.step, backtracks: r.backtracks,
+    };
+    return { state: s, record };
+  }
+
+  /** Armijo backtracking along −d (d = z, or the L-BFGS direction with one retry along −z when it fails). */
+  private async search(oracle: Oracle, s: FixedAccuracyState, theta: Float64Array, current: LowerEvaluation, z: Float64Array, ctx: StepContext): Promise<{ accepted?: Accepted; backtracks: number; stop?: Stop }> {
+    const o = this.options;
+    let backtracks = 0;
+    for (let attempt = 0; ; attempt++) {
+      const { d, commit } = stepMetric(theta, z, s.memory, { metric: o.metric, metricDecay: 0, metricMemory: o.metricMemory });
+      const quasiNewton = o.metric === 'lbfgs' && (commit.pairs?.length ?? 0) > 0;
+      const zd = dot(z, d);
+      for (let i = 0; i < o.maxBacktracks; i++) {
+        const a = (quasiNewton ? 1 : s.step) * o.backtrack ** i;
+        const ev = await oracle.evaluate(theta.map((t, j) => t - a * d[j]), o.epsilon);
+        if (ev.value <= current.value - o.lambda * a * zd) {
+          ctx.check(); // polled after every trial, as before the step-based driver (an accepted trial is kept)
+          return { accepted: { ev, step: a, commit, quasiNewton }, backtracks };
+        }
+        oracle.release(ev);
+        backtracks++;
+        const stop = ctx.check();
+        if (stop) return { backtracks, stop };
+      }
+      if (!quasiNewton || attempt > 0) return { backtracks, stop: { reason: 'accuracy-floor', message: `no step decreased f̃ at the fixed accuracy ε = ${o.epsilon} after ${o.maxBacktracks} backtracks` } };
+      s.memory = {}; // a stale quasi-Newton model: retry along −z
     }
   }
 }

@@ -1,8 +1,5 @@
-import type {
-  HypergradientOracle, LowerEvaluation, OptimizerContext, OptimizerResult, OuterOptimizer, StopReason,
-} from '@bilevel/core';
-import { deltaFloor, distance, iterationRecord, norm, type FloorPolicy } from './common.js';
-import { StopRules } from './stopping.js';
+import type { LowerEvaluation, Oracle, OuterOptimizer, Stop, StepContext, StepResult } from '@bilevel/core';
+import { deltaFloor, distance, norm, type FloorPolicy } from './common.js';
 
 /** A-priori accuracy schedules of HOAG (Pedregosa 2016), k = 1, 2, …: geometric ε₀·ρ^(k−1), quadratic ε₀/k², cubic ε₀/k³. */
 export type HoagSchedule = 'geometric' | 'quadratic' | 'cubic' | 'custom';
@@ -44,6 +41,7 @@ export const HOAG_DEFAULTS: HoagOptions = {
 /** Serializable HOAG state. */
 export interface HoagState {
   theta: number[];
+  /** Iterations so far (k − 1), rejections included. */
   iter: number;
   L: number;
   /** Product of the `tighten` factors of all rejections so far. */
@@ -59,9 +57,8 @@ export interface HoagState {
  * no jump → shrink the step, L ← 2L; a jump g_k ≥ 1.2 g_{k−1} → reject: back to θ_{k−1}, L ← 2L and the schedule
  * is tightened by 1/2 from then on.
  */
-export class Hoag implements OuterOptimizer {
+export class Hoag implements OuterOptimizer<HoagState> {
   readonly name = 'hoag';
-  state: HoagState | undefined;
 
   constructor(readonly options: HoagOptions = HOAG_DEFAULTS) {}
 
@@ -79,91 +76,92 @@ export class Hoag implements OuterOptimizer {
     }
   }
 
-  run(oracle: HypergradientOracle, theta0: Float64Array, ctx: OptimizerContext): OptimizerResult {
+  init(theta0: Float64Array): HoagState {
+    return { theta: Array.from(theta0), iter: 0, L: this.options.L0, tightening: 1, firstGradNorm: 0 };
+  }
+
+  theta(state: HoagState): Float64Array {
+    return Float64Array.from(state.theta);
+  }
+
+  /** Iteration k = iter + 1: ε_k, δ_k of the (tightened) schedule, raised to the float32 floors ('clamp'), and x̃_k. */
+  private async accuracies(oracle: Oracle, theta: Float64Array, k: number, s: HoagState): Promise<{ stop: Stop } | { ev: LowerEvaluation; epsilon: number; delta: number; atFloor: boolean }> {
     const o = this.options;
-    const s: HoagState = this.state ?? { theta: Array.from(theta0), iter: 0, L: o.L0, tightening: 1, firstGradNorm: 0 };
-    this.state = s;
-    const rules = new StopRules(ctx.budget, oracle, ctx.shouldStop);
-    const finish = (reason: StopReason, message: string): OptimizerResult => ({ theta: Float64Array.from(s.theta), stopReason: reason, message, iterations: s.iter });
-    const d = theta0.length;
-
-    for (;;) {
-      const stop = rules.check(s.iter);
-      if (stop) return finish(stop.reason, stop.message);
-      const theta = Float64Array.from(s.theta);
-      const k = s.iter + 1;
-      let epsilon = this.scheduled(k) * s.tightening;
-      let delta = epsilon * (o.delta0 / o.epsilon0);
-      const floor = oracle.accuracyFloor(theta);
-      let atFloor = false;
-      if (epsilon < floor) {
-        if (o.atFloor === 'stop') return finish('accuracy-floor', `the schedule asks ε = ${epsilon.toExponential(2)} below the float32 floor ${floor.toExponential(2)}`);
-        epsilon = floor;
-        atFloor = true;
-      }
-      const ev: LowerEvaluation = oracle.evaluate(theta, epsilon);
-      if (ev.lower.stop === 'float32-floor') {
-        oracle.release(ev);
-        return finish('accuracy-floor', `the lower-level solver stalled at ‖∇h‖/μ = ${ev.lower.certifiedError.toExponential(2)} > ε (float32)`);
-      }
-      const dFloor = deltaFloor(oracle, theta, ev.upperGradNorm);
-      if (delta < dFloor) {
-        if (o.atFloor === 'stop') {
-          oracle.release(ev);
-          return finish('accuracy-floor', `the schedule asks δ = ${delta.toExponential(2)} below the float32 floor ${dFloor.toExponential(2)}`);
-        }
-        delta = dFloor;
-        atFloor = true;
-      }
-
-      // L-adaptation on the step θ_{k−1} → θ_k (the reference's accept / shrink / reject-and-tighten).
-      let outcome = 0; // 1 accept, 0 shrink, −1 reject
-      if (s.previous) {
-        const incr = distance(theta, s.previous.theta);
-        const prev = s.previous;
-        if (ev.value <= prev.value + o.C * epsilon + prev.epsilon * (o.C + 1) * incr - s.L * incr * incr) {
-          s.L *= o.lAccept;
-          outcome = 1;
-        } else if (ev.value >= o.rejectRatio * prev.value) {
-          oracle.release(ev);
-          s.L *= o.lShrink;
-          s.theta = prev.theta;
-          s.previous = undefined;
-          const record = iterationRecord(oracle, {
-            iter: s.iter + 1, seconds: rules.seconds, upperLoss: ev.value, epsilon, delta, omega: Number.NaN, gradNorm: 0, step: 0,
-            backtracks: 1, L: s.L, rejected: 1,
-          });
-          s.iter++;
-          s.tightening *= o.tighten;
-          ctx.onIteration?.(record, Float64Array.from(s.theta));
-          continue;
-        } else {
-          s.L *= o.lShrink;
-        }
-      }
-
-      // ω is needed only at the float32 floor (the stop test below); elsewhere its probes are skipped.
-      const hg = oracle.hypergradient(theta, ev.lower.certifiedError, delta, ev, { errorBound: atFloor });
-      const zNorm = norm(hg.grad);
-      if (s.firstGradNorm === 0) s.firstGradNorm = zNorm;
-      if (s.L === 0) s.L = zNorm > 1e-3 ? zNorm / Math.sqrt(d) : 1;
-      oracle.accept(ev);
-      oracle.release(ev);
-      if (zNorm <= Math.max(o.gradTol, o.relGradTol * s.firstGradNorm)) {
-        return finish('converged', `‖z‖ = ${zNorm.toExponential(2)} is below the gradient tolerance`);
-      }
-      if (atFloor && zNorm <= hg.errorBound) {
-        return finish('accuracy-floor', `‖z‖ = ${zNorm.toExponential(2)} ≤ ω = ${hg.errorBound.toExponential(2)} at the float32 accuracy floor: the hypergradient is no longer resolved`);
-      }
-      const step = 1 / s.L;
-      s.previous = { theta: Array.from(theta), value: ev.value, epsilon };
-      s.theta = Array.from(theta, (t, j) => t - step * hg.grad[j]);
-      const record = iterationRecord(oracle, {
-        iter: s.iter + 1, seconds: rules.seconds, upperLoss: ev.value, epsilon, delta, omega: hg.errorBound, gradNorm: zNorm,
-        step, backtracks: 0, L: s.L, accepted: outcome,
-      });
-      s.iter++;
-      ctx.onIteration?.(record, Float64Array.from(s.theta));
+    const floorStop = (message: string) => ({ stop: { reason: 'accuracy-floor' as const, message } });
+    let epsilon = this.scheduled(k) * s.tightening;
+    let delta = epsilon * (o.delta0 / o.epsilon0);
+    const floor = await oracle.accuracyFloor(theta);
+    let atFloor = false;
+    if (epsilon < floor) {
+      if (o.atFloor === 'stop') return floorStop(`the schedule asks ε = ${epsilon.toExponential(2)} below the float32 floor ${floor.toExponential(2)}`);
+      epsilon = floor;
+      atFloor = true;
     }
+    const ev = await oracle.evaluate(theta, epsilon);
+    if (ev.lower.stop === 'float32-floor') {
+      oracle.release(ev);
+      return floorStop(`the lower-level solver stalled at ‖∇h‖/μ = ${ev.lower.certifiedError.toExponential(2)} > ε (float32)`);
+    }
+    const dFloor = deltaFloor(oracle, theta, ev.upperGradNorm);
+    if (delta < dFloor) {
+      if (o.atFloor === 'stop') {
+        oracle.release(ev);
+        return floorStop(`the schedule asks δ = ${delta.toExponential(2)} below the float32 floor ${dFloor.toExponential(2)}`);
+      }
+      delta = dFloor;
+      atFloor = true;
+    }
+    return { ev, epsilon, delta, atFloor };
+  }
+
+  /** L-adaptation on the step θ_{k−1} → θ_k (the reference's accept / shrink / reject-and-tighten): 1, 0 or −1. */
+  private adapt(s: HoagState, theta: Float64Array, value: number, epsilon: number): 1 | 0 | -1 {
+    const o = this.options;
+    if (!s.previous) return 0;
+    const incr = distance(theta, s.previous.theta);
+    const prev = s.previous;
+    if (value <= prev.value + o.C * epsilon + prev.epsilon * (o.C + 1) * incr - s.L * incr * incr) {
+      s.L *= o.lAccept;
+      return 1;
+    }
+    s.L *= o.lShrink;
+    return value >= o.rejectRatio * prev.value ? -1 : 0;
+  }
+
+  async step(oracle: Oracle, state: HoagState, _ctx: StepContext): Promise<StepResult<HoagState>> {
+    const o = this.options;
+    const s = structuredClone(state);
+    const theta = Float64Array.from(s.theta);
+    const a = await this.accuracies(oracle, theta, s.iter + 1, s);
+    if ('stop' in a) return { state: s, stop: a.stop };
+    const { ev, epsilon, delta, atFloor } = a;
+    const outcome = this.adapt(s, theta, ev.value, epsilon);
+    if (outcome === -1) {
+      // A jump g_k ≥ rejectRatio·g_{k−1}: back to θ_{k−1}, the step shrunk (L ← lShrink·L) and the schedule tightened.
+      oracle.release(ev);
+      s.theta = s.previous!.theta;
+      s.previous = undefined;
+      s.iter++;
+      s.tightening *= o.tighten;
+      return { state: s, record: { upperLoss: ev.value, epsilon, delta, omega: Number.NaN, gradNorm: 0, step: 0, backtracks: 1, L: s.L, rejected: 1 } };
+    }
+    // ω is needed only at the float32 floor (the stop test below); elsewhere its probes are skipped.
+    const hg = await oracle.hypergradient(theta, ev.lower.certifiedError, delta, ev, { errorBound: atFloor });
+    const zNorm = norm(hg.grad);
+    if (s.firstGradNorm === 0) s.firstGradNorm = zNorm;
+    if (s.L === 0) s.L = zNorm > 1e-3 ? zNorm / Math.sqrt(theta.length) : 1;
+    await oracle.accept(ev);
+    oracle.release(ev);
+    if (zNorm <= Math.max(o.gradTol, o.relGradTol * s.firstGradNorm)) {
+      return { state: s, stop: { reason: 'converged', message: `‖z‖ = ${zNorm.toExponential(2)} is below the gradient tolerance` } };
+    }
+    if (atFloor && zNorm <= hg.errorBound) {
+      return { state: s, stop: { reason: 'accuracy-floor', message: `‖z‖ = ${zNorm.toExponential(2)} ≤ ω = ${hg.errorBound.toExponential(2)} at the float32 accuracy floor: the hypergradient is no longer resolved` } };
+    }
+    const step = 1 / s.L;
+    s.previous = { theta: Array.from(theta), value: ev.value, epsilon };
+    s.theta = Array.from(theta, (t, j) => t - step * hg.grad[j]);
+    s.iter++;
+    return { state: s, record: { upperLoss: ev.value, epsilon, delta, omega: hg.errorBound, gradNorm: zNorm, step, backtracks: 0, L: s.L, accepted: outcome } };
   }
 }

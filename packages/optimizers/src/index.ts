@@ -7,19 +7,26 @@ import { ADAM_DEFAULTS, Isgd, ISGD_DEFAULTS, type IsgdOptions } from './isgd.js'
 import { StochasticMaid, STOCHASTIC_MAID_DEFAULTS, type StochasticMaidOptions } from './stochastic-maid.js';
 import { FixedAccuracyDescent, FIXED_ACCURACY_DEFAULTS, type FixedAccuracyOptions } from './fixed.js';
 
-export { Maid, MAID_DEFAULTS };
-export type { MaidOptions, MaidState } from './maid.js';
-export { certifiedDirection, certifyingAccuracy, closerTo, quasiNewtonStep, type ShrinkRule, type ValueBound } from './maid.js';
-export { StopRules } from './stopping.js';
+export { Maid, MAID_DEFAULTS, initialMaidState, maidStep } from './maid.js';
+export type { CarriedHypergradient, MaidOptions, MaidState } from './maid.js';
+export {
+  certifiedDirection, certifyingAccuracy, closerTo, epsilonFloor, quasiNewtonStep, shrinkAccuracy, solveFloors, stepMetric, valueBounds,
+  type Accuracy, type FloorStatus, type MetricState, type ShrinkRule, type StepMetric, type ValueBound,
+} from './maid-parts.js';
+export { lbfgsDirection, memoryAfterStep, type LbfgsMemory } from './lbfgs.js';
 export { Hoag, HOAG_DEFAULTS, HOAG_SCHEDULES, Isgd, ISGD_DEFAULTS, ADAM_DEFAULTS, StochasticMaid, STOCHASTIC_MAID_DEFAULTS, Dfo, DFO_DEFAULTS };
 export type { HoagOptions, HoagSchedule, HoagState } from './hoag.js';
 export type { IsgdOptions, IsgdState, StochasticUpdate } from './isgd.js';
 export type { StochasticMaidOptions, StochasticMaidState } from './stochastic-maid.js';
-export type { DfoOptions } from './dfo.js';
+export type { DfoOptions, DfoSample, DfoState } from './dfo.js';
 export { symmetricEigen, trustRegionStep } from './dfo.js';
-export { decay, DECAY_KINDS, OptionReader, type DecayKind, type FloorPolicy } from './common.js';
+export {
+  MinibatchSampler, batchFields, epochLimit, initialSampler, nextBatch, onBatch,
+  type BatchOptions, type Minibatch, type MinibatchSamplerState,
+} from './batches.js';
+export { acceptedEvaluation, decay, DECAY_KINDS, MissingEvaluationError, OptionReader, type DecayKind, type FloorPolicy } from './common.js';
 export * from './piggyback/index.js';
-export { FixedAccuracyDescent, FIXED_ACCURACY_DEFAULTS, type FixedAccuracyOptions };
+export { FixedAccuracyDescent, FIXED_ACCURACY_DEFAULTS, type FixedAccuracyOptions, type FixedAccuracyState } from './fixed.js';
 
 const MAID_OPTION_DOCS: Record<keyof MaidOptions, string> = {
   epsilon0: 'initial lower-level accuracy ε₀', delta0: 'initial CG residual δ₀', step0: 'initial step α₀',

@@ -1,10 +1,14 @@
-import {
-  type HypergradientOracle, type HypergradientResult, type IterationRecord, type LowerEvaluation,
-  type LowerStop, type OptimizerContext, type OptimizerResult, type OuterOptimizer, type StopReason, tf,
+import type {
+  HypergradientResult, LowerEvaluation, Oracle, OuterOptimizer, Stop, StepContext, StepRecord, StepResult, ValueEstimate,
 } from '@bilevel/core';
-import { deltaFloor, distance, dot, norm, type FloorPolicy } from './common.js';
-import { lbfgsDirection, memoryAfterStep, type LbfgsMemory } from './lbfgs.js';
-import { StopRules } from './stopping.js';
+import { acceptedEvaluation, type FloorPolicy } from './common.js';
+import { memoryAfterStep } from './lbfgs.js';
+import {
+  certifiedDirection, certifyingAccuracy, closerTo, epsilonFloor, quasiNewtonStep, shrinkAccuracy, solveFloors, stepMetric,
+  valueBounds, type FloorStatus, type MetricState, type ShrinkRule, type StepMetric, type ValueBound,
+} from './maid-parts.js';
+
+export type { ShrinkRule, StepMetric, ValueBound } from './maid-parts.js';
 
 /** MAID's constants (DESIGN §2), with the reference defaults. */
 export interface MaidOptions {
@@ -70,35 +74,237 @@ export interface MaidOptions {
   valueBound: ValueBound;
 }
 
-export type StepMetric = 'identity' | 'rms' | 'lbfgs';
-export type ShrinkRule = 'fixed' | 'predicted';
-export type ValueBound = 'gradient' | 'adjoint';
-
 export const MAID_DEFAULTS: MaidOptions = {
   epsilon0: 1e-1, delta0: 1e-1, step0: 1e-2, eta: 1e-4, lambda: 1e-4, shrink: 0.5, backtrack: 0.5, grow: 1.05,
   stepGrow: 10 / 9, maxBacktracks: 10, gradTol: 0, relGradTol: 1e-4, atFloor: 'clamp',
   metric: 'identity', metricDecay: 0.9, metricMemory: 8, stepCap: 10, shrinkRule: 'fixed', valueBound: 'gradient',
 };
 
-/** What MAID keeps of the accepted lower-level solution (its x̃ is the oracle's warm start). */
-export interface MaidCurrent {
-  value: number;
-  upperGradNorm: number;
-  lower: { iterations: number; gradNorm: number; certifiedError: number; stop: LowerStop };
+/** The accepted trial's hypergradient (adjoint bounds) as plain numbers: the next iteration's z while x̃ and δ hold. */
+export interface CarriedHypergradient {
+  grad: number[];
+  errorBound: number;
+  valueEstimate?: ValueEstimate;
+  cgIterations: number;
+  /** The δ it was computed at. */
+  delta: number;
 }
 
-/** Serializable optimizer state (for checkpoints and resume). */
-export interface MaidState extends LbfgsMemory {
+/** Serializable MAID state (plain numbers): with the oracle's state it resumes a run bit-for-bit. */
+export interface MaidState extends MetricState {
   theta: number[];
   epsilon: number;
   delta: number;
   step: number;
+  /** Accepted steps so far. */
   iter: number;
   firstGradNorm: number;
-  current?: MaidCurrent;
-  /** Running mean of z_i² and its step count (metric 'rms'). */
-  metricMean?: number[];
-  metricSteps?: number;
+  /** Whether the oracle's accepted evaluation is x̃ at θ (false at the start, and on each new minibatch). */
+  evaluated: boolean;
+  carried?: CarriedHypergradient;
+}
+
+/** MAID's state at θ₀: ε₀, δ₀, α₀ and no evaluation yet. */
+export function initialMaidState(theta0: ArrayLike<number>, o: MaidOptions): MaidState {
+  return { theta: Array.from(theta0), epsilon: o.epsilon0, delta: o.delta0, step: o.step0, iter: 0, firstGradNorm: 0, evaluated: false };
+}
+
+/** z, ω (and the adjoint value estimate) at the accepted θ, fresh or carried. */
+interface Gradient {
+  readonly grad: Float64Array;
+  readonly errorBound: number;
+  readonly valueEstimate?: ValueEstimate;
+  readonly cgIterations: number;
+}
+
+/** One MAID iteration in progress: its θ, the accepted x̃ there, the trial kept for a re-solve, the floors reached. */
+interface Iteration extends FloorStatus {
+  readonly theta: Float64Array;
+  current: LowerEvaluation | undefined;
+  /** The last trial rejected for accuracy alone: the retry after shrinking ε warm-starts from its x̃ (see closerTo). */
+  retry: LowerEvaluation | undefined;
+  backtracks: number;
+}
+
+/** An accepted trial step and what it commits. */
+interface Accepted {
+  readonly ev: LowerEvaluation;
+  readonly step: number;
+  readonly hg: Gradient;
+  readonly commit: MetricState;
+  /** The trial's hypergradient (adjoint bounds). */
+  readonly next?: HypergradientResult;
+}
+
+/**
+ * The accuracy control before a descent test: ε against the float32 floor, x̃ at θ re-solved when coarser than ε (the
+ * refinement becomes the oracle's accepted evaluation), then the solver and δ floors.
+ */
+async function ensureEvaluation(oracle: Oracle, s: MaidState, it: Iteration, o: MaidOptions): Promise<Stop | undefined> {
+  const stop = await epsilonFloor(oracle, it.theta, s, it, o.atFloor);
+  if (stop) return stop;
+  if (it.current && it.current.lower.certifiedError > s.epsilon) {
+    oracle.release(it.current);
+    it.current = undefined;
+  }
+  if (!it.current) {
+    it.current = await oracle.evaluate(it.theta, s.epsilon);
+    // x̃ at the accepted θ, finer than the last accepted one: later refinements and trials warm-start from it.
+    await oracle.accept(it.current);
+    s.evaluated = true;
+    s.carried = undefined;
+  }
+  return solveFloors(oracle, it.theta, it.current, s, it, o.atFloor);
+}
+
+/** z and ω at θ: the carried trial hypergradient while its δ still holds, else a fresh one at x̃. */
+async function gradientAt(oracle: Oracle, s: MaidState, it: Iteration, o: MaidOptions): Promise<Gradient> {
+  const c = s.carried;
+  s.carried = undefined;
+  if (c && c.delta <= s.delta) return { grad: Float64Array.from(c.grad), errorBound: c.errorBound, valueEstimate: c.valueEstimate, cgIterations: c.cgIterations };
+  const current = it.current!;
+  const hg = await oracle.hypergradient(it.theta, current.lower.certifiedError, s.delta, current, { valueEstimate: o.valueBound === 'adjoint' });
+  return { grad: hg.grad, errorBound: hg.errorBound, valueEstimate: hg.valueEstimate, cgIterations: hg.stats.cgIterations };
+}
+
+/**
+ * Inexact backtracking along −d from α₀: accept the first α = α₀ρⁱ with U(θ − αd) − L(θ) + λα⟨z, d⟩ ≤ 0 (certified:
+ * the ε-bounds; uncertified: the computed values). A trial whose computed values decrease enough while their bounds do
+ * not ends the search (kept as `retry`; `needed` is the ε that would certify it): a shorter step cannot help.
+ */
+async function backtrack(
+  oracle: Oracle, s: MaidState, it: Iteration, ctx: StepContext, o: MaidOptions, hg: Gradient, dir: { d: Float64Array; zd: number; step0: number },
+): Promise<{ accepted?: Omit<Accepted, 'hg' | 'commit'>; needed: number; stop?: Stop }> {
+  const Lg = oracle.upperLipschitz;
+  const current = it.current!;
+  const now = valueBounds(current, hg.valueEstimate, Lg);
+  const lower = it.uncertified ? now.value : now.value - now.width;
+  let needed = 0; // the ε at which the bounds would certify an accuracy-limited step's computed decrease
+  for (let i = 0; i < o.maxBacktracks; i++) {
+    const step = dir.step0 * o.backtrack ** i;
+    const trial = it.theta.map((t, j) => t - step * dir.d[j]);
+    const ev = await oracle.evaluate(trial, s.epsilon, it.retry && closerTo(trial, it.retry.theta, it.theta) ? it.retry : undefined);
+    if (it.retry) oracle.release(it.retry);
+    it.retry = undefined;
+    const next = o.valueBound === 'adjoint' ? await oracle.hypergradient(trial, ev.lower.certifiedError, s.delta, ev, { valueEstimate: true }) : undefined;
+    const bounds = valueBounds(ev, next?.valueEstimate, Lg);
+    if ((it.uncertified ? bounds.value : bounds.value + bounds.width) - lower + o.lambda * step * dir.zd <= 0) return { accepted: { ev, step, next }, needed };
+    // The computed values decrease enough but their ε-bounds do not: shorter steps cannot help, more accuracy can.
+    const decrease = now.value - bounds.value - o.lambda * step * dir.zd;
+    const accuracyLimited = !it.uncertified && decrease >= 0;
+    if (accuracyLimited) {
+      // The adjoint widths are second order in ε (δ shrinks with it); the gradient widths solve Gε + L_g ε² = D.
+      needed = next?.valueEstimate && hg.valueEstimate
+        ? s.epsilon * Math.sqrt(decrease / (now.width + bounds.width))
+        : certifyingAccuracy(decrease, current.upperGradNorm + ev.upperGradNorm, Lg);
+    }
+    it.backtracks++;
+    if (accuracyLimited) {
+      it.retry = ev;
+      return { needed };
+    }
+    oracle.release(ev);
+    const stop = ctx.check();
+    if (stop) return { needed, stop };
+  }
+  return { needed };
+}
+
+/**
+ * After no step passed: at the floor with the L-BFGS metric, drop the (possibly stale) quasi-Newton model and retry once
+ * along −z; otherwise stop at the floor, or shrink ε, δ (to the accuracy an accuracy-limited trial needed).
+ */
+function afterFailure(s: MaidState, it: Iteration, needed: number, o: MaidOptions): Stop | undefined {
+  if (it.uncertified && o.metric === 'lbfgs' && (s.pairs?.length || s.last)) {
+    s.pairs = [];
+    s.last = undefined;
+    return undefined;
+  }
+  if (it.uncertified) return { reason: 'accuracy-floor', message: `no decrease of the computed loss along the step direction with ${it.cause}` };
+  shrinkAccuracy(s, needed > 0 ? (0.9 * needed) / s.epsilon : o.shrink, o);
+  return undefined;
+}
+
+/**
+ * One pass of an iteration at the current (ε, δ): z and ω, the convergence test ‖z‖ + ω ≤ tol, the certified descent
+ * direction (ε, δ shrink while ω > (1 − η)⟨z, d⟩/‖d‖), then backtracking. Returns a stop, an accepted step, or neither
+ * (shrunk: try again).
+ */
+async function attempt(oracle: Oracle, s: MaidState, it: Iteration, ctx: StepContext, o: MaidOptions): Promise<{ stop?: Stop; accepted?: Accepted }> {
+  const floorStop = await ensureEvaluation(oracle, s, it, o);
+  if (floorStop) return { stop: floorStop };
+  const hg = await gradientAt(oracle, s, it, o);
+  const zNorm = Math.hypot(...hg.grad);
+  if (s.iter === 0 && s.firstGradNorm === 0) s.firstGradNorm = zNorm;
+  if (zNorm + hg.errorBound <= Math.max(o.gradTol, o.relGradTol * s.firstGradNorm)) {
+    return { stop: { reason: 'converged', message: `‖z‖ + ω = ${(zNorm + hg.errorBound).toExponential(2)} is below the gradient tolerance` } };
+  }
+  const { d: metricD, commit } = stepMetric(it.theta, hg.grad, s, o);
+  const { d, zd, omegaMax, steepestStep } = certifiedDirection(hg.grad, metricD, it.uncertified ? 0 : hg.errorBound, o.eta, o.metric === 'lbfgs');
+  // A quasi-Newton direction carries its own scale: try the unit step first (capped, see quasiNewtonStep).
+  const step0 = steepestStep ?? (o.metric === 'lbfgs' && s.pairs?.length ? quasiNewtonStep(d, it.theta, s.last?.theta, o.stepCap) : s.step);
+  if (!it.uncertified && hg.errorBound > omegaMax) {
+    shrinkAccuracy(s, (0.9 * omegaMax) / hg.errorBound, o);
+    return {};
+  }
+  const r = await backtrack(oracle, s, it, ctx, o, hg, { d, zd, step0 });
+  if (r.stop) return { stop: r.stop };
+  if (r.accepted) return { accepted: { ...r.accepted, hg, commit } };
+  return { stop: afterFailure(s, it, r.needed, o) };
+}
+
+/** Takes the accepted step: x̃⁺ becomes the warm start, the metric commits, ε, δ and the next α₀ grow. */
+async function takeStep(oracle: Oracle, s: MaidState, it: Iteration, acc: Accepted, ctx: StepContext, o: MaidOptions): Promise<StepRecord> {
+  await oracle.accept(acc.ev);
+  oracle.release(it.current!);
+  s.theta = Array.from(acc.ev.theta);
+  Object.assign(s, o.metric === 'lbfgs' ? memoryAfterStep(acc.commit, it.backtracks) : acc.commit);
+  const c = oracle.counters;
+  const record: StepRecord = {
+    upperLoss: acc.next?.valueEstimate?.value ?? acc.ev.value,
+    epsilon: s.epsilon,
+    delta: s.delta,
+    omega: acc.hg.errorBound,
+    gradNorm: Math.hypot(...acc.hg.grad),
+    step: acc.step,
+    backtracks: it.backtracks,
+    omegaRatio: acc.hg.errorBound / Math.hypot(...acc.hg.grad),
+    lowerIterationsCall: acc.ev.lower.iterations,
+    cgIterationsCall: acc.hg.cgIterations,
+    lowerSeconds: c.lowerSeconds,
+    cgSeconds: c.cgSeconds,
+    otherSeconds: ctx.seconds - c.lowerSeconds - c.cgSeconds,
+    certified: it.uncertified ? 0 : 1,
+  };
+  const next = acc.next;
+  const estimate = next?.valueEstimate && { value: next.valueEstimate.value, bound: next.valueEstimate.bound };
+  if (next) s.carried = { grad: Array.from(next.grad), errorBound: next.errorBound, ...(estimate ? { valueEstimate: estimate } : {}), cgIterations: next.stats.cgIterations, delta: s.delta };
+  s.iter++;
+  s.step = acc.step * o.stepGrow;
+  s.epsilon *= o.grow;
+  s.delta *= o.grow;
+  return record;
+}
+
+/**
+ * One MAID iteration from `state` on `oracle` (the step stochastic MAID also takes on each minibatch oracle): passes at
+ * shrinking (ε, δ) until a step is accepted (a record) or a stop. The accepted x̃ at θ is the oracle's accepted evaluation.
+ */
+export async function maidStep(oracle: Oracle, state: MaidState, ctx: StepContext, o: MaidOptions): Promise<StepResult<MaidState>> {
+  const s = structuredClone(state);
+  const it: Iteration = {
+    theta: Float64Array.from(s.theta), current: s.evaluated ? acceptedEvaluation(oracle, 'maid') : undefined, retry: undefined,
+    backtracks: 0, uncertified: false, cause: '',
+  };
+  for (;;) {
+    const r = await attempt(oracle, s, it, ctx, o);
+    if (r.accepted) return { state: s, record: await takeStep(oracle, s, it, r.accepted, ctx, o) };
+    if (r.stop) {
+      if (it.current) oracle.release(it.current);
+      if (it.retry) oracle.release(it.retry);
+      return { state: s, stop: r.stop };
+    }
+  }
 }
 
 /**
@@ -115,249 +321,20 @@ export interface MaidState extends LbfgsMemory {
  * there and takes uncertified steps (backtracking on the computed loss) until no step decreases it (with the L-BFGS
  * metric: until neither the quasi-Newton direction nor, retried once, −z does).
  */
-export class Maid implements OuterOptimizer {
+export class Maid implements OuterOptimizer<MaidState> {
   readonly name = 'maid';
-  state: MaidState | undefined;
 
   constructor(readonly options: MaidOptions = MAID_DEFAULTS) {}
 
-  saveState(): MaidState | undefined {
-    return this.state && structuredClone(this.state);
+  init(theta0: Float64Array): MaidState {
+    return initialMaidState(theta0, this.options);
   }
 
-  restoreState(state: unknown): void {
-    this.state = structuredClone(state as MaidState);
+  step(oracle: Oracle, state: MaidState, ctx: StepContext): Promise<StepResult<MaidState>> {
+    return maidStep(oracle, state, ctx, this.options);
   }
 
-  /** ε, δ ← f·(ε, δ): f = shrink ('fixed'), or the predicted factor clamped to [10⁻³, shrink] ('predicted'). */
-  private shrinkAccuracy(s: MaidState, predicted: number): void {
-    const o = this.options;
-    const f = o.shrinkRule === 'predicted' && predicted > 0 ? Math.min(o.shrink, Math.max(1e-3, predicted)) : o.shrink;
-    s.epsilon *= f;
-    s.delta *= f;
+  theta(state: MaidState): Float64Array {
+    return Float64Array.from(state.theta);
   }
-
-  /**
-   * f(θ) ∈ [value − width, value + width]: the adjoint-corrected estimate where `hg` carries one, else
-   * g(x̃) ± (‖∇g(x̃)‖ε + ½L_g ε²).
-   */
-  private valueBounds(ev: LowerEvaluation, hg: HypergradientResult | undefined, Lg: number): { value: number; width: number } {
-    if (hg?.valueEstimate) return { value: hg.valueEstimate.value, width: hg.valueEstimate.bound };
-    const e = ev.lower.certifiedError;
-    return { value: ev.value, width: ev.upperGradNorm * e + 0.5 * Lg * e * e };
-  }
-
-  /** The step direction d for z at θ, and the metric state it would commit on acceptance (see `metric`). */
-  private direction(theta: Float64Array, z: Float64Array, s: MaidState): { d: Float64Array; commit: Partial<MaidState> } {
-    const o = this.options;
-    if (o.metric === 'identity') return { d: z, commit: {} };
-    if (o.metric === 'lbfgs') return lbfgsDirection(theta, z, s, o.metricMemory);
-    const b = o.metricDecay, t = (s.metricSteps ?? 0) + 1;
-    const mean = Array.from(z, (zi, i) => b * (s.metricMean?.[i] ?? 0) + (1 - b) * zi * zi);
-    const scale = Math.sqrt(Math.max(...mean) / (1 - b ** t));
-    // ϵ = 10⁻⁸ × the largest RMS keeps entries with a vanishing running mean finite.
-    const d = Float64Array.from(z, (zi, i) => zi / (Math.sqrt(mean[i] / (1 - b ** t)) + 1e-8 * scale));
-    const dNorm = norm(d);
-    if (!(dNorm > 0)) return { d: z, commit: {} };
-    const r = norm(z) / dNorm;
-    return { d: d.map((di) => di * r), commit: { metricMean: mean, metricSteps: t } };
-  }
-
-  run(oracle: HypergradientOracle, theta0: Float64Array, ctx: OptimizerContext): OptimizerResult {
-    const o = this.options;
-    const s: MaidState = this.state ?? { theta: Array.from(theta0), epsilon: o.epsilon0, delta: o.delta0, step: o.step0, iter: 0, firstGradNorm: 0 };
-    this.state = s;
-    const rules = new StopRules(ctx.budget, oracle, ctx.shouldStop);
-    const Lg = oracle.upper.lipschitz;
-    const adjoint = o.valueBound === 'adjoint';
-    // The accepted trial's hypergradient (adjoint bounds), reused while its evaluation and CG residual δ still hold.
-    let carried: { hg: HypergradientResult; delta: number } | undefined;
-    // After a restore, the accepted x̃ is the oracle's warm start: rebuild the evaluation around a copy of it.
-    const restored = s.current && tf.keep(oracle.current.clone());
-    let current: LowerEvaluation | undefined = s.current && restored && {
-      theta: Float64Array.from(s.theta), x: restored, value: s.current.value, upperGradNorm: s.current.upperGradNorm,
-      lower: { ...s.current.lower, x: restored },
-    };
-    // The last trial rejected for accuracy alone: the retry after shrinking ε warm-starts from its x̃ (see closerTo).
-    let retry: LowerEvaluation | undefined;
-    const finish = (reason: StopReason, message: string): OptimizerResult => {
-      if (current) oracle.release(current);
-      if (retry) oracle.release(retry);
-      return { theta: Float64Array.from(s.theta), stopReason: reason, message, iterations: s.iter };
-    };
-
-    for (;;) {
-      const stop = rules.check(s.iter);
-      if (stop) return finish(stop.reason, stop.message);
-      const theta = Float64Array.from(s.theta);
-      let backtracks = 0;
-      let accepted: { ev: LowerEvaluation; step: number; hg: HypergradientResult; commit: Partial<MaidState>; next?: HypergradientResult } | undefined;
-      let hg: HypergradientResult | undefined;
-      // Uncertified: the accuracy needed for a certified step is below the float32 floor (atFloor 'clamp').
-      let uncertified = false;
-      let floorCause = '';
-      while (!accepted) {
-        const floor = oracle.accuracyFloor(theta);
-        if (s.epsilon < floor) {
-          if (o.atFloor === 'stop' || uncertified) return finish('accuracy-floor', `ε = ${s.epsilon.toExponential(2)} fell below the float32 floor ${floor.toExponential(2)}`);
-          s.epsilon = floor;
-          uncertified = true;
-          floorCause = `ε at the float32 floor ${floor.toExponential(2)}`;
-        }
-        if (current && current.lower.certifiedError > s.epsilon) {
-          oracle.release(current);
-          current = undefined;
-        }
-        if (!current) {
-          current = oracle.evaluate(theta, s.epsilon);
-          // x̃ at the accepted θ, finer than the last accepted one: later refinements and trials warm-start from it.
-          oracle.accept(current);
-        }
-        if (current.lower.stop === 'float32-floor') {
-          if (o.atFloor === 'stop') return finish('accuracy-floor', `the lower-level solver stalled at ‖∇h‖/μ = ${current.lower.certifiedError.toExponential(2)} > ε (float32)`);
-          s.epsilon = Math.max(s.epsilon, current.lower.certifiedError);
-          uncertified = true;
-          floorCause = `the lower-level solver stalled at ‖∇h‖/μ = ${current.lower.certifiedError.toExponential(2)} (float32)`;
-        }
-        const dFloor = deltaFloor(oracle, theta, current.upperGradNorm);
-        if (s.delta < dFloor) {
-          if (o.atFloor === 'stop') return finish('accuracy-floor', `δ = ${s.delta.toExponential(2)} fell below the float32 floor ${dFloor.toExponential(2)}`);
-          s.delta = dFloor;
-          uncertified = true;
-          floorCause = `δ at the float32 floor ${dFloor.toExponential(2)}`;
-        }
-        hg = carried && carried.hg.evaluation === current && carried.delta <= s.delta
-          ? carried.hg
-          : oracle.hypergradient(theta, current.lower.certifiedError, s.delta, current, { valueEstimate: adjoint });
-        carried = undefined;
-        const zNorm = Math.hypot(...hg.grad);
-        if (s.iter === 0 && s.firstGradNorm === 0) s.firstGradNorm = zNorm;
-        if (zNorm + hg.errorBound <= Math.max(o.gradTol, o.relGradTol * s.firstGradNorm)) {
-          return finish('converged', `‖z‖ + ω = ${(zNorm + hg.errorBound).toExponential(2)} is below the gradient tolerance`);
-        }
-        const { d: metricD, commit } = this.direction(theta, hg.grad, s);
-        const { d, zd, omegaMax, steepestStep } = certifiedDirection(hg.grad, metricD, uncertified ? 0 : hg.errorBound, o.eta, o.metric === 'lbfgs');
-        // A quasi-Newton direction carries its own scale: try the unit step first (capped, see quasiNewtonStep).
-        const step0 = steepestStep ?? (o.metric === 'lbfgs' && s.pairs?.length ? quasiNewtonStep(d, theta, s.last?.theta, o.stepCap) : s.step);
-        if (!uncertified && hg.errorBound > omegaMax) {
-          this.shrinkAccuracy(s, (0.9 * omegaMax) / hg.errorBound);
-          continue;
-        }
-        // Certified: U(θ⁺) − L(θ) + λα‖z‖² ≤ 0 with the ε-bounds; uncertified: the computed values themselves.
-        const now = this.valueBounds(current, hg, Lg);
-        const lower = uncertified ? now.value : now.value - now.width;
-        let needed = 0; // the ε at which the bounds would certify an accuracy-limited step's computed decrease
-        for (let i = 0; i < o.maxBacktracks; i++) {
-          const step = step0 * o.backtrack ** i;
-          const trial = theta.map((t, j) => t - step * d[j]);
-          const ev = oracle.evaluate(trial, s.epsilon, retry && closerTo(trial, retry.theta, theta) ? retry : undefined);
-          if (retry) oracle.release(retry);
-          retry = undefined;
-          const trialHg = adjoint ? oracle.hypergradient(trial, ev.lower.certifiedError, s.delta, ev, { valueEstimate: true }) : undefined;
-          const next = this.valueBounds(ev, trialHg, Lg);
-          if ((uncertified ? next.value : next.value + next.width) - lower + o.lambda * step * zd <= 0) {
-            accepted = { ev, step, hg, commit, next: trialHg };
-            break;
-          }
-          // The computed values decrease enough but their ε-bounds do not: shorter steps cannot help, more accuracy can.
-          const decrease = now.value - next.value - o.lambda * step * zd;
-          const accuracyLimited = !uncertified && decrease >= 0;
-          if (accuracyLimited) {
-            // The adjoint widths are second order in ε (δ shrinks with it); the gradient widths solve Gε + L_g ε² = D.
-            needed = trialHg?.valueEstimate && hg.valueEstimate
-              ? s.epsilon * Math.sqrt(decrease / (now.width + next.width))
-              : certifyingAccuracy(decrease, current.upperGradNorm + ev.upperGradNorm, Lg);
-          }
-          backtracks++;
-          if (accuracyLimited) {
-            retry = ev;
-            break;
-          }
-          oracle.release(ev);
-          const stopNow = rules.check(s.iter);
-          if (stopNow) return finish(stopNow.reason, stopNow.message);
-        }
-        if (!accepted) {
-          // A stale quasi-Newton model can fail where −z still descends: drop it and retry once before giving up.
-          if (uncertified && o.metric === 'lbfgs' && (s.pairs?.length || s.last)) {
-            s.pairs = [];
-            s.last = undefined;
-            continue;
-          }
-          if (uncertified) return finish('accuracy-floor', `no decrease of the computed loss along the step direction with ${floorCause}`);
-          this.shrinkAccuracy(s, needed > 0 ? (0.9 * needed) / s.epsilon : o.shrink);
-        }
-      }
-      oracle.accept(accepted.ev);
-      oracle.release(current!);
-      current = accepted.ev;
-      s.theta = Array.from(accepted.ev.theta);
-      Object.assign(s, o.metric === 'lbfgs' ? memoryAfterStep(accepted.commit, backtracks) : accepted.commit);
-      s.current = { value: current.value, upperGradNorm: current.upperGradNorm, lower: { iterations: current.lower.iterations, gradNorm: current.lower.gradNorm, certifiedError: current.lower.certifiedError, stop: current.lower.stop } };
-      const record: IterationRecord = {
-        iter: s.iter + 1,
-        seconds: rules.seconds,
-        upperLoss: accepted.next?.valueEstimate?.value ?? accepted.ev.value,
-        epsilon: s.epsilon,
-        delta: s.delta,
-        omega: accepted.hg.errorBound,
-        gradNorm: Math.hypot(...accepted.hg.grad),
-        step: accepted.step,
-        backtracks,
-        lowerIterations: oracle.counters.lowerIterations,
-        cgIterations: oracle.counters.cgIterations,
-        omegaRatio: accepted.hg.errorBound / Math.hypot(...accepted.hg.grad),
-        lowerIterationsCall: accepted.ev.lower.iterations,
-        cgIterationsCall: accepted.hg.stats.cgIterations,
-        lowerSeconds: oracle.counters.lowerSeconds,
-        cgSeconds: oracle.counters.cgSeconds,
-        otherSeconds: rules.seconds - oracle.counters.lowerSeconds - oracle.counters.cgSeconds,
-        certified: uncertified ? 0 : 1,
-      };
-      if (accepted.next) carried = { hg: accepted.next, delta: s.delta };
-      s.iter++;
-      s.step = accepted.step * o.stepGrow;
-      s.epsilon *= o.grow;
-      s.delta *= o.grow;
-      ctx.onIteration?.(record, Float64Array.from(s.theta));
-    }
-  }
-}
-
-/**
- * MAID's descent test for the metric direction d at bound ω: d is certified when ω ≤ (1 − η)⟨z, d⟩/‖d‖ (omegaMax).
- * With `fallback` (quasi-Newton d), a d that fails while −z passes (ω ≤ (1 − η)‖z‖) is replaced by −z — cheaper than
- * the accuracy d would need — whose first step `steepestStep` = ⟨z, d⟩/‖z‖² is H's scale along z (d = Hz).
- */
-export function certifiedDirection(
-  z: Float64Array, d: Float64Array, omega: number, eta: number, fallback: boolean,
-): { d: Float64Array; zd: number; omegaMax: number; steepestStep?: number } {
-  const zd = dot(d, z);
-  const omegaMax = ((1 - eta) * zd) / norm(d);
-  const zz = dot(z, z);
-  if (omega <= omegaMax || !fallback || d === z || omega > (1 - eta) * Math.sqrt(zz) || !(zd > 0)) return { d, zd, omegaMax };
-  return { d: z, zd: zz, omegaMax: (1 - eta) * Math.sqrt(zz), steepestStep: zd / zz };
-}
-
-/**
- * The first trial step along a quasi-Newton d: 1, but no longer than `cap` × the last accepted step ‖θ − θ_last‖
- * (cap 0: no limit). With inexact z a pair (Δθ, Δz) can carry a spuriously small curvature, and a unit step along
- * the resulting d can land where the lower-level problem costs a thousand iterations to solve (TV Kodak96: ‖d‖ = 157×
- * the last step). After heavily backtracked first steps (piggyback) the cap also delays good unit steps.
- */
-export function quasiNewtonStep(d: Float64Array, theta: Float64Array, lastTheta: number[] | undefined, cap = 10): number {
-  if (!lastTheta || !(cap > 0)) return 1;
-  const last = distance(theta, lastTheta);
-  const length = norm(d);
-  return last > 0 && length > cap * last ? (cap * last) / length : 1;
-}
-
-/** Whether θ is closer to `a` than to `b` (Euclidean): a trial re-solved near an earlier trial `a` warm-starts there. */
-export function closerTo(theta: Float64Array, a: Float64Array, b: Float64Array): boolean {
-  return distance(theta, a) < distance(theta, b);
-}
-
-/** The positive root ε of Gε + L_g ε² = D (D > 0), i.e. 2D/(G + √(G² + 4 L_g D)). */
-export function certifyingAccuracy(D: number, G: number, Lg: number): number {
-  return D > 0 ? (2 * D) / (G + Math.sqrt(G * G + 4 * Lg * D)) : 0;
 }

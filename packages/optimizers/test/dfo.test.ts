@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Dfo, DFO_DEFAULTS, symmetricEigen, trustRegionStep } from '@bilevel/optimizers';
-import { expectRecords, runSmall, tensorCounts } from './helpers.js';
+import { expectRecords, expectResumeExact, runSmall, tensorCounts } from './helpers.js';
 
 const m = (g: number[], H: number[][], s: number[]) => g.reduce((a, gi, i) => a + gi * s[i], 0) + 0.5 * s.reduce((a, si, i) => a + si * H[i].reduce((b, h, j) => b + h * s[j], 0), 0);
 
@@ -26,8 +26,8 @@ describe('derivative-free trust region', () => {
     expect(Math.abs(hard[0])).toBeGreaterThan(1);
   });
 
-  it('reduces the upper loss and raises PSNR on small TV denoising, stopping by itself', () => {
-    const { result, rows, before, after } = runSmall(new Dfo(), { maxIterations: 300 });
+  it('reduces the upper loss and raises PSNR on small TV denoising, stopping by itself', async () => {
+    const { result, rows, before, after } = await runSmall(new Dfo(), { maxIterations: 300 });
     expect(['converged', 'accuracy-floor']).toContain(result.stopReason);
     expectRecords(rows);
     // Accepted centers decrease f up to the certified errors of the two values.
@@ -37,17 +37,22 @@ describe('derivative-free trust region', () => {
     expect(rows.every((r) => r.cgIterations === 0)).toBe(true);
   });
 
-  it('stops with max-iterations, budget, interrupted, converged and accuracy-floor', () => {
-    expect(runSmall(new Dfo(), { maxIterations: 2 }).result.stopReason).toBe('max-iterations');
-    expect(runSmall(new Dfo(), { maxIterations: 1000, maxInnerIterations: 40 }).result.stopReason).toBe('budget');
-    expect(runSmall(new Dfo(), { maxIterations: 1000 }, { shouldStop: () => true }).result.stopReason).toBe('interrupted');
-    expect(runSmall(new Dfo({ ...DFO_DEFAULTS, radiusMin: 0.9 }), { maxIterations: 1000 }).result.stopReason).toBe('converged');
-    expect(runSmall(new Dfo({ ...DFO_DEFAULTS, epsilon0: 1e-9, atFloor: 'stop' }), { maxIterations: 100 }).result.stopReason).toBe('accuracy-floor');
+  it('stops with max-iterations, budget, interrupted, converged and accuracy-floor', async () => {
+    expect((await runSmall(new Dfo(), { maxIterations: 2 })).result.stopReason).toBe('max-iterations');
+    expect((await runSmall(new Dfo(), { maxIterations: 1000, maxInnerIterations: 40 })).result.stopReason).toBe('budget');
+    expect((await runSmall(new Dfo(), { maxIterations: 1000 }, { shouldStop: () => true })).result.stopReason).toBe('interrupted');
+    expect((await runSmall(new Dfo({ ...DFO_DEFAULTS, radiusMin: 0.9 }), { maxIterations: 1000 })).result.stopReason).toBe('converged');
+    expect((await runSmall(new Dfo({ ...DFO_DEFAULTS, epsilon0: 1e-9, atFloor: 'stop' }), { maxIterations: 100 })).result.stopReason).toBe('accuracy-floor');
   });
 
-  it('keeps tf.memory().numTensors flat across iterations', () => {
-    const { result, at5, atLast } = tensorCounts(new Dfo({ ...DFO_DEFAULTS, radiusMin: 1e-9 }), 12);
+  it('keeps tf.memory().numTensors flat across iterations', async () => {
+    const { result, at5, atLast } = await tensorCounts(new Dfo({ ...DFO_DEFAULTS, radiusMin: 1e-9 }), 12);
     if (result.iterations >= 12) expect(atLast).toBe(at5);
     else expect(result.stopReason).toBe('accuracy-floor');
+  });
+
+  it('resumes bit-for-bit from a checkpoint (the first step samples θ₀ ± Δ₀eᵢ)', async () => {
+    await expectResumeExact(() => new Dfo(), 8, 3);
+    await expectResumeExact(() => new Dfo(), 4, 1);
   });
 });

@@ -1,105 +1,84 @@
 import { describe, expect, it } from 'vitest';
-import { tf, useBackend, type IterationRecord, type LowerEvaluation } from '@bilevel/core';
-import { certifiedDirection, certifyingAccuracy, closerTo, Maid, MAID_DEFAULTS, quasiNewtonStep, type MaidOptions } from '@bilevel/optimizers';
-import { boundAndError, smallTvOracle } from '../../core/test/fixtures.js';
-
-const theta0 = Float64Array.from([-5, -5]);
+import { runOptimizer, tf, useBackend, type IterationRecord, type LowerEvaluation } from '@bilevel/core';
+import { certifiedDirection, certifyingAccuracy, closerTo, Maid, MAID_DEFAULTS, quasiNewtonStep, type MaidOptions, type MaidState } from '@bilevel/optimizers';
+import { boundAndError, disposeOracle, expectResumeExact, reconstructionOf, recording, runSmall, smallTvOracle, theta0 } from './helpers.js';
 
 /** MAID with `options` on the 2-image TV problem until it stops by itself: result, rows and total lower-level + CG work. */
-function runToStop(options: Partial<MaidOptions>) {
-  const oracle = smallTvOracle(2, 24);
-  const rows: IterationRecord[] = [];
-  const r = new Maid({ ...MAID_DEFAULTS, ...options }).run(oracle, theta0, { budget: { maxIterations: 500 }, onIteration: (row) => rows.push({ ...row }) });
-  oracle.dispose();
+async function runToStop(options: Partial<MaidOptions>) {
+  const { result: r, rows } = await runSmall(new Maid({ ...MAID_DEFAULTS, ...options }), { maxIterations: 500 });
   return { r, rows, work: rows.at(-1)!.lowerIterations + rows.at(-1)!.cgIterations };
 }
 
+/** MAID from `start` for at most `maxIterations`: result, rows and the state its last step returned. */
+async function runMaid(options: Partial<MaidOptions>, maxIterations: number, start = theta0) {
+  const rec = recording(new Maid({ ...MAID_DEFAULTS, ...options }));
+  const { result: r, rows } = await runSmall(rec.optimizer, { maxIterations }, { theta0: start });
+  return { r, rows, state: rec.last() as MaidState };
+}
+
 describe('MAID on a small TV denoising problem', () => {
-  it('decreases the upper loss at every accepted step and stops by itself with a reason', () => {
-    const oracle = smallTvOracle(2, 24);
-    const rows: IterationRecord[] = [];
-    const r = new Maid().run(oracle, theta0, { budget: { maxIterations: 500 }, onIteration: (row) => rows.push({ ...row }) });
+  it('decreases the upper loss at every accepted step and stops by itself with a reason', async () => {
+    const { r, rows } = await runMaid({}, 500);
     expect(['converged', 'accuracy-floor']).toContain(r.stopReason);
     expect(r.message.length).toBeGreaterThan(10);
     expect(rows.length).toBe(r.iterations);
     // Certified descent: each accepted upper-level value is below the previous one (up to the certified slack).
     for (let k = 1; k < rows.length; k++) expect(rows[k].upperLoss).toBeLessThan(rows[k - 1].upperLoss + 1e-6);
     expect(rows.at(-1)!.upperLoss).toBeLessThan(0.5 * rows[0].upperLoss);
-    oracle.dispose();
   });
 
-  it('stops with max-iterations and with budget when those limits bind', () => {
-    const oracle = smallTvOracle(2, 24);
-    expect(new Maid().run(oracle, theta0, { budget: { maxIterations: 3 } }).stopReason).toBe('max-iterations');
-    expect(new Maid().run(oracle, theta0, { budget: { maxIterations: 1000, maxInnerIterations: 50 } }).stopReason).toBe('budget');
-    expect(new Maid().run(oracle, theta0, { budget: { maxIterations: 1000 }, shouldStop: () => true }).stopReason).toBe('interrupted');
-    oracle.dispose();
+  it('stops with max-iterations and with budget when those limits bind', async () => {
+    const oracle = await smallTvOracle(2, 24);
+    expect((await runOptimizer(new Maid(), oracle, theta0, { budget: { maxIterations: 3 } })).stopReason).toBe('max-iterations');
+    expect((await runOptimizer(new Maid(), oracle, theta0, { budget: { maxIterations: 1000, maxInnerIterations: 50 } })).stopReason).toBe('budget');
+    expect((await runOptimizer(new Maid(), oracle, theta0, { budget: { maxIterations: 1000 }, shouldStop: () => true })).stopReason).toBe('interrupted');
+    await disposeOracle(oracle);
   });
 
-  it("atFloor 'stop': stops with accuracy-floor when the requested accuracy is below what float32 can certify", () => {
-    const oracle = smallTvOracle(2, 24);
-    const r = new Maid({ ...MAID_DEFAULTS, epsilon0: 1e-9, delta0: 1e-9, atFloor: 'stop' }).run(oracle, theta0, { budget: { maxIterations: 100 } });
+  it("atFloor 'stop': stops with accuracy-floor when the requested accuracy is below what float32 can certify", async () => {
+    const { r } = await runMaid({ epsilon0: 1e-9, delta0: 1e-9, atFloor: 'stop' }, 100);
     expect(r.stopReason).toBe('accuracy-floor');
     expect(r.iterations).toBe(0);
-    oracle.dispose();
   });
 
-  it("atFloor 'clamp': iterates at the floor with uncertified steps that decrease the computed loss", () => {
-    const oracle = smallTvOracle(2, 24);
-    const rows: IterationRecord[] = [];
-    const floor = oracle.accuracyFloor(theta0);
-    const r = new Maid({ ...MAID_DEFAULTS, epsilon0: 1e-9, delta0: 1e-9 }).run(oracle, theta0, { budget: { maxIterations: 20 }, onIteration: (row) => rows.push({ ...row }) });
+  it("atFloor 'clamp': iterates at the floor with uncertified steps that decrease the computed loss", async () => {
+    const probe = await smallTvOracle(2, 24);
+    const floor = await probe.accuracyFloor(theta0);
+    await disposeOracle(probe);
+    const { r, rows } = await runMaid({ epsilon0: 1e-9, delta0: 1e-9 }, 20);
     expect(r.iterations).toBeGreaterThan(5);
     expect(rows[0].certified).toBe(0);
     expect(rows[0].epsilon).toBeGreaterThanOrEqual(floor * 0.5);
     for (let k = 1; k < rows.length; k++) expect(rows[k].upperLoss).toBeLessThanOrEqual(rows[k - 1].upperLoss);
     expect(rows.at(-1)!.upperLoss).toBeLessThan(rows[0].upperLoss);
-    oracle.dispose();
   });
 
-  it("metric 'rms': certified descent along the diagonally rescaled direction, and its running mean survives save/restore", () => {
-    const oracle = smallTvOracle(2, 24);
-    const rows: IterationRecord[] = [];
-    const maid = new Maid({ ...MAID_DEFAULTS, metric: 'rms' });
-    const r = maid.run(oracle, theta0, { budget: { maxIterations: 30 }, onIteration: (row) => rows.push({ ...row }) });
+  it("metric 'rms': certified descent along the diagonally rescaled direction, its running mean in the state", async () => {
+    const { r, rows, state } = await runMaid({ metric: 'rms' }, 30);
     expect(r.iterations).toBeGreaterThan(10);
     for (let k = 1; k < rows.length; k++) expect(rows[k].upperLoss).toBeLessThan(rows[k - 1].upperLoss + 1e-6);
     expect(rows.at(-1)!.upperLoss).toBeLessThan(0.95 * rows[0].upperLoss);
-    const saved = maid.saveState()!;
-    expect(saved.metricMean).toHaveLength(2);
-    expect(saved.metricSteps).toBe(r.iterations);
-    oracle.dispose();
+    expect(state.metricMean).toHaveLength(2);
+    expect(state.metricSteps).toBe(r.iterations);
   });
 
-  it("metric 'lbfgs': certified descent with unit quasi-Newton steps, at most metricMemory pairs, ahead of −z after 12 iterations", () => {
-    const run = (metric: 'identity' | 'lbfgs') => {
-      const oracle = smallTvOracle(2, 24);
-      const rows: IterationRecord[] = [];
-      const maid = new Maid({ ...MAID_DEFAULTS, metric, metricMemory: 3, step0: 0.1 });
-      // From (−3, −4) the upper loss is convex along the path, so curvature pairs form (from (−5, −5) it is not at first).
-      maid.run(oracle, Float64Array.from([-3, -4]), { budget: { maxIterations: 12 }, onIteration: (row) => rows.push({ ...row }) });
-      oracle.dispose();
-      return { rows, state: maid.saveState()! };
-    };
-    const q = run('lbfgs');
+  it("metric 'lbfgs': certified descent with unit quasi-Newton steps, at most metricMemory pairs, ahead of −z after 12 iterations", async () => {
+    // From (−3, −4) the upper loss is convex along the path, so curvature pairs form (from (−5, −5) it is not at first).
+    const run = (metric: 'identity' | 'lbfgs') => runMaid({ metric, metricMemory: 3, step0: 0.1 }, 12, Float64Array.from([-3, -4]));
+    const q = await run('lbfgs');
     for (let k = 1; k < q.rows.length; k++) expect(q.rows[k].upperLoss).toBeLessThan(q.rows[k - 1].upperLoss + 1e-6);
     expect(q.rows.some((r) => r.step === 1)).toBe(true);
     expect(q.state.pairs!.length).toBeGreaterThan(0);
     expect(q.state.pairs!.length).toBeLessThanOrEqual(3);
-    expect(q.rows.at(-1)!.upperLoss).toBeLessThan(run('identity').rows.at(-1)!.upperLoss);
+    expect(q.rows.at(-1)!.upperLoss).toBeLessThan((await run('identity')).rows.at(-1)!.upperLoss);
   });
 
-  it("metric 'lbfgs' at the float32 floor: a failed quasi-Newton step is retried along −z before MAID stops with accuracy-floor", () => {
-    const oracle = smallTvOracle(2, 24);
-    const rows: IterationRecord[] = [];
-    const maid = new Maid({ ...MAID_DEFAULTS, epsilon0: 1e-9, delta0: 1e-9, metric: 'lbfgs', step0: 0.1 });
-    const r = maid.run(oracle, Float64Array.from([-3, -4]), { budget: { maxIterations: 400 }, onIteration: (row) => rows.push({ ...row }) });
-    oracle.dispose();
+  it("metric 'lbfgs' at the float32 floor: a failed quasi-Newton step is retried along −z before MAID stops with accuracy-floor", async () => {
+    const { r, rows, state } = await runMaid({ epsilon0: 1e-9, delta0: 1e-9, metric: 'lbfgs', step0: 0.1 }, 400, Float64Array.from([-3, -4]));
     expect(r.stopReason).toBe('accuracy-floor');
     expect(rows.some((row) => row.step === 1)).toBe(true);
     for (let k = 1; k < rows.length; k++) expect(rows[k].upperLoss).toBeLessThanOrEqual(rows[k - 1].upperLoss);
     // The stop came from the −z retry: the quasi-Newton memory had been dropped.
-    const state = maid.saveState()!;
     expect(state.pairs).toEqual([]);
     expect(state.last).toBeUndefined();
   });
@@ -146,8 +125,8 @@ describe('MAID on a small TV denoising problem', () => {
     expect(certifyingAccuracy(-1, 1, 1)).toBe(0);
   });
 
-  it("shrinkRule 'predicted': certified descent, the same stationary point as 'fixed', and no more lower-level + CG work", () => {
-    const f = runToStop({ shrinkRule: 'fixed' }), p = runToStop({ shrinkRule: 'predicted' });
+  it("shrinkRule 'predicted': certified descent, the same stationary point as 'fixed', and no more lower-level + CG work", async () => {
+    const f = await runToStop({ shrinkRule: 'fixed' }), p = await runToStop({ shrinkRule: 'predicted' });
     for (let k = 1; k < p.rows.length; k++) expect(p.rows[k].upperLoss).toBeLessThan(p.rows[k - 1].upperLoss + 1e-6);
     // Some shrink jumped further than ×shrink (ε fell by more than 2× between two consecutive rows).
     expect(p.rows.some((row, k) => k > 0 && row.epsilon < 0.5 * p.rows[k - 1].epsilon)).toBe(true);
@@ -155,8 +134,8 @@ describe('MAID on a small TV denoising problem', () => {
     expect(p.work).toBeLessThanOrEqual(f.work);
   });
 
-  it("valueBound 'adjoint': certified descent to the same stationary point as 'gradient', at coarser ε, reaching its final loss with less lower-level + CG work", () => {
-    const g = runToStop({ valueBound: 'gradient' }), a = runToStop({ valueBound: 'adjoint' });
+  it("valueBound 'adjoint': certified descent to the same stationary point as 'gradient', at coarser ε, reaching its final loss with less lower-level + CG work", async () => {
+    const g = await runToStop({ valueBound: 'gradient' }), a = await runToStop({ valueBound: 'adjoint' });
     const median = (rows: IterationRecord[]) => rows.map((row) => row.epsilon).sort((x, y) => x - y)[rows.length >> 1];
     console.log(`gradient: ${g.r.stopReason} after ${g.r.iterations} its, work ${g.work}, median ε ${median(g.rows).toExponential(2)}, loss ${g.rows.at(-1)!.upperLoss}; ` +
       `adjoint: ${a.r.stopReason} after ${a.r.iterations} its, work ${a.work}, median ε ${median(a.rows).toExponential(2)}, loss ${a.rows.at(-1)!.upperLoss}`);
@@ -175,62 +154,62 @@ describe('MAID on a small TV denoising problem', () => {
     expect(workTo(a.rows, level)).toBeLessThan(workTo(g.rows, level));
   });
 
-  it("ω bounds the hypergradient error at MAID's stationary point, with a fresh oracle (no running maxima from earlier θ)", () => {
+  it("ω bounds the hypergradient error at MAID's stationary point, with a fresh oracle (no running maxima from earlier θ)", async () => {
     // Near a stationary point z → 0, so ‖Jᵀq‖/‖q‖ alone would put ‖J‖ (hence c₁, c₂) near 0: the power probe must not.
-    const { r } = runToStop({});
-    for (const { epsilon, zNorm, error, omega } of boundAndError(r.theta, [[1e-1, 1e-1], [1e-2, 1e-2], [1e-3, 1e-3]])) {
+    const { r } = await runToStop({});
+    for (const { epsilon, zNorm, error, omega } of await boundAndError(r.theta, [[1e-1, 1e-1], [1e-2, 1e-2], [1e-3, 1e-3]])) {
       console.log(`θ* ${Array.from(r.theta, (t) => t.toFixed(4))}, ε = δ = ${epsilon}: ‖z‖ ${zNorm.toExponential(2)}, error ${error.toExponential(2)} ≤ ω ${omega.toExponential(2)}`);
       expect(omega).toBeGreaterThanOrEqual(error);
     }
   });
 
-  it('a refinement at the accepted θ warm-starts from the finer x̃ it replaces, not from the coarser accepted one', () => {
-    const oracle = smallTvOracle(2, 24);
+  it('a refinement at the accepted θ warm-starts from the finer x̃ it replaces, not from the coarser accepted one', async () => {
+    const oracle = await smallTvOracle(2, 24);
     const evaluate = oracle.evaluate.bind(oracle);
     let accepted = Array.from(theta0).join(',');
     let latest: Float32Array | undefined; // x̃ of the latest evaluation at the accepted θ
     let refinements = 0;
-    oracle.evaluate = (theta, epsilon) => {
+    oracle.evaluate = async (theta, epsilon, from) => {
       const atAccepted = Array.from(theta).join(',') === accepted;
       if (atAccepted && latest) {
         refinements++;
-        expect(oracle.current.dataSync()).toEqual(latest);
+        expect(await reconstructionOf(oracle)).toEqual(latest);
       }
-      const ev = evaluate(theta, epsilon);
-      if (atAccepted) latest = ev.x.dataSync().slice() as Float32Array;
+      const ev = await evaluate(theta, epsilon, from);
+      if (atAccepted) latest = await reconstructionOf(oracle, ev);
       return ev;
     };
-    new Maid({ ...MAID_DEFAULTS, epsilon0: 0.3, delta0: 0.3, shrinkRule: 'fixed' }).run(oracle, theta0, {
+    await runOptimizer(new Maid({ ...MAID_DEFAULTS, epsilon0: 0.3, delta0: 0.3, shrinkRule: 'fixed' }), oracle, theta0, {
       budget: { maxIterations: 30 },
-      onIteration: (_row, theta) => {
+      onIteration: async (_row, theta) => {
         accepted = Array.from(theta).join(',');
-        latest = oracle.current.dataSync().slice() as Float32Array;
+        latest = await reconstructionOf(oracle);
       },
     });
     expect(refinements).toBeGreaterThan(0);
-    oracle.dispose();
+    await disposeOracle(oracle);
   });
 
-  it('a trial rejected for accuracy alone is re-solved from its own x̃ (closerTo), not from the accepted one', () => {
-    const oracle = smallTvOracle(2, 24);
+  it('a trial rejected for accuracy alone is re-solved from its own x̃ (closerTo), not from the accepted one', async () => {
+    const oracle = await smallTvOracle(2, 24);
     const evaluate = oracle.evaluate.bind(oracle);
     let lastTrial: LowerEvaluation | undefined;
     let accepted = Float64Array.from(theta0);
     let retries = 0;
-    oracle.evaluate = (theta, epsilon, from) => {
+    oracle.evaluate = async (theta, epsilon, from) => {
       if (from) {
         retries++;
         expect(from).toBe(lastTrial); // the trial just rejected
         expect(closerTo(theta, from.theta, accepted)).toBe(true);
       }
-      const ev = evaluate(theta, epsilon, from);
+      const ev = await evaluate(theta, epsilon, from);
       if (theta.some((t, i) => t !== accepted[i])) lastTrial = ev;
       return ev;
     };
-    const r = new Maid().run(oracle, theta0, { budget: { maxIterations: 500 }, onIteration: (_row, theta) => (accepted = Float64Array.from(theta)) });
+    const r = await runOptimizer(new Maid(), oracle, theta0, { budget: { maxIterations: 500 }, onIteration: (_row, theta) => void (accepted = Float64Array.from(theta)) });
     console.log(`${retries} re-solved trials in ${r.iterations} iterations`);
     expect(retries).toBeGreaterThan(0);
-    oracle.dispose();
+    await disposeOracle(oracle);
   });
 
   it('closerTo: whether θ is nearer the first point than the second', () => {
@@ -239,25 +218,25 @@ describe('MAID on a small TV denoising problem', () => {
     expect(closerTo(p(0.1, 0), p(1, 1.1), p(0, 0))).toBe(false);
   });
 
-  it('keeps tf.memory().numTensors flat between outer iterations 5 and 50', () => {
-    const oracle = smallTvOracle(2, 16);
+  it('keeps tf.memory().numTensors flat between outer iterations 5 and 50', async () => {
+    const oracle = await smallTvOracle(2, 16);
     const counts: Record<number, number> = {};
     // No step growth: progress is slow enough that the run neither converges nor reaches the float32 floor by iteration 50.
     for (const valueBound of ['gradient', 'adjoint'] as const) {
       const maid = new Maid({ ...MAID_DEFAULTS, stepGrow: 1, relGradTol: 0, valueBound });
-      const r = maid.run(oracle, theta0, { budget: { maxIterations: 50 }, onIteration: (row) => (counts[row.iter] = tf.memory().numTensors) });
+      const r = await runOptimizer(maid, oracle, theta0, { budget: { maxIterations: 50 }, onIteration: (row) => void (counts[row.iter] = tf.memory().numTensors) });
       expect(r.iterations).toBe(50);
       expect(counts[50]).toBe(counts[5]);
     }
-    oracle.dispose();
+    await disposeOracle(oracle);
   });
 
   it('wasm and cpu backends learn the same θ to 1e-4 relative on a short run', async () => {
     const run = async (backend: string) => {
       await useBackend(backend);
-      const oracle = smallTvOracle(2, 16);
-      const r = new Maid().run(oracle, theta0, { budget: { maxIterations: 8 } });
-      oracle.dispose();
+      const oracle = await smallTvOracle(2, 16);
+      const r = await runOptimizer(new Maid(), oracle, theta0, { budget: { maxIterations: 8 } });
+      await disposeOracle(oracle);
       return r.theta;
     };
     const a = await run('wasm');
@@ -267,4 +246,14 @@ describe('MAID on a small TV denoising problem', () => {
     console.log(`θ wasm ${Array.from(a)} cpu ${Array.from(b)} relative difference ${rel.toExponential(2)}`);
     expect(rel).toBeLessThanOrEqual(1e-4);
   });
+
+  for (const [name, options] of [
+    ["valueBound 'gradient'", { valueBound: 'gradient' }],
+    ["valueBound 'adjoint' (the carried trial hypergradient)", { valueBound: 'adjoint' }],
+    ["metric 'lbfgs'", { metric: 'lbfgs', step0: 0.1 }],
+  ] as const) {
+    it(`resumes bit-for-bit from a checkpoint (${name})`, async () => {
+      await expectResumeExact(() => new Maid({ ...MAID_DEFAULTS, ...options }), 10, 4, { theta0: Float64Array.from([-3, -4]) });
+    });
+  }
 });

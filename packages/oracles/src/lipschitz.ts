@@ -1,5 +1,4 @@
-import type { LowerLevelProblem } from '../problem.js';
-import { squaredNorm, tf, readScalars, type ImageBatch, type Tensor1D } from '../tensor.js';
+import { readScalars, readTensors, squaredNorm, tf, type ImageBatch, type LipschitzState, type LowerLevelProblem, type Tensor1D } from '@bilevel/core';
 
 /** Gradients and products of the random L_J, L_H probe (a mixed product, two Hessian-vector products). */
 export const RANDOM_PROBE_WORK = 3;
@@ -7,6 +6,15 @@ export const RANDOM_PROBE_WORK = 3;
 export const POWER_PROBE_WORK = 3;
 /** What one `LipschitzEstimates.update` spends at most. */
 export const PROBE_WORK = RANDOM_PROBE_WORK + POWER_PROBE_WORK;
+
+/** The running constants with the ‖q‖ of the call and the probe work it spent. */
+export interface ProbedConstants {
+  jacobianNorm: number;
+  lipschitzJ: number;
+  lipschitzHessian: number;
+  qNorm: number;
+  work: number;
+}
 
 /**
  * Running-maximum estimates of the constants in MAID's error bound, probed at radius r around x̃:
@@ -37,9 +45,9 @@ export class LipschitzEstimates {
    * At the θ last probed (a re-solve at finer ε after a failed descent test) the L_J, L_H probes are skipped, and the
    * power probe runs only while its direction still moves (by more than 10⁻² per step).
    */
-  update(problem: LowerLevelProblem, x: ImageBatch, theta: Tensor1D, at: Float64Array, q: ImageBatch, z: Float64Array, radius: number) {
+  async update(problem: LowerLevelProblem, x: ImageBatch, theta: Tensor1D, at: Float64Array, q: ImageBatch, z: Float64Array, radius: number): Promise<ProbedConstants> {
     const zNorm = Math.hypot(...z);
-    const [qNormSq, xNormSq] = readScalars(squaredNorm(q), squaredNorm(x));
+    const [qNormSq, xNormSq] = await readScalars(squaredNorm(q), squaredNorm(x));
     const qNorm = Math.sqrt(qNormSq);
     if (qNorm > 0) this.jacobianNorm = Math.max(this.jacobianNorm, zNorm / qNorm);
     const sameTheta = this.probedAt?.length === at.length && this.probedAt.every((t, i) => t === at[i]);
@@ -48,9 +56,25 @@ export class LipschitzEstimates {
     if (qNorm > 0 && !sameTheta) {
       // Probe no finer than float32 can resolve relative to ‖x‖.
       const r = Math.max(radius, 1e-4 * Math.sqrt(xNormSq));
-      const [dJ, dH] = readScalars(...tf.tidy(() => {
-        const dir = tf.randomNormal(x.shape, 0, 1, 'float32', this.seed++);
-        const p = tf.mul(dir, r / Math.sqrt(tf.sum(tf.square(dir)).dataSync()[0]));
+      const [dJ, dH] = await this.randomProbe(problem, x, theta, q, qNorm, z, r);
+      this.lipschitzJ = Math.max(this.lipschitzJ, dJ);
+      this.lipschitzHessian = Math.max(this.lipschitzHessian, dH);
+      work += RANDOM_PROBE_WORK;
+    }
+    if (!sameTheta || this.directionMoved > 1e-2) {
+      this.jacobianNorm = Math.max(this.jacobianNorm, await this.powerProbe(problem, x, theta));
+      work += POWER_PROBE_WORK;
+    }
+    return { jacobianNorm: this.jacobianNorm, lipschitzJ: this.lipschitzJ, lipschitzHessian: this.lipschitzHessian, qNorm, work };
+  }
+
+  /** ‖(J(x̃+p) − J(x̃))ᵀq̂‖/r and ‖(B(x̃+p) − B(x̃))q̂‖/r for p = r·d/‖d‖, d a seeded N(0, I) direction. */
+  private async randomProbe(problem: LowerLevelProblem, x: ImageBatch, theta: Tensor1D, q: ImageBatch, qNorm: number, z: Float64Array, r: number): Promise<number[]> {
+    const dir = tf.randomNormal(x.shape, 0, 1, 'float32', this.seed++);
+    try {
+      const [dirNormSq] = await readScalars(tf.sum(tf.square(dir)));
+      return await readScalars(...tf.tidy(() => {
+        const p = tf.mul(dir, r / Math.sqrt(dirNormSq));
         const xp = tf.add(x, p) as ImageBatch;
         const qh = tf.div(q, qNorm) as ImageBatch;
         // z = −(∂θ∂ₓh)ᵀq at x̃, so (∂θ∂ₓh)ᵀq̂ = −z/‖q‖ there: one mixed product instead of two.
@@ -58,19 +82,13 @@ export class LipschitzEstimates {
         const hDiff = tf.sub(problem.hvpX(xp, theta, qh), problem.hvpX(x, theta, qh));
         return [tf.div(tf.norm(jDiff), r), tf.div(tf.norm(hDiff), r)];
       }));
-      this.lipschitzJ = Math.max(this.lipschitzJ, dJ);
-      this.lipschitzHessian = Math.max(this.lipschitzHessian, dH);
-      work += RANDOM_PROBE_WORK;
+    } finally {
+      dir.dispose();
     }
-    if (!sameTheta || this.directionMoved > 1e-2) {
-      this.jacobianNorm = Math.max(this.jacobianNorm, this.powerProbe(problem, x, theta));
-      work += POWER_PROBE_WORK;
-    }
-    return { jacobianNorm: this.jacobianNorm, lipschitzJ: this.lipschitzJ, lipschitzHessian: this.lipschitzHessian, qNorm, work };
   }
 
   /** ‖Jw‖ for the current unit direction w (central differences, step h = 10⁻²), then w ← JᵀJw/‖JᵀJw‖. */
-  private powerProbe(problem: LowerLevelProblem, x: ImageBatch, theta: Tensor1D): number {
+  private async powerProbe(problem: LowerLevelProblem, x: ImageBatch, theta: Tensor1D): Promise<number> {
     const d = theta.shape[0];
     const w = Float32Array.from(this.direction?.length === d ? this.direction : new Array<number>(d).fill(1 / Math.sqrt(d)));
     const h = 1e-2;
@@ -80,9 +98,9 @@ export class LipschitzEstimates {
       const Jw = tf.div(diff, 2 * h) as ImageBatch;
       return [tf.norm(Jw), problem.mixedVjp(x, theta, Jw)];
     });
-    const [norm] = readScalars(jw);
-    const v = Array.from(next.dataSync());
-    next.dispose();
+    const [normValues, nextValues] = await readTensors(jw, next);
+    const norm = normValues[0];
+    const v = Array.from(nextValues);
     const vNorm = Math.hypot(...v);
     if (vNorm > 0 && Number.isFinite(vNorm)) {
       this.direction = v.map((vi) => vi / vNorm);
@@ -91,11 +109,11 @@ export class LipschitzEstimates {
     return Number.isFinite(norm) ? norm : 0;
   }
 
-  snapshot() {
+  snapshot(): LipschitzState {
     return { jacobianNorm: this.jacobianNorm, lipschitzJ: this.lipschitzJ, lipschitzHessian: this.lipschitzHessian, seed: this.seed, direction: this.direction };
   }
 
-  restore(s: { jacobianNorm: number; lipschitzJ: number; lipschitzHessian: number; seed?: number; direction?: number[] }) {
+  restore(s: LipschitzState): void {
     this.jacobianNorm = s.jacobianNorm;
     this.lipschitzJ = s.lipschitzJ;
     this.lipschitzHessian = s.lipschitzHessian;

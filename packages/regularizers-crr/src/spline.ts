@@ -1,4 +1,5 @@
 import { tf, type Tensor } from '@bilevel/core';
+import { PSI, runSplineKernel, SIGMA, SLOPE, SLOPE_GRADIENT, type LocateCache } from './spline-fused.js';
 
 /**
  * Monotone activations σ_c with σ_c(0) = 0 on J uniform pieces of width Δ covering [−T, T], parameterized by
@@ -82,106 +83,27 @@ export function lookupInJs(): boolean {
 
 /**
  * σ, σ', ψ and the slope gradient at responses a (units of Δ, offset J/2), [rows, C] (channel fastest): by
- * tf ops with tf.gather, or (`js`, the default on wasm/cpu) by one pass over the responses on the CPU.
+ * tf ops with tf.gather, or (`js`, the default on wasm/cpu) by one fused JavaScript pass over the responses in
+ * backend memory (spline-fused.ts; the gather path where fused kernels are switched off).
  */
 export function evaluateSpline(kind: SplineKind, T: SplineTables, a: Tensor, D: number, js = lookupInJs()): SplineEval {
-  return js ? evaluateInJs(kind, T, a, D) : evaluateWithGather(kind, T, a, D);
+  return js ? evaluateFused(kind, T, a, D) : evaluateWithGather(kind, T, a, D);
 }
 
-/** The same piecewise formulas as `evaluateWithGather`, element by element (tables read back once, each output computed on demand). */
-function evaluateInJs(kind: SplineKind, T: SplineTables, a: Tensor, D: number): SplineEval {
-  const { C, J } = T;
-  const av = a.dataSync() as Float32Array;
-  const shape = a.shape;
-  const tab = Object.fromEntries(Object.entries(T.tabs).map(([k, t]) => [k, t.dataSync() as Float32Array]));
-  const N = av.length;
-  const linear = kind === 'linear';
-  const hi = linear ? J : J + 1, off = linear ? 0 : 0.5;
-  // Piece k (flat into the tables) and fraction r of every element, shared by the outputs.
-  const idx = new Int32Array(N), frac = new Float32Array(N), inside = new Uint8Array(N), excess = new Float32Array(N);
-  for (let e = 0; e < N; e++) {
-    const b = av[e] + off;
-    const bc = b < 0 ? 0 : b > hi ? hi : b;
-    let k = Math.floor(bc);
-    if (k > hi - 1) k = hi - 1;
-    idx[e] = (e % C) * hi + k;
-    frac[e] = bc - k;
-    inside[e] = b === bc ? 1 : 0;
-    excess[e] = b - bc;
-  }
-  let sigmaCache: Float32Array | undefined;
-  const sigmaValues = () => {
-    if (sigmaCache) return sigmaCache;
-    const out = new Float32Array(N);
-    if (linear) for (let e = 0; e < N; e++) out[e] = tab.sig[idx[e]] + tab.DS[idx[e]] * frac[e];
-    else for (let e = 0; e < N; e++) {
-      const i = idx[e], r = frac[e];
-      out[e] = tab.sig[i] + D * (tab.S0[i] * r + 0.5 * tab.dS[i] * r * r);
-    }
-    return (sigmaCache = out);
-  };
+/** The same piecewise formulas as `evaluateWithGather`, element by element (the pieces located once per a, each output on demand). */
+function evaluateFused(kind: SplineKind, T: SplineTables, a: Tensor, D: number): SplineEval {
+  const { C, J, tabs } = T;
+  const tables = kind === 'linear' ? [tabs.S, tabs.DS, tabs.sig, tabs.psi] : [tabs.S0, tabs.dS, tabs.sig, tabs.psi];
+  const cache: LocateCache = {};
+  let gathered: SplineEval | undefined;
+  const fallback = () => (gathered ??= evaluateWithGather(kind, T, a, D));
+  const run = (output: number, w?: Tensor) =>
+    runSplineKernel(cache, w ? [a, ...tables, w] : [a, ...tables], { smooth: kind === 'linear' ? 0 : 1, output, C, J, D });
   return {
-    sigma: () => tf.tensor(sigmaValues(), shape),
-    slope: () => {
-      const out = new Float32Array(N);
-      if (linear) for (let e = 0; e < N; e++) out[e] = inside[e] ? tab.S[idx[e]] : 0;
-      else for (let e = 0; e < N; e++) out[e] = inside[e] ? tab.S0[idx[e]] + tab.dS[idx[e]] * frac[e] : 0;
-      return tf.tensor(out, shape);
-    },
-    psi: () => {
-      const sg = sigmaValues(), out = new Float32Array(N);
-      for (let e = 0; e < N; e++) {
-        const i = idx[e], r = frac[e];
-        const inner = linear
-          ? tab.psi[i] + D * tab.sig[i] * r + 0.5 * D * tab.DS[i] * r * r
-          : tab.psi[i] + D * tab.sig[i] * r + D * D * (0.5 * tab.S0[i] * r * r + (tab.dS[i] * r * r * r) / 6);
-        out[e] = inner + sg[e] * excess[e] * D;
-      }
-      return tf.tensor(out, shape);
-    },
-    slopeGradient: (w) => {
-      const wv = w.dataSync() as Float32Array;
-      const out = new Float64Array(C * J);
-      const mid = J / 2;
-      if (linear) {
-        // Δ[Σ_{k>j} w + Σ_{k=j} r w − clip(J/2 − j, 0, 1) Σ w]
-        const h0 = new Float64Array(C * J), h1 = new Float64Array(C * J);
-        for (let e = 0; e < N; e++) {
-          h0[idx[e]] += wv[e];
-          h1[idx[e]] += wv[e] * frac[e];
-        }
-        for (let c = 0; c < C; c++) {
-          let above = 0, total = 0;
-          for (let k = 0; k < J; k++) total += h0[c * J + k];
-          for (let j = J - 1; j >= 0; j--) {
-            const base = Math.min(Math.max(mid - j, 0), 1);
-            out[c * J + j] = D * (above + h1[c * J + j] - base * total);
-            above += h0[c * J + j];
-          }
-        }
-      } else {
-        const n = J + 1;
-        const h0 = new Float64Array(C * n), hA = new Float64Array(C * n), hB = new Float64Array(C * n);
-        for (let e = 0; e < N; e++) {
-          const i = idx[e], r = frac[e], x = wv[e];
-          h0[i] += x;
-          hA[i] += x * (1 - 0.5 * (1 - r) * (1 - r));
-          hB[i] += x * 0.5 * r * r;
-        }
-        for (let c = 0; c < C; c++) {
-          let total = 0;
-          for (let k = 0; k < n; k++) total += h0[c * n + k];
-          // above[k] = Σ_{k' > k} h0
-          const above = new Float64Array(n);
-          for (let k = n - 2; k >= 0; k--) above[k] = above[k + 1] + h0[c * n + k + 1];
-          for (let j = 0; j < J; j++) {
-            const base = j < mid - 1 ? 1 : j === mid - 1 ? 7 / 8 : j === mid ? 1 / 8 : 0;
-            out[c * J + j] = D * (above[j + 1] + hA[c * n + j + 1] + hB[c * n + j] - base * total);
-          }
-        }
-      }
-      return tf.tensor2d(Float32Array.from(out), [C, J]);
-    },
+    sigma: () => run(SIGMA) ?? fallback().sigma(),
+    slope: () => run(SLOPE) ?? fallback().slope(),
+    psi: () => run(PSI) ?? fallback().psi(),
+    slopeGradient: (w) => run(SLOPE_GRADIENT, w) ?? fallback().slopeGradient(w),
   };
 }
 

@@ -22,29 +22,29 @@ function randomTheta(reg: ConvexRidge, seed: number): Float32Array {
 
 describe('CRR through the shared conformance suite', () => {
   for (const [channels, size, range, engine] of [[[3, 5], 3, 0.5, 'patches'], [[4], 4, 0.3, 'patches'], [[2, 3, 4], 3, 1, 'patches'], [[3, 5], 3, 0.5, 'native']] as const) {
-    it(`smooth σ, channels ${JSON.stringify(channels)}, ${size}×${size}, ${engine}: gradient, HVP, mixed product, curvature, convexity, memory`, () => {
+    it(`smooth σ, channels ${JSON.stringify(channels)}, ${size}×${size}, ${engine}: gradient, HVP, mixed product, curvature, convexity, memory`, async () => {
       const reg = new ConvexRidge({ channels: [...channels], size, range, knots: 11, engine });
-      const r = regularizerConformance(reg, { thetas: [randomTheta(reg, 1), randomTheta(reg, 2)], convex: true, shape: [2, 20, 20, 1] });
-      assertConformance(r);
+      const r = await regularizerConformance(reg, { thetas: [randomTheta(reg, 1), randomTheta(reg, 2)], convex: true, shape: [2, 20, 20, 1] });
+      await assertConformance(r);
     });
   }
 
-  it("linear σ (the paper's spline): gradient, curvature, convexity, memory; HVP = FD of gradX away from the knots", () => {
+  it("linear σ (the paper's spline): gradient, curvature, convexity, memory; HVP = FD of gradX away from the knots", async () => {
     const reg = new ConvexRidge({ channels: [3, 5], size: 3, range: 0.5, knots: 11, activation: 'linear' });
     const theta = randomTheta(reg, 3);
     const x = tf.randomUniform([2, 20, 20, 1], 0, 1, 'float32', 3) as ImageBatch;
     const p = { x, theta };
     const th = tf.tensor1d(theta);
-    const checks = [gradientCheck(reg, p), curvatureCheck(reg, p), convexityCheck(reg, p), memoryCheck('crr linear', () => [reg.gradX(x, th), reg.hvpX(x, th, x), reg.mixedVjp(x, th, x)])];
+    const checks = [await gradientCheck(reg, p), await curvatureCheck(reg, p), await convexityCheck(reg, p), memoryCheck('crr linear', () => [reg.gradX(x, th), reg.hvpX(x, th, x), reg.mixedVjp(x, th, x)])];
     for (const c of checks) expect(c.passed, `${c.name}: ${c.error} (${c.detail})`).toBe(true);
     // ∇R is only Lipschitz: its directional derivative matches the a.e. Hessian for steps that cross few knots.
-    expect(hvpCheck(reg, p, 13, 2e-2, 1e-3).passed).toBe(true);
+    expect((await hvpCheck(reg, p, 13, 2e-2, 1e-3)).passed).toBe(true);
     tf.dispose([x, th]);
   });
 
-  it('the registered plugin passes the plugin kit with its defaults (1→8→32, 7×7, 21 knots)', () => {
-    const r = regularizerPluginConformance(crrModule, 'crr', { shape: [1, 24, 24, 1], convex: true, thetas: [new ConvexRidge().initialTheta(0)] });
-    assertConformance(r);
+  it('the registered plugin passes the plugin kit with its defaults (1→8→32, 7×7, 21 knots)', async () => {
+    const r = await regularizerPluginConformance(crrModule, 'crr', { shape: [1, 24, 24, 1], convex: true, thetas: [new ConvexRidge().initialTheta(0)] });
+    await assertConformance(r);
   });
 
   it('θ₀: ‖W‖ = 1, zero-mean composite kernel, σ = clip(·, −T, T); layout and parameter count', () => {
@@ -94,6 +94,20 @@ describe('CRR through the shared conformance suite', () => {
         expect(tf.max(tf.abs(tf.sub(js.slopeGradient(w), tg.slopeGradient(w)))).dataSync()[0]).toBeLessThan(1e-4);
       });
     }
+  });
+
+  it('with fused kernels switched off the JavaScript path falls back to tf.gather (same results)', async () => {
+    const { evaluateSpline, splineTables } = await import('@bilevel/regularizers-crr');
+    const { fusedKernels } = await import('@bilevel/core');
+    tf.tidy(() => {
+      const T = splineTables('smooth', tf.randomUniform([2 * 6], -2, 1, 'float32', 1), 2, 6, 0.1);
+      const a = tf.randomUniform([30, 2], -2, 8, 'float32', 2);
+      const fused = evaluateSpline('smooth', T, a, 0.1, true).psi();
+      fusedKernels.enabled = false;
+      const fallback = evaluateSpline('smooth', T, a, 0.1, true).psi();
+      fusedKernels.enabled = true;
+      expect(tf.max(tf.abs(tf.sub(fused, fallback))).dataSync()[0]).toBeLessThan(1e-5);
+    });
   });
 
   it('value integrates σ exactly: R(x) for a 1×1 single-channel W is λ Σ ψ(w x)', () => {

@@ -22,10 +22,10 @@ function randomTheta(reg: FieldsOfExperts, seed: number): Float32Array {
 describe('Fields of Experts through the shared conformance suite', () => {
   for (const engine of ['patches', 'native'] as const) {
     for (const [zeroMean, boundary] of [[0, 'reflect'], [1, 'symmetric'], [0, 'valid']] as const) {
-      it(`${engine}, ${boundary}, zeroMean ${zeroMean}: gradient, HVP, mixed product, curvature, convexity, memory`, () => {
+      it(`${engine}, ${boundary}, zeroMean ${zeroMean}: gradient, HVP, mixed product, curvature, convexity, memory`, async () => {
         const reg = registry.create('regularizer', 'foe', { filters: 6, size: 5, zeroMean, engine, boundary }, ctx, 'regularizer.options') as FieldsOfExperts;
-        const r = regularizerConformance(reg, { thetas: [reg.initialTheta(3), randomTheta(reg, 1), randomTheta(reg, 2)], convex: true });
-        assertConformance(r);
+        const r = await regularizerConformance(reg, { thetas: [reg.initialTheta(3), randomTheta(reg, 1), randomTheta(reg, 2)], convex: true });
+        await assertConformance(r);
         expect(r.checks.length).toBeGreaterThan(12);
       });
     }
@@ -78,13 +78,13 @@ describe('Fields of Experts through the shared conformance suite', () => {
     tf.dispose([th, x, xe]);
   });
 
-  it('the two engines agree on value, gradX, hvpX and mixedVjp (odd image sizes, batch 3)', () => {
+  it('the two engines agree on value, gradX, hvpX and mixedVjp (odd image sizes, batch 3)', async () => {
     const a = new FieldsOfExperts({ filters: 5, size: 4, engine: 'patches' });
     const b = new FieldsOfExperts({ filters: 5, size: 4, engine: 'native' });
     const th = tf.tensor1d(a.initialTheta(5));
     const x = tf.randomUniform([3, 13, 17, 1], 0, 1, 'float32', 1) as ImageBatch;
     const v = tf.randomNormal([3, 13, 17, 1], 0, 1, 'float32', 2) as ImageBatch;
-    const d = implementationDifferences(a, b, x, th, v);
+    const d = await implementationDifferences(a, b, x, th, v);
     expect(d.value).toBeLessThan(1e-5);
     expect(d.gradX).toBeLessThan(1e-4);
     expect(d.hvpX).toBeLessThan(1e-4);

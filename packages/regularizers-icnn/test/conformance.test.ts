@@ -23,18 +23,18 @@ function randomTheta(reg: Icnn, seed: number): Float32Array {
 
 describe('ICNN through the shared conformance suite', () => {
   for (const [channels, engine] of [[[6, 3], 'patches'], [[5, 4, 2], 'patches'], [[6, 3], "native"]] as const) {
-    it(`channels ${JSON.stringify(channels)}, ${engine}: gradient, HVP, mixed product, curvature, convexity, memory`, () => {
+    it(`channels ${JSON.stringify(channels)}, ${engine}: gradient, HVP, mixed product, curvature, convexity, memory`, async () => {
       const reg = new Icnn({ channels: [...channels], size: 4, engine });
       // σ's corner has width ε = 0.05 in response units: central differences need steps that resolve it.
-      const r = regularizerConformance(reg, { thetas: [reg.initialTheta(1), randomTheta(reg, 1), randomTheta(reg, 2)], convex: true, step: 4e-3 });
-      assertConformance(r);
+      const r = await regularizerConformance(reg, { thetas: [reg.initialTheta(1), randomTheta(reg, 1), randomTheta(reg, 2)], convex: true, step: 4e-3 });
+      await assertConformance(r);
       expect(r.checks.some((c) => c.name.includes('convexity'))).toBe(true);
     });
   }
 
-  it('the registered plugin passes the plugin kit (descriptor, layout, conformance) with default options', () => {
-    const r = regularizerPluginConformance(icnnModule, 'icnn', { shape: [1, 16, 16, 1], convex: true });
-    assertConformance(r);
+  it('the registered plugin passes the plugin kit (descriptor, layout, conformance) with default options', async () => {
+    const r = await regularizerPluginConformance(icnnModule, 'icnn', { shape: [1, 16, 16, 1], convex: true });
+    await assertConformance(r);
   });
 
   it('defaults: two layers [32, 4], 7×7, about 2000 parameters; fixed γ drops its parameter', () => {
@@ -46,12 +46,12 @@ describe('ICNN through the shared conformance suite', () => {
     expect(c.mu).toBeCloseTo(1e-3, 8);
   });
 
-  it('the two engines agree on value, gradX, hvpX and mixedVjp', () => {
+  it('the two engines agree on value, gradX, hvpX and mixedVjp', async () => {
     const [a, b] = (['patches', 'native'] as const).map((engine) => new Icnn({ channels: [5, 3], size: 3, engine }));
     const th = tf.tensor1d(randomTheta(a, 4));
     const x = tf.randomUniform([2, 13, 11, 1], 0, 1, 'float32', 1) as ImageBatch;
     const v = tf.randomNormal([2, 13, 11, 1], 0, 1, 'float32', 2) as ImageBatch;
-    const d = implementationDifferences(a, b, x, th, v);
+    const d = await implementationDifferences(a, b, x, th, v);
     expect(d.value).toBeLessThan(1e-5);
     expect(d.gradX).toBeLessThan(1e-4);
     expect(d.hvpX).toBeLessThan(1e-4);

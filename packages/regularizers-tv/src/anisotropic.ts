@@ -55,7 +55,7 @@ export class AnisotropicTV implements Regularizer {
   }
 
   gradX(x: ImageBatch, theta: Tensor1D): ImageBatch {
-    const fused = fusedTvGrad(x, theta.dataSync());
+    const fused = fusedTvGrad(x, theta);
     if (fused) return fused;
     return tf.tidy(() => {
       const { w, nu2 } = tvScalars(theta);
@@ -72,7 +72,7 @@ export class AnisotropicTV implements Regularizer {
   }
 
   hvpX(x: ImageBatch, theta: Tensor1D, v: ImageBatch): ImageBatch {
-    const fused = fusedTvHvp(x, v, theta.dataSync());
+    const fused = fusedTvHvp(x, v, theta);
     if (fused) return fused;
     return tf.tidy(() => {
       const { w, nu2 } = tvScalars(theta);

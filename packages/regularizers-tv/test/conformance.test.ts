@@ -9,10 +9,10 @@ const thetas = [Float32Array.from([-1, -2]), Float32Array.from([0.5, -1.5])];
 
 describe('TV regularizers through the shared conformance suite', () => {
   for (const name of registry.names('regularizer')) {
-    it(`${name}: gradient, HVP, mixed product, curvature, convexity, memory`, () => {
+    it(`${name}: gradient, HVP, mixed product, curvature, convexity, memory`, async () => {
       const reg = registry.create('regularizer', name, {}, { imageShape: [16, 16], seed: 0 }, 'regularizer.options');
-      const r = regularizerConformance(reg, { thetas, convex: true });
-      assertConformance(r);
+      const r = await regularizerConformance(reg, { thetas, convex: true });
+      await assertConformance(r);
       expect(r.checks.length).toBeGreaterThan(8);
     });
   }

@@ -13,15 +13,15 @@ export class ConjugateGradient implements LinearSolver {
   readonly name = 'cg';
   constructor(readonly options: CgOptions = { maxIterations: 2000 }) {}
 
-  solve(apply: (v: Tensor) => Tensor, b: Tensor, x0: Tensor | undefined, tolerance: number): LinearSolveResult {
+  async solve(apply: (v: Tensor) => Tensor, b: Tensor, x0: Tensor | undefined, tolerance: number): Promise<LinearSolveResult> {
     let x = tf.zerosLike(b);
     let r = tf.clone(b);
-    let [rs] = readScalars(squaredNorm(r));
+    let [rs] = await readScalars(squaredNorm(r));
     let iterations = 0;
     if (x0) {
       const rWarm = tf.tidy(() => tf.sub(b, apply(x0)));
       iterations = 1;
-      const [rsWarm] = readScalars(squaredNorm(rWarm));
+      const [rsWarm] = await readScalars(squaredNorm(rWarm));
       if (rsWarm < rs) {
         x.dispose(); r.dispose();
         x = tf.clone(x0); r = rWarm; rs = rsWarm;
@@ -31,12 +31,12 @@ export class ConjugateGradient implements LinearSolver {
     while (Math.sqrt(rs) > tolerance && iterations < this.options.maxIterations) {
       iterations++;
       const Ap = apply(p);
-      const [pAp] = readScalars(dot(p, Ap));
+      const [pAp] = await readScalars(dot(p, Ap));
       const alpha = rs / pAp;
       const [xn, rn] = tf.tidy(() => [tf.add(x, tf.mul(p, alpha)), tf.sub(r, tf.mul(Ap, alpha))]);
       Ap.dispose(); x.dispose(); r.dispose();
       x = xn; r = rn;
-      const [rsNew] = readScalars(squaredNorm(r));
+      const [rsNew] = await readScalars(squaredNorm(r));
       const pn = tf.tidy(() => tf.add(r, tf.mul(p, rsNew / rs)));
       p.dispose();
       p = pn;

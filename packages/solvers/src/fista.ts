@@ -30,8 +30,17 @@ export const FISTA_DEFAULTS: FistaOptions = { maxIterations: 20000, restart: tru
 export class Fista implements LowerSolver {
   constructor(readonly options: FistaOptions = FISTA_DEFAULTS, readonly name = 'fista') {}
 
-  solve(problem: LowerLevelProblem, theta: Tensor1D, x0: ImageBatch, tolerance: number): LowerSolveResult {
-    const { mu, L } = problem.curvature(theta.dataSync() as Float32Array);
+  async solve(problem: LowerLevelProblem, thetaValues: Float32Array, x0: ImageBatch, tolerance: number): Promise<LowerSolveResult> {
+    const theta = tf.tensor1d(thetaValues);
+    try {
+      return await this.iterate(problem, thetaValues, theta, x0, tolerance);
+    } finally {
+      theta.dispose();
+    }
+  }
+
+  private async iterate(problem: LowerLevelProblem, thetaValues: Float32Array, theta: Tensor1D, x0: ImageBatch, tolerance: number): Promise<LowerSolveResult> {
+    const { mu, L } = problem.curvature(thetaValues);
     const step = 1 / L;
     const beta = (Math.sqrt(L) - Math.sqrt(mu)) / (Math.sqrt(L) + Math.sqrt(mu));
     let x = tf.clone(x0);
@@ -48,7 +57,7 @@ export class Fista implements LowerSolver {
       const g = pending ?? problem.gradX(z, theta);
       if (pending) extra--;
       pending = undefined;
-      const [gnSq, gDotMomentum] = readScalars(squaredNorm(g), tf.tidy(() => dot(g, tf.sub(z, x))));
+      const [gnSq, gDotMomentum] = await readScalars(squaredNorm(g), tf.tidy(() => dot(g, tf.sub(z, x))));
       const gradNorm = Math.sqrt(gnSq);
       const stop = gradNorm / mu <= tolerance ? 'certified'
         : k + extra >= this.options.maxIterations ? 'iteration-cap'
@@ -59,7 +68,7 @@ export class Fista implements LowerSolver {
         return { x: z, iterations: k + extra, gradNorm, certifiedError: gradNorm / mu, stop };
       }
       if (this.options.newton && gradNorm <= nextNewton) {
-        const run = newtonSteps(problem, theta, z, g, gradNorm, mu, tolerance, this.options.newton, this.options.maxIterations - k - extra);
+        const run = await newtonSteps(problem, theta, z, g, gradNorm, mu, tolerance, this.options.newton, this.options.maxIterations - k - extra);
         extra += run.work;
         // Back off: the next try after a tenfold decrease of ‖∇ₓh‖, 100-fold after a failed try, 10⁴-fold after two, …
         newtonFailures = run.x ? 0 : newtonFailures + 1;

@@ -27,10 +27,10 @@ export interface NewtonRun {
  * one that does not decrease it is discarded; no step starts once `budget` work is spent. Returns undefined `x` when
  * the first step fails to halve ‖∇ₓh‖, so the caller (FISTA) carries on with its momentum intact.
  */
-export function newtonSteps(
+export async function newtonSteps(
   problem: LowerLevelProblem, theta: Tensor1D, x0: ImageBatch, g0: ImageBatch, gradNorm0: number, mu: number,
   tolerance: number, options: NewtonOptions, budget = Infinity,
-): NewtonRun {
+): Promise<NewtonRun> {
   const cg = new ConjugateGradient({ maxIterations: options.cgCap });
   let x: ImageBatch | undefined;
   let g = g0;
@@ -38,11 +38,11 @@ export function newtonSteps(
   let work = 0;
   for (let k = 0; gradNorm / mu > tolerance && work < budget; k++) {
     const from = x ?? x0;
-    const step = cg.solve((v) => problem.hvpX(from, theta, v as ImageBatch), g, undefined, options.forcing * gradNorm);
+    const step = await cg.solve((v) => problem.hvpX(from, theta, v as ImageBatch), g, undefined, options.forcing * gradNorm);
     const xt = tf.tidy(() => tf.sub(from, step.solution)) as ImageBatch;
     step.solution.dispose();
     const gt = problem.gradX(xt, theta);
-    const [normSq] = readScalars(squaredNorm(gt));
+    const [normSq] = await readScalars(squaredNorm(gt));
     const nt = Math.sqrt(normSq);
     work += step.iterations + 1;
     const halved = nt <= 0.5 * gradNorm;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createContainer, LowerLevelProblem, PluginRegistry, tf, type ImageBatch, type LowerSolver } from '@bilevel/core';
+import { createContainer, LowerLevelProblem, PluginRegistry, readScalars, tf, type ImageBatch, type LowerSolver } from '@bilevel/core';
 import { addGaussianNoise, syntheticImage, toBatch } from '@bilevel/datasets';
 import { IdentityOperator, L2Fidelity } from '@bilevel/operators';
 import { AnisotropicTV } from '@bilevel/regularizers-tv';
@@ -17,11 +17,7 @@ const newtonCg = makeNewtonCg();
 const fista = new Fista();
 
 function solveAt(solver: LowerSolver, theta: number[], x0: ImageBatch, tolerance: number) {
-  const { problem } = fixture;
-  const t = tf.tensor1d(theta);
-  const r = solver.solve(problem, t, x0, tolerance);
-  t.dispose();
-  return r;
+  return solver.solve(fixture.problem, Float32Array.from(theta), x0, tolerance);
 }
 
 const fixture = tvProblem();
@@ -29,12 +25,12 @@ const fixture = tvProblem();
 describe('lower-level solvers on TV denoising (2 images 24×24)', () => {
   const thetas = [[-2.5, -2.5], [-2, -4]];
 
-  it('newton-cg stops certified, and its certificate bounds the distance to the solution', () => {
+  it('newton-cg stops certified, and its certificate bounds the distance to the solution', async () => {
     for (const theta of thetas) {
-      const ref = solveAt(fista, theta, fixture.noisy, 1e-6);
+      const ref = await solveAt(fista, theta, fixture.noisy, 1e-6);
       for (const tolerance of [1e-1, 1e-2, 1e-3]) {
-        const r = solveAt(newtonCg, theta, fixture.noisy, tolerance);
-        const error = tf.tidy(() => tf.norm(tf.sub(r.x, ref.x)).dataSync()[0]);
+        const r = await solveAt(newtonCg, theta, fixture.noisy, tolerance);
+        const [error] = await readScalars(tf.tidy(() => tf.norm(tf.sub(r.x, ref.x))));
         console.log(`θ = (${theta}) ε = ${tolerance}: certificate ${r.certifiedError.toExponential(2)}, ‖x̃ − x̂‖ = ${error.toExponential(2)}, ${r.iterations} its`);
         expect(r.stop).toBe('certified');
         expect(r.certifiedError).toBeLessThanOrEqual(tolerance);
@@ -45,13 +41,13 @@ describe('lower-level solvers on TV denoising (2 images 24×24)', () => {
     }
   });
 
-  it('newton-cg needs less lower-level work than FISTA for tight accuracies from a warm start', () => {
+  it('newton-cg needs less lower-level work than FISTA for tight accuracies from a warm start', async () => {
     // Small smoothing (γ = e⁻⁵): the ill-conditioned regime of the TV Kodak96 runs.
     const theta = [-2, -5];
-    const warm = solveAt(fista, [-2.05, -5], fixture.noisy, 1e-3);
+    const warm = await solveAt(fista, [-2.05, -5], fixture.noisy, 1e-3);
     for (const tolerance of [1e-3, 1e-4]) {
-      const f = solveAt(fista, theta, warm.x, tolerance);
-      const n = solveAt(newtonCg, theta, warm.x, tolerance);
+      const f = await solveAt(fista, theta, warm.x, tolerance);
+      const n = await solveAt(newtonCg, theta, warm.x, tolerance);
       console.log(`ε = ${tolerance}: FISTA ${f.iterations}, newton-cg ${n.iterations} gradients + Hessian-vector products`);
       expect(n.iterations).toBeLessThan(f.iterations);
       f.x.dispose();
@@ -60,27 +56,27 @@ describe('lower-level solvers on TV denoising (2 images 24×24)', () => {
     warm.x.dispose();
   });
 
-  it('reports the iteration cap and the float32 floor instead of looping', () => {
-    const capped = solveAt(makeNewtonCg({ maxIterations: 30 }), [-2.5, -2.5], fixture.noisy, 1e-6);
+  it('reports the iteration cap and the float32 floor instead of looping', async () => {
+    const capped = await solveAt(makeNewtonCg({ maxIterations: 30 }), [-2.5, -2.5], fixture.noisy, 1e-6);
     expect(capped.stop).toBe('iteration-cap');
     expect(capped.iterations).toBeLessThanOrEqual(30 + NEWTON_DEFAULTS.cgCap + 1);
     capped.x.dispose();
-    const floor = solveAt(makeNewtonCg({ stallWindow: 50 }), [-2.5, -2.5], fixture.noisy, 1e-12);
+    const floor = await solveAt(makeNewtonCg({ stallWindow: 50 }), [-2.5, -2.5], fixture.noisy, 1e-12);
     expect(floor.stop).toBe('float32-floor');
     expect(floor.certifiedError).toBeGreaterThan(1e-12);
     expect(floor.certifiedError).toBeLessThan(1e-3);
     floor.x.dispose();
   });
 
-  it('does not leak tensors across repeated solves', () => {
-    const once = () => solveAt(newtonCg, [-2.5, -2.5], fixture.noisy, 1e-3).x.dispose();
-    once();
+  it('does not leak tensors across repeated solves', async () => {
+    const once = async () => (await solveAt(newtonCg, [-2.5, -2.5], fixture.noisy, 1e-3)).x.dispose();
+    await once();
     const before = tf.memory().numTensors;
-    for (let i = 0; i < 3; i++) once();
+    for (let i = 0; i < 3; i++) await once();
     expect(tf.memory().numTensors).toBe(before);
   });
 
-  it('is registered as the newton-cg lower solver, with its options checked', () => {
+  it('is registered as the newton-cg lower solver, with its options checked', async () => {
     const registry = PluginRegistry.fromContainer(createContainer([solversModule]));
     const make = (options: Record<string, unknown>) => registry.create('lowerSolver', 'newton-cg', options, { imageShape: [24, 24] as const, seed: 0 }, 'lowerSolver.options') as Fista;
     const solver = make({ forcing: 0.2, cgCap: 10 });

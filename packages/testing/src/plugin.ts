@@ -37,9 +37,9 @@ export interface PluginSuiteOptions extends RegularizerSuiteOptions {
  * (finite-difference gradient / HVP / mixed product, curvature bounds, optional convexity, no tensor leak).
  *
  *   import { assertConformance, regularizerPluginConformance } from '@bilevel/testing';
- *   assertConformance(regularizerPluginConformance(plugin, 'huber', { convex: true }));
+ *   await assertConformance(regularizerPluginConformance(plugin, 'huber', { convex: true }));
  */
-export function regularizerPluginConformance(module: ContainerModule, name: string, o: PluginSuiteOptions = {}): ConformanceReport {
+export async function regularizerPluginConformance(module: ContainerModule, name: string, o: PluginSuiteOptions = {}): Promise<ConformanceReport> {
   const registry = PluginRegistry.fromContainer(createContainer([module]));
   const d = registry.descriptor('regularizer', name);
   const ctx = o.context ?? { imageShape: [16, 16] as const, seed: 0 };
@@ -60,7 +60,7 @@ export function regularizerPluginConformance(module: ContainerModule, name: stri
   const reg = d.create(o.options ?? {}, ctx, 'regularizer.options');
   if (reg.name !== name) checks.push(check(`${name}: instance name`, 1, 0, `the instance is named "${reg.name}"`));
   checks.push(layoutCheck(reg, o.seed ?? 0));
-  const suite = regularizerConformance(reg, o);
+  const suite = await regularizerConformance(reg, o);
   checks.push(...suite.checks);
   return { subject: `regularizer plugin "${name}"`, checks, passed: checks.every((c) => c.passed) };
 }

@@ -18,19 +18,19 @@ const broken: PluginDescriptor<'regularizer'>[] = [
 describe('regularizerPluginConformance: the one-call plugin kit', () => {
   const thetas = [Float32Array.from([-1, -2])];
 
-  it('passes a correct plugin (TV) from its ContainerModule', () => {
-    const r = regularizerPluginConformance(tvModule, 'tv', { thetas, convex: true });
-    assertConformance(r);
+  it('passes a correct plugin (TV) from its ContainerModule', async () => {
+    const r = await regularizerPluginConformance(tvModule, 'tv', { thetas, convex: true });
+    await assertConformance(r);
     expect(r.checks.map((c) => c.name)).toEqual(expect.arrayContaining(['tv: descriptor', 'tv: parameter layout, initialTheta, curvature at θ₀']));
   });
 
-  it('fails a plugin whose HVP is wrong, naming the check', () => {
-    const r = regularizerPluginConformance(new ContainerModule((bind) => bindPlugins(bind, broken)), 'wrong-hvp', { thetas });
+  it('fails a plugin whose HVP is wrong, naming the check', async () => {
+    const r = await regularizerPluginConformance(new ContainerModule((bind) => bindPlugins(bind, broken)), 'wrong-hvp', { thetas });
     expect(r.passed).toBe(false);
-    expect(() => assertConformance(r)).toThrow(/hvpX vs finite differences/);
+    await expect(assertConformance(r)).rejects.toThrow(/hvpX vs finite differences/);
   });
 
-  it('reports an unknown regularizer name with the registered ones', () => {
-    expect(() => regularizerPluginConformance(tvModule, 'nope')).toThrow(/tv/);
+  it('reports an unknown regularizer name with the registered ones', async () => {
+    await expect(regularizerPluginConformance(tvModule, 'nope')).rejects.toThrow(/tv/);
   });
 });

@@ -8,8 +8,12 @@ await useBackend(backend);
 const reg = new FieldsOfExperts({ filters: 8, size: 5 });
 const theta = tf.tensor1d(reg.initialTheta(0));
 const x = tf.randomUniform([4, 96, 96, 1], 0, 1, 'float32', 1) as tf.Tensor4D;
-const once = () => tf.tidy(() => void reg.gradX(x, theta).dataSync());
-for (let k = 0; k < 10; k++) once();
+const once = async () => {
+  const g = reg.gradX(x, theta);
+  await g.data();
+  g.dispose();
+};
+for (let k = 0; k < 10; k++) await once();
 const t0 = performance.now();
-for (let k = 0; k < reps; k++) once();
+for (let k = 0; k < reps; k++) await once();
 parentPort!.postMessage((performance.now() - t0) / reps);

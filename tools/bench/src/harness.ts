@@ -22,13 +22,15 @@ export function machine() {
 
 /**
  * Median wall time of `fn` over `runs` calls after `warmup` calls; `fn` returns tensors, which are completed
- * inside the timing (read back on asynchronous GPU backends) and disposed after it.
+ * inside the timing (read back on asynchronous GPU backends) and disposed after it; `fn` may be async (oracles, solvers).
  */
-export async function measure(name: string, fn: () => tf.Tensor | tf.Tensor[] | void, o: { runs?: number; warmup?: number; extra?: Record<string, unknown> } = {}): Promise<BenchRecord> {
+type Measured = tf.Tensor | tf.Tensor[] | void;
+
+export async function measure(name: string, fn: () => Measured | Promise<Measured>, o: { runs?: number; warmup?: number; extra?: Record<string, unknown> } = {}): Promise<BenchRecord> {
   const runs = o.runs ?? 15, warmup = o.warmup ?? 3;
   const once = async () => {
     const t0 = performance.now();
-    const r = fn();
+    const r = await fn();
     const list = r === undefined ? [] : Array.isArray(r) ? r : [r];
     // wasm/cpu/tensorflow kernels run synchronously; only GPU queues need a read-back to finish.
     if (ASYNC_BACKENDS.has(tf.getBackend())) await Promise.all(list.map((t) => t.data()));

@@ -24,23 +24,23 @@ const CASES = [
 export async function benchLowerSolvers(): Promise<BenchRecord[]> {
   if (!existsSync(KODAK)) return [skipped('lower.tv-kodak96', `${KODAK} not found`)];
   const clean = toBatch(loadImages({ source: 'folder', path: KODAK }));
-  const noisy = addGaussianNoise(clean, { type: 'gaussian', sigma: 0.1 }, 0) as ImageBatch;
+  const noisy = (await addGaussianNoise(clean, { type: 'gaussian', sigma: 0.1 }, 0)) as ImageBatch;
   const problem = new LowerLevelProblem(new IdentityOperator([96, 96]), new L2Fidelity(), new AnisotropicTV(), noisy, 0);
   const solvers: LowerSolver[] = [new Fista(), newtonCg()];
   const out: BenchRecord[] = [];
   for (const c of CASES) {
-    const from = tf.tensor1d(c.from), to = tf.tensor1d(c.to);
-    const start = solvers[0].solve(problem, from, noisy, c.start).x;
+    const from = Float32Array.from(c.from), to = Float32Array.from(c.to);
+    const start = (await solvers[0].solve(problem, from, noisy, c.start)).x;
     for (const solver of solvers) {
       let result = {};
-      const r = await measure(`lower.tv-kodak96.${c.name}.${solver.name}`, () => {
-        const s = solver.solve(problem, to, start, c.epsilon);
+      const r = await measure(`lower.tv-kodak96.${c.name}.${solver.name}`, async () => {
+        const s = await solver.solve(problem, to, start, c.epsilon);
         result = { iterations: s.iterations, stop: s.stop, certifiedError: s.certifiedError };
         return s.x;
       }, { runs: 3, warmup: 1 });
       out.push({ ...r, ...result });
     }
-    tf.dispose([from, to, start]);
+    start.dispose();
   }
   tf.dispose([clean, noisy]);
   return out;

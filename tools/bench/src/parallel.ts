@@ -1,8 +1,8 @@
 import { Worker } from 'node:worker_threads';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { HypergradientOracle, LowerLevelProblem, tf, type ExperimentSpec, type Oracle } from '@bilevel/core';
-import { buildExperiment, ShardedOracle } from '@bilevel/cli';
+import { tf, type Oracle } from '@bilevel/core';
+import { buildExperiment, trainingOracle, useWorkers, type Experiment } from '@bilevel/experiment';
 import { skipped, type BenchRecord } from './harness.js';
 
 const KODAK = join(process.cwd(), '../shared/data/Kodak24-96');
@@ -19,20 +19,20 @@ const FOE_SMALL = {
  * and warmed up by two calls (JIT, worker start-up); before each timed call its initial state is restored, so every
  * run repeats the same cold-start solve.
  */
-async function timeHypergradient(spec: ExperimentSpec, make: () => Promise<Oracle>, runs: number): Promise<{ ms: number; grad: number[] }> {
+async function timeHypergradient(theta0: Float64Array, make: () => Promise<Oracle>, runs: number): Promise<{ ms: number; grad: number[] }> {
   const times: number[] = [];
   let grad: number[] = [];
   const oracle = await make();
-  const initial = oracle.saveState();
+  const initial = await oracle.saveState();
   for (let k = 0; k < runs + 2; k++) {
-    oracle.restoreState(initial);
+    await oracle.restoreState(initial);
     const t0 = performance.now();
-    const hg = oracle.hypergradient(spec.theta0, 1e-2, 1e-2);
+    const hg = await oracle.hypergradient(theta0, 1e-2, 1e-2);
     if (k >= 2) times.push(performance.now() - t0);
     grad = Array.from(hg.grad);
     oracle.release(hg.evaluation);
   }
-  oracle.dispose();
+  await oracle.dispose();
   times.sort((a, b) => a - b);
   return { ms: times[Math.floor(runs / 2)], grad };
 }
@@ -43,19 +43,20 @@ const RUNS = 5;
 /** FoE-small hypergradient in-process, and with the sharded oracle on 1 and 2 workers (2 shards). */
 export async function benchFoeSmallHypergradient(): Promise<BenchRecord[]> {
   if (!existsSync(KODAK)) return [skipped('hypergrad.foe-small', `${KODAK} not found`)];
-  const spec = await buildExperiment(FOE_SMALL);
-  const inProcess = await timeHypergradient(spec, async () => {
-    const problem = new LowerLevelProblem(spec.operator, spec.fidelity, spec.regularizer, spec.train.measurement, spec.gamma);
-    const x0 = spec.operator.naiveReconstruction(spec.train.measurement);
-    const o = new HypergradientOracle(problem, spec.train.clean, spec.lowerSolver, spec.linearSolver, x0, spec.seed);
-    x0.dispose();
-    return o;
-  }, RUNS);
-  const sharded = (workers: number) => timeHypergradient(spec, () => ShardedOracle.create(spec, { config: FOE_SMALL, baseDir: process.cwd(), workers, shards: 2 }), RUNS);
+  const experiment = await buildExperiment(FOE_SMALL);
+  const spec = await experiment.spec();
+  const inProcess = await timeHypergradient(spec.theta0, async () => trainingOracle(spec), RUNS);
+  const sharded = async (workers: number) => {
+    const e: Experiment = await buildExperiment(FOE_SMALL);
+    useWorkers(e, { workers, shards: 2, backend: tf.getBackend() });
+    const r = await timeHypergradient(spec.theta0, () => e.oracle(), RUNS);
+    await e.dispose();
+    return r;
+  };
   const one = await sharded(1);
   const two = await sharded(2);
   const rel = Math.hypot(...one.grad.map((g, i) => g - two.grad[i])) / Math.hypot(...one.grad);
-  tf.dispose([spec.train.clean, spec.train.measurement]);
+  await experiment.dispose();
   const backend = tf.getBackend();
   return [
     { name: 'hypergrad.foe-small', backend, medianMs: +inProcess.ms.toFixed(1), runs: RUNS },

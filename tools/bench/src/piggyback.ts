@@ -1,6 +1,6 @@
 import { tf, type ImageBatch } from '@bilevel/core';
 import { addGaussianNoise, syntheticImage, toBatch } from '@bilevel/datasets';
-import { ConvOperatorFamily, PiggybackOracle } from '@bilevel/optimizers';
+import { ConvOperatorFamily, PiggybackOracle } from '@bilevel/oracles';
 import { cpuMedianMs, measure, type BenchRecord } from './harness.js';
 
 /**
@@ -15,7 +15,7 @@ export async function benchPiggyback(o: { runs?: number } = {}): Promise<BenchRe
   const theta = family.initialLearnedTheta(0.1, 0, 0.05, 'diverse');
   const K = family.bind(theta);
   const clean = toBatch(Array.from({ length: 8 }, (_, i) => syntheticImage(96, 96, i)));
-  const noisy = addGaussianNoise(clean, { type: 'gaussian', sigma: 0.1 }, 0) as ImageBatch;
+  const noisy = (await addGaussianNoise(clean, { type: 'gaussian', sigma: 0.1 }, 0)) as ImageBatch;
   const y = tf.keep(K.apply(noisy)) as tf.Tensor4D;
   const apply = await measure('piggyback.apply.8x96x96', () => K.apply(noisy), { runs });
   const adjoint = await measure('piggyback.adjoint.8x96x96', () => K.adjoint(y), { runs });
@@ -28,17 +28,17 @@ export async function benchPiggyback(o: { runs?: number } = {}): Promise<BenchRe
 
   const oracle = new PiggybackOracle(family, noisy, clean);
   const t0 = performance.now();
-  const ev = oracle.evaluate(theta, 1e-3);
+  const ev = await oracle.evaluate(theta, 1e-3);
   const forwardMs = (performance.now() - t0) / ev.lower.iterations;
   const t1 = performance.now();
-  const hg = oracle.hypergradient(theta, 1e-3, 1e-3, ev);
+  const hg = await oracle.hypergradient(theta, 1e-3, 1e-3, ev);
   const jointMs = (performance.now() - t1) / hg.stats.cgIterations;
   out.push({
     name: 'piggyback.iteration.8x96x96', backend: tf.getBackend(), medianMs: +forwardMs.toFixed(3), runs: ev.lower.iterations,
     jointMs: +jointMs.toFixed(3), jointIterations: hg.stats.cgIterations, epsilon: 1e-3, delta: 1e-3,
   });
   oracle.release(ev);
-  oracle.dispose();
+  await oracle.dispose();
   tf.dispose([clean, noisy]);
   return out;
 }

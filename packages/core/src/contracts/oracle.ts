@@ -105,11 +105,14 @@ export interface OracleState {
   lipschitz: LipschitzState;
   /** The accepted evaluation's numbers (its x̃ is `x`), restored as `accepted()`. */
   accepted?: Omit<LowerEvaluation, 'id' | 'theta'> & { theta: number[] };
-  /** Per-shard constants of a sharded oracle (worker threads). */
-  shards?: { counters: OracleCounters; lipschitz: LipschitzState }[];
+  /** Per-shard states of a sharded oracle (worker threads), their images in `x` and `q`. */
+  shards?: ShardState[];
   /** Oracle-specific extras (e.g. the dual iterate of the piggyback oracle). */
   extra?: Record<string, Float32Array | number[] | number | null>;
 }
+
+/** What one shard of a sharded oracle saves besides its images (those are in the sharded oracle's x and q). */
+export type ShardState = Omit<OracleState, 'x' | 'q' | 'shards'>;
 
 /** How a minibatch's work is added to the full oracle's counters. */
 export type BatchCostScaling = 'per-image' | 'raw';

@@ -1,4 +1,4 @@
-import type { Options } from '../options.js';
+import type { Options, OptionsSchema } from '../options.js';
 import type { DataFidelity } from './fidelity.js';
 import type { ForwardOperator } from './operator.js';
 import type { OuterOptimizer } from './optimizer.js';
@@ -31,6 +31,8 @@ export interface PluginDescriptor<K extends PluginKind = PluginKind> {
   readonly description: string;
   /** Option names with one-line meanings (for `bilevel plugins` and validation). */
   readonly options?: Readonly<Record<string, string>>;
+  /** The options' one declaration (see definePlugin): validation, defaults, docs and the JSON Schema come from it. */
+  readonly schema?: OptionsSchema;
   /** Parameter count with default options (regularizers). */
   readonly parameterCount?: number;
   create(options: Options, ctx: PluginContext, path: string): PluginKinds[K];

@@ -1,193 +1,171 @@
 import { cpus } from 'node:os';
-import { Worker } from 'node:worker_threads';
 import {
-  LowerLevelProblem, maidErrorBound, MeanSquaredUpperLoss, tf, VALUE_ESTIMATE_WORK, type ExperimentSpec, type HypergradientOptions, type HypergradientResult, type ImageBatch,
-  type LowerEvaluation, type LowerStop, type Oracle, type OracleCounters, type OracleState,
+  maidErrorBound, tf, VALUE_ESTIMATE_WORK,
+  type BatchCostScaling, type Curvature, type HypergradientOptions, type HypergradientResult, type ImageBatch, type LowerEvaluation,
+  type LowerStop, type Oracle, type OracleCounters, type OracleState, type ShardState,
 } from '@bilevel/core';
-import { Channel, channelBuffers } from './channel.js';
-import { assignShards, shardRanges, type ShardEvaluation, type ShardHypergradient } from './shards.js';
-import type { WorkerInit } from './worker.js';
+import { addCounters, checkIndices, UnknownEvaluationError, UnknownSubsetError, zeroCounters } from '../common.js';
+import { WorkerPool, type WorkerInit } from './pool.js';
+import { assignShards, shardRanges, transferables, type ShardEvaluation, type ShardHypergradient, type ShardSnapshot, type WorkerRequest } from './shards.js';
 
-export interface ShardedOracleOptions {
-  /** The raw config and base folder the workers rebuild the experiment from. */
-  config: unknown;
-  baseDir: string;
-  backend?: string;
+export interface ShardedOracleOptions<I = unknown> {
+  /** Module specifier or file URL of the factory module the workers import (see ShardFactory). */
+  factory: string | URL;
+  /** Serialisable data the factory builds the shards' oracles from (structured-cloned to every worker). */
+  init: I;
+  /** Number of training images n. */
+  size: number;
+  /** [h, w] of the images. */
+  imageShape: readonly [number, number];
+  /** μ and L of h(·, θ) over all images (the main thread's problem.curvature): CPU numbers. */
+  curvature: (theta: Float32Array) => Curvature;
   workers: number;
   /** Fixed number of image shards (default: CPU cores); results depend on it, not on `workers`. */
   shards?: number;
+  /** Tensor backend of the workers. */
+  backend?: string;
 }
 
-/** The compiled worker script (under a test runner this module is loaded from src/, the worker runs from dist/). */
-function workerUrl(): URL {
-  const url = new URL('./worker.js', import.meta.url);
-  return url.pathname.includes('/src/parallel/') ? new URL(url.href.replace('/src/parallel/', '/dist/parallel/')) : url;
+/** One shard's part of an oracle's images: its global number, position in the worker, and the images' positions here. */
+interface Part {
+  readonly shard: number;
+  readonly worker: number;
+  readonly local: number;
+  readonly positions: readonly number[];
 }
 
 const STOP_ORDER: LowerStop[] = ['certified', 'iteration-cap', 'float32-floor'];
 
 /**
  * The hypergradient oracle over worker threads: the training images are cut into a fixed number of contiguous
- * shards, each an in-process HypergradientOracle inside a worker (its own tfjs backend). A stacked accuracy ε is
- * split as ε_s = ε √(n_s/n) (so Σ ε_s² = ε²); θ is broadcast; values, hypergradients and certificates are reduced
- * on the main thread in shard order. Since the shards do not depend on the worker count, neither do the results.
+ * shards, each an oracle inside a worker (built there by the factory module, with its own tfjs backend). A stacked
+ * accuracy ε is split as ε_s = ε √(n_s/n) (so Σ ε_s² = ε²); θ is broadcast; values, hypergradients and certificates
+ * are reduced on the main thread in shard order. Since the shards do not depend on the worker count, neither do the
+ * results. A subset (minibatch) is split by the same shards: each shard takes a subset of its images of the batch.
  */
 export class ShardedOracle implements Oracle {
-  readonly counters: OracleCounters = { lowerIterations: 0, cgIterations: 0, lowerSeconds: 0, cgSeconds: 0, probeWork: 0 };
-  readonly upper: MeanSquaredUpperLoss;
-  private readonly problem: LowerLevelProblem;
-  private readonly ranges: [number, number][];
-  private readonly assignment: number[][];
-  private readonly channels: Channel[];
-  private readonly workers: Worker[];
-  private readonly n: number;
-  private readonly pixels: number;
-  private nextId = 1;
-  private currentId = 0;
-  private cached: ImageBatch | undefined;
+  readonly counters: OracleCounters = zeroCounters();
+  /** Unscaled lower-level and CG iterations of merged subsets (`counters` holds their share under 'per-image'). */
+  readonly rawCounters = { lowerIterations: 0, cgIterations: 0 };
+  private readonly held = new Set<number>();
+  private acceptedEvaluation: LowerEvaluation | undefined;
   private jacobianNorm = 0;
+  private readonly subsets = new Set<ShardedOracle>();
 
-  private constructor(spec: ExperimentSpec, ranges: [number, number][], assignment: number[][], workers: Worker[], channels: Channel[]) {
-    this.upper = new MeanSquaredUpperLoss(spec.train.clean);
-    this.problem = new LowerLevelProblem(spec.operator, spec.fidelity, spec.regularizer, spec.train.measurement, spec.gamma);
-    this.ranges = ranges;
-    this.assignment = assignment;
-    this.workers = workers;
-    this.channels = channels;
-    this.n = spec.train.clean.shape[0];
-    this.pixels = spec.train.clean.shape[1] * spec.train.clean.shape[2];
-  }
+  private constructor(
+    private readonly pool: WorkerPool,
+    /** The oracle set in the workers: 0 for the shards' own oracles, a subset's id otherwise. */
+    private readonly on: number,
+    private readonly parts: readonly Part[],
+    readonly size: number,
+    private readonly imageShape: readonly [number, number],
+    private readonly curvatureOf: (theta: Float32Array) => Curvature,
+  ) {}
 
-  /** Starts the workers (each loads the data and builds its shards' oracles) and waits until they are ready. */
-  static async create(spec: ExperimentSpec, o: ShardedOracleOptions): Promise<ShardedOracle> {
-    const n = spec.train.clean.shape[0];
-    const ranges = shardRanges(n, o.shards ?? cpus().length);
+  /** Starts the workers (each builds its shards' oracles through the factory module) and waits until they are ready. */
+  static async create<I>(o: ShardedOracleOptions<I>): Promise<ShardedOracle> {
+    const ranges = shardRanges(o.size, o.shards ?? cpus().length);
     const assignment = assignShards(ranges.length, o.workers);
-    const pixels = spec.train.clean.shape[1] * spec.train.clean.shape[2];
-    const workers: Worker[] = [];
-    const channels: Channel[] = [];
-    for (const shardIds of assignment) {
-      const images = shardIds.reduce((m, s) => m + ranges[s][1] - ranges[s][0], 0);
-      const buffers = channelBuffers(16 << 20, 2 * images * pixels);
-      const init: WorkerInit = { config: o.config, baseDir: o.baseDir, backend: o.backend, ranges: shardIds.map((s) => ranges[s]), shardIds, buffers };
-      const worker = new Worker(workerUrl(), { workerData: init });
-      worker.unref();
-      await new Promise<void>((resolve, reject) => {
-        worker.once('message', () => resolve());
-        worker.once('error', reject);
-        worker.once('exit', (code) => reject(new Error(`worker exited with code ${code} before it was ready`)));
-      });
-      workers.push(worker);
-      channels.push(new Channel(buffers));
-    }
-    return new ShardedOracle(spec, ranges, assignment, workers, channels);
+    const factory = o.factory instanceof URL ? o.factory.href : o.factory;
+    const inits: WorkerInit[] = assignment.map((ids) => ({ factory, init: o.init, backend: o.backend, ranges: ids.map((s) => ranges[s]), shardIds: ids, size: o.size }));
+    const pool = await WorkerPool.start(inits);
+    const parts: Part[] = ranges.map(([a, b], shard) => {
+      const worker = assignment.findIndex((ids) => ids.includes(shard));
+      return { shard, worker, local: assignment[worker].indexOf(shard), positions: Array.from({ length: b - a }, (_, i) => a + i) };
+    });
+    return new ShardedOracle(pool, 0, parts, o.size, o.imageShape, o.curvature);
   }
 
-  /** Sends one request per worker (built from its shard numbers), waits for all, returns per-shard results in shard order. */
-  private call<T>(make: (shards: number[]) => object): T[] {
-    this.channels.forEach((c, w) => c.post(make(this.assignment[w])));
-    const out: T[] = new Array(this.ranges.length);
-    this.channels.forEach((c, w) => {
-      const r = c.wait() as T[] | null;
-      if (r) this.assignment[w].forEach((s, k) => (out[s] = r[k]));
-    });
+  get upperLipschitz(): number {
+    return 1 / this.size;
+  }
+
+  /** √(n_s/n) of part s. */
+  private share(s: number): number {
+    return Math.sqrt(this.parts[s].positions.length / this.size);
+  }
+
+  /**
+   * Sends one request per worker that holds parts of this oracle (built from the indices into `parts` it holds, in
+   * shard order), waits for all, and returns the per-part results in shard order.
+   */
+  private async call<T>(make: (parts: number[]) => Record<string, unknown> & { op: WorkerRequest['op'] }): Promise<T[]> {
+    const byWorker = new Map<number, number[]>();
+    this.parts.forEach((p, s) => byWorker.set(p.worker, [...(byWorker.get(p.worker) ?? []), s]));
+    const out: T[] = new Array(this.parts.length);
+    await Promise.all([...byWorker].map(async ([w, ss]) => {
+      const request = { ...make(ss), on: this.on, shards: ss.map((s) => this.parts[s].local) } as WorkerRequest;
+      // Float arrays in requests are fresh copies: transferred, not cloned.
+      const r = await this.pool.call<T[] | null>(w, request, transferables(request));
+      if (r) ss.forEach((s, k) => (out[s] = r[k]));
+    }));
     return out;
   }
 
-  private share(s: number): number {
-    return Math.sqrt((this.ranges[s][1] - this.ranges[s][0]) / this.n);
+  /** Sends a request to every worker of this oracle without awaiting the answers. */
+  private post(request: Record<string, unknown> & { op: 'release' }): void {
+    const workers = new Map<number, number[]>();
+    for (const p of this.parts) workers.set(p.worker, [...(workers.get(p.worker) ?? []), p.local]);
+    for (const [w, shards] of workers) this.pool.post(w, { ...request, on: this.on, shards } as WorkerRequest);
   }
 
-  /** Reads per-shard images that workers wrote to their float buffers into one [n, h, w, 1] tensor. */
-  private gatherImages(op: object): ImageBatch {
-    this.call(() => op);
-    const all = new Float32Array(this.n * this.pixels);
-    this.channels.forEach((c, w) => {
-      let o = 0;
-      for (const s of this.assignment[w]) {
-        const len = (this.ranges[s][1] - this.ranges[s][0]) * this.pixels;
-        all.set(c.floats.subarray(o, o + len), this.ranges[s][0] * this.pixels);
-        o += len;
-      }
-    });
-    return tf.tensor4d(all, this.problem.imageShape);
+  curvature(theta: Float64Array): Curvature {
+    return this.curvatureOf(Float32Array.from(theta));
   }
 
-  get current(): ImageBatch {
-    this.cached ??= tf.keep(this.gatherImages({ op: 'readCurrent' }));
-    return this.cached;
-  }
-
-  curvature(theta: Float64Array): { mu: number; L: number } {
-    return this.problem.curvature(Float32Array.from(theta));
-  }
-
-  accuracyFloor(theta: Float64Array): number {
-    const floors = this.call<number>(() => ({ op: 'floor', theta: Array.from(theta) }));
+  async accuracyFloor(theta: Float64Array): Promise<number> {
+    const floors = await this.call<number>(() => ({ op: 'floor', theta: Array.from(theta) }));
     return Math.max(...floors.map((f, s) => f / this.share(s)));
   }
 
-  evaluate(theta: Float64Array, epsilon: number, from?: LowerEvaluation): LowerEvaluation {
+  private checkHeld(ev: LowerEvaluation): number {
+    if (!this.held.has(ev.id) && ev.id !== this.acceptedEvaluation?.id) throw new UnknownEvaluationError(ev.id, 'ShardedOracle');
+    return ev.id;
+  }
+
+  async evaluate(theta: Float64Array, epsilon: number, from?: LowerEvaluation): Promise<LowerEvaluation> {
     const t0 = performance.now();
-    const id = this.nextId++;
-    const start = from && this.idOf(from);
-    const parts = this.call<ShardEvaluation>((shards) => ({ op: 'evaluate', id, theta: Array.from(theta), eps: shards.map((s) => epsilon * this.share(s)), from: start }));
+    const start = from && this.checkHeld(from);
+    const id = this.pool.nextId();
+    const parts = await this.call<ShardEvaluation>((ss) => ({ op: 'evaluate', id, theta: Array.from(theta), eps: ss.map((s) => epsilon * this.share(s)), from: start }));
+    this.held.add(id);
     const sum = (f: (p: ShardEvaluation) => number) => parts.reduce((a, p) => a + f(p), 0);
     const iterations = parts.reduce((a, p, s) => a + p.iterations * this.share(s) ** 2, 0);
     this.counters.lowerIterations += iterations;
     this.counters.lowerSeconds += (performance.now() - t0) / 1000;
-    let x: ImageBatch | undefined;
-    const fetch = () => (x ??= tf.keep(this.gatherImages({ op: 'readX', id })));
     const lower = {
-      get x() { return fetch(); },
       iterations,
       gradNorm: Math.sqrt(sum((p) => p.gradNormSq)),
       certifiedError: Math.sqrt(sum((p) => p.certifiedSq)),
       stop: parts.map((p) => p.stop).reduce((a, b) => (STOP_ORDER.indexOf(b) > STOP_ORDER.indexOf(a) ? b : a), 'certified' as LowerStop),
     };
-    return {
-      theta: Float64Array.from(theta), get x() { return fetch(); }, value: sum((p) => p.value), upperGradNorm: Math.sqrt(sum((p) => p.upperGradNormSq)), lower,
-      ...({ shardedId: id, dispose: () => x?.dispose() } as object),
-    } as LowerEvaluation;
+    return { id, theta: Float64Array.from(theta), value: sum((p) => p.value), upperGradNorm: Math.sqrt(sum((p) => p.upperGradNormSq)), lower };
   }
 
-  private idOf(ev: LowerEvaluation): number {
-    return (ev as unknown as { shardedId: number }).shardedId;
+  async accept(ev: LowerEvaluation): Promise<void> {
+    const id = this.checkHeld(ev);
+    await this.call(() => ({ op: 'accept', id }));
+    this.acceptedEvaluation = ev;
   }
 
-  accept(ev: LowerEvaluation): void {
-    const id = this.idOf(ev);
-    this.call(() => ({ op: 'accept', id }));
-    this.currentId = id;
-    this.cached?.dispose();
-    this.cached = undefined;
+  accepted(): LowerEvaluation | undefined {
+    return this.acceptedEvaluation;
   }
 
   release(ev: LowerEvaluation): void {
-    const id = this.idOf(ev);
-    const x = Object.getOwnPropertyDescriptor(ev, 'x');
-    // A plain evaluation (built by an optimizer around `current`) owns its x tensor.
-    if (x && 'value' in x && !(ev.x as ImageBatch).isDisposed) ev.x.dispose();
-    if (id === undefined) return;
-    this.call(() => ({ op: 'release', id }));
-    (ev as unknown as { dispose(): void }).dispose();
+    if (!this.held.delete(ev.id)) return;
+    this.post({ op: 'release', id: ev.id });
   }
 
-  hypergradient(theta: Float64Array, epsilon: number, delta: number, evaluation?: LowerEvaluation, options: HypergradientOptions = {}): HypergradientResult {
-    const ev = evaluation ?? this.evaluate(theta, epsilon);
+  async hypergradient(theta: Float64Array, epsilon: number, delta: number, evaluation?: LowerEvaluation, options: HypergradientOptions = {}): Promise<HypergradientResult> {
+    const ev = evaluation ?? (await this.evaluate(theta, epsilon));
+    const id = this.checkHeld(ev);
     const { mu } = this.curvature(theta);
     const t0 = performance.now();
     const withBound = options.errorBound ?? true;
-    let id = this.idOf(ev);
-    if (id === undefined) {
-      id = this.nextId++;
-      const adopted = id;
-      this.call(() => ({ op: 'adopt', id: adopted }));
-      Object.assign(ev, { shardedId: id, dispose: () => undefined });
-    }
-    const parts = this.call<ShardHypergradient>((shards) => ({
-      op: 'hypergradient', id, theta: Array.from(theta), eps: shards.map((s) => epsilon * this.share(s)), delta: shards.map((s) => delta * this.share(s)),
-      valueEstimate: options.valueEstimate ?? false, errorBound: withBound,
+    const parts = await this.call<ShardHypergradient>((ss) => ({
+      op: 'hypergradient', id, theta: Array.from(theta), eps: ss.map((s) => epsilon * this.share(s)), delta: ss.map((s) => delta * this.share(s)),
+      options: { valueEstimate: options.valueEstimate ?? false, errorBound: withBound },
     }));
     const grad = new Float64Array(parts[0].grad.length);
     for (const p of parts) p.grad.forEach((g, j) => (grad[j] += g));
@@ -205,7 +183,7 @@ export class ShardedOracle implements Oracle {
     // Each shard probes its share of the images (work scaled as CG's).
     const probeWork = parts.reduce((a, p, s) => a + p.probeWork * this.share(s) ** 2, 0);
     this.counters.probeWork += probeWork;
-    const errorBound = !withBound ? Number.NaN : maidErrorBound({ epsilon, delta: cgResidual, mu, Lg: this.upper.lipschitz, upperGradNorm: ev.upperGradNorm, jacobianNorm: this.jacobianNorm, lipschitzJ, lipschitzHessian });
+    const errorBound = !withBound ? Number.NaN : maidErrorBound({ epsilon, delta: cgResidual, mu, Lg: this.upperLipschitz, upperGradNorm: ev.upperGradNorm, jacobianNorm: this.jacobianNorm, lipschitzJ, lipschitzHessian });
     // g = Σ_s g_s, so the shards' corrected values and bounds add up; their cost is a full batch's (HypergradientOracle).
     const valueEstimate = options.valueEstimate
       ? parts.reduce((a, p) => ({ value: a.value + p.valueEstimate!.value, bound: a.bound + p.valueEstimate!.bound }), { value: 0, bound: 0 })
@@ -223,53 +201,113 @@ export class ShardedOracle implements Oracle {
     };
   }
 
-  saveState(): OracleState {
-    const parts = this.call<{ counters: OracleCounters; lipschitz: OracleState['lipschitz']; hasQ: boolean }>(() => ({ op: 'save' }));
-    const x = new Float32Array(this.n * this.pixels);
-    const q = new Float32Array(this.n * this.pixels);
-    this.channels.forEach((c, w) => {
-      const shards = this.assignment[w];
-      const total = shards.reduce((m, s) => m + (this.ranges[s][1] - this.ranges[s][0]) * this.pixels, 0);
-      let o = 0;
-      for (const s of shards) {
-        const len = (this.ranges[s][1] - this.ranges[s][0]) * this.pixels;
-        x.set(c.floats.subarray(o, o + len), this.ranges[s][0] * this.pixels);
-        q.set(c.floats.subarray(total + o, total + o + len), this.ranges[s][0] * this.pixels);
-        o += len;
-      }
+  /** Per-part images into one array in this oracle's image order. */
+  private assemble(images: Float32Array[]): Float32Array {
+    const [h, w] = this.imageShape;
+    const P = h * w;
+    const all = new Float32Array(this.size * P);
+    images.forEach((v, s) => this.parts[s].positions.forEach((i, k) => all.set(v.subarray(k * P, (k + 1) * P), i * P)));
+    return all;
+  }
+
+  /** The rows of `all` (this oracle's image order) that part s holds, as one array. */
+  private slicePart(all: Float32Array, s: number): Float32Array {
+    const [h, w] = this.imageShape;
+    const P = h * w;
+    const pos = this.parts[s].positions;
+    const out = new Float32Array(pos.length * P);
+    pos.forEach((i, k) => out.set(all.subarray(i * P, (i + 1) * P), k * P));
+    return out;
+  }
+
+  async reconstruction(ev?: LowerEvaluation): Promise<ImageBatch> {
+    const id = ev && this.checkHeld(ev);
+    const images = await this.call<Float32Array>(() => ({ op: 'read', id }));
+    const [h, w] = this.imageShape;
+    return tf.tensor4d(this.assemble(images), [this.size, h, w, 1]);
+  }
+
+  /** An oracle over the images `indices`, split by the shards: each takes the batch's images it holds. */
+  async subset(indices: readonly number[]): Promise<Oracle> {
+    checkIndices(indices, this.size, 'ShardedOracle.subset');
+    const where = new Map<number, [number, number]>();
+    this.parts.forEach((p, s) => p.positions.forEach((i, k) => where.set(i, [s, k])));
+    const local = this.parts.map(() => [] as number[]);
+    const positions = this.parts.map(() => [] as number[]);
+    indices.forEach((i, b) => {
+      const [s, k] = where.get(i)!;
+      local[s].push(k);
+      positions[s].push(b);
     });
+    const kept = this.parts.map((p, s) => ({ ...p, positions: positions[s] })).filter((p) => p.positions.length > 0);
+    const sub = new ShardedOracle(this.pool, this.pool.nextId(), kept, indices.length, this.imageShape, this.curvatureOf);
+    sub.jacobianNorm = this.jacobianNorm;
+    await this.call((ss) => ({ op: 'subset', sub: sub.on, local: ss.map((s) => local[s]), count: indices.length }));
+    this.subsets.add(sub);
+    return sub;
+  }
+
+  /** Ends a subset: each shard merges its part (see HypergradientOracle.merge); the work is added scaled by |B|/n or not. */
+  async merge(sub: Oracle, o: { keep: boolean; costScaling: BatchCostScaling }): Promise<void> {
+    if (!(sub instanceof ShardedOracle) || !this.subsets.has(sub)) throw new UnknownSubsetError('ShardedOracle');
+    const scale = o.costScaling === 'per-image' ? sub.size / this.size : 1;
+    this.rawCounters.lowerIterations += sub.counters.lowerIterations;
+    this.rawCounters.cgIterations += sub.counters.cgIterations;
+    addCounters(this.counters, sub.counters, scale, o.keep);
+    await this.call(() => ({ op: 'merge', sub: sub.on, keep: o.keep, costScaling: 'per-image' }));
+    sub.held.clear();
+    if (o.keep) {
+      this.jacobianNorm = sub.jacobianNorm;
+      this.acceptedEvaluation = undefined;
+    }
+    this.subsets.delete(sub);
+  }
+
+  async saveState(): Promise<OracleState> {
+    const snaps = await this.call<ShardSnapshot>(() => ({ op: 'save' }));
+    const hasQ = snaps.map((p) => p.q !== null);
+    const [h, w] = this.imageShape;
+    const zeros = (s: number) => new Float32Array(this.parts[s].positions.length * h * w);
+    const a = this.acceptedEvaluation;
     return {
-      x, q: parts.every((p) => p.hasQ) ? q : null, counters: { ...this.counters },
+      x: this.assemble(snaps.map((p) => p.x)),
+      q: hasQ.some(Boolean) ? this.assemble(snaps.map((p, s) => p.q ?? zeros(s))) : null,
+      counters: { ...this.counters },
       lipschitz: { jacobianNorm: this.jacobianNorm, lipschitzJ: 0, lipschitzHessian: 0 },
-      shards: parts.map((p) => ({ counters: p.counters, lipschitz: p.lipschitz })),
+      shards: snaps.map((p, s): ShardState => ({ ...p.state, extra: { ...p.state.extra, hasQ: Number(hasQ[s]) } })),
+      extra: { rawLowerIterations: this.rawCounters.lowerIterations, rawCgIterations: this.rawCounters.cgIterations },
+      accepted: a && { theta: Array.from(a.theta), value: a.value, upperGradNorm: a.upperGradNorm, lower: { ...a.lower } },
     };
   }
 
-  restoreState(st: OracleState): void {
-    this.channels.forEach((c, w) => {
-      const shards = this.assignment[w];
-      const total = shards.reduce((m, s) => m + (this.ranges[s][1] - this.ranges[s][0]) * this.pixels, 0);
-      let o = 0;
-      for (const s of shards) {
-        const [a, b] = this.ranges[s];
-        c.floats.set(st.x.subarray(a * this.pixels, b * this.pixels), o);
-        if (st.q) c.floats.set(st.q.subarray(a * this.pixels, b * this.pixels), total + o);
-        o += (b - a) * this.pixels;
-      }
-    });
-    this.call((shards) => ({ op: 'restore', states: shards.map((s) => ({ ...(st.shards?.[s] ?? { counters: st.counters, lipschitz: st.lipschitz }), hasQ: st.q !== null })) }));
+  async restoreState(st: OracleState): Promise<void> {
+    const a = st.accepted && st.shards ? st.accepted : undefined;
+    const acceptedId = a ? this.pool.nextId() : undefined;
+    const snapshot = (s: number): ShardSnapshot => {
+      // A state without shards (another oracle's) gives every shard its counters and constants.
+      const state = st.shards?.[s] ?? { counters: st.counters, lipschitz: st.lipschitz };
+      const withQ = st.q !== null && (state.extra?.hasQ ?? 1) !== 0;
+      return { state, x: this.slicePart(st.x, s), q: withQ ? this.slicePart(st.q!, s) : null };
+    };
+    await this.call((ss) => ({ op: 'restore', snapshots: ss.map(snapshot), acceptedId }));
     Object.assign(this.counters, st.counters);
+    this.rawCounters.lowerIterations = typeof st.extra?.rawLowerIterations === 'number' ? st.extra.rawLowerIterations : 0;
+    this.rawCounters.cgIterations = typeof st.extra?.rawCgIterations === 'number' ? st.extra.rawCgIterations : 0;
     this.jacobianNorm = st.lipschitz.jacobianNorm;
-    this.cached?.dispose();
-    this.cached = undefined;
+    this.acceptedEvaluation = a && acceptedId !== undefined
+      ? { id: acceptedId, theta: Float64Array.from(a.theta), value: a.value, upperGradNorm: a.upperGradNorm, lower: { ...a.lower } }
+      : undefined;
   }
 
-  dispose(): void {
+  /** Frees the evaluations; the shards' oracles and the workers end with the full oracle (not a subset). */
+  async dispose(): Promise<void> {
+    for (const id of this.held) this.post({ op: 'release', id });
+    this.held.clear();
+    if (this.on !== 0) return;
     try {
-      this.call(() => ({ op: 'dispose' }));
+      await this.call(() => ({ op: 'dispose' }));
     } finally {
-      for (const w of this.workers) void w.terminate();
-      this.cached?.dispose();
+      await this.pool.terminate();
     }
   }
 }

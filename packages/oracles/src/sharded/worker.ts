@@ -1,129 +1,204 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { HypergradientOracle, LowerLevelProblem, tf, useBackend, type ImageBatch, type LowerEvaluation, type OracleState } from '@bilevel/core';
-import { buildExperiment } from '../build.js';
-import { Channel, type ChannelBuffers } from './channel.js';
-import type { ShardEvaluation, ShardHypergradient } from './shards.js';
+import { readTensors, useBackend, type LowerEvaluation, type Oracle } from '@bilevel/core';
+import type { ShardFactory, ShardOracle } from './factory.js';
+import type { WorkerInit } from './pool.js';
+import { transferables, type ShardEvaluation, type ShardHypergradient, type ShardSnapshot, type WorkerRequest } from './shards.js';
 
-/** What the main thread sends a worker at start. */
-export interface WorkerInit {
-  config: unknown;
-  baseDir: string;
-  backend?: string;
-  /** [start, end) image ranges of this worker's shards, and their global shard numbers. */
-  ranges: [number, number][];
-  shardIds: number[];
-  buffers: ChannelBuffers;
+/** An oracle set: the shards' own oracles (on = 0) or an open subset's (undefined where a shard has no image of it). */
+interface OracleSet {
+  oracles: (Oracle | undefined)[];
+  parent: number;
+  /** The id of the accepted evaluation, kept (for its warm start) after a release. */
+  acceptedId?: number;
 }
-
-type Request =
-  | { op: 'evaluate'; id: number; theta: number[]; eps: number[]; from?: number }
-  | { op: 'accept' | 'release' | 'readX' | 'adopt'; id: number }
-  | { op: 'readCurrent' | 'save' | 'dispose' }
-  | { op: 'hypergradient'; id: number; theta: number[]; eps: number[]; delta: number[]; valueEstimate: boolean; errorBound: boolean }
-  | { op: 'floor'; theta: number[] }
-  | { op: 'restore'; states: { counters: OracleState['counters']; lipschitz: OracleState['lipschitz']; hasQ: boolean }[] };
 
 const init = workerData as WorkerInit;
-await useBackend(init.backend);
-const spec = await buildExperiment(init.config, { baseDir: init.baseDir });
-const n = spec.train.clean.shape[0];
-const [, h, w] = spec.train.clean.shape;
-const pixels = h * w;
-const oracles = init.ranges.map(([a, b], k) => {
-  const targets = tf.slice(spec.train.clean, [a, 0, 0, 0], [b - a, h, w, 1]) as ImageBatch;
-  const measurement = tf.slice(spec.train.measurement, a, b - a);
-  const problem = new LowerLevelProblem(spec.operator, spec.fidelity, spec.regularizer, measurement, spec.gamma);
-  const x0 = spec.operator.naiveReconstruction(measurement);
-  const oracle = new HypergradientOracle(problem, targets, spec.lowerSolver, spec.linearSolver, x0, spec.seed * 7919 + init.shardIds[k], n);
-  x0.dispose();
-  return oracle;
-});
-const evaluations = new Map<number, LowerEvaluation[]>();
-const channel = new Channel(init.buffers);
+const sets = new Map<number, OracleSet>();
+/** Per evaluation id: its oracle set and the shards' handles, by local shard position. */
+const evaluations = new Map<number, { on: number; handles: Map<number, LowerEvaluation> }>();
+const released = new Set<number>();
 
-/** Copies per-shard image tensors into the shared float buffer, shard after shard. */
-function writeImages(images: ImageBatch[]): void {
-  let o = 0;
-  for (const t of images) {
-    const v = t.dataSync() as Float32Array;
-    channel.floats.set(v, o);
-    o += v.length;
+async function start(): Promise<void> {
+  await useBackend(init.backend);
+  const mod = (await import(init.factory)) as { createShardOracles?: ShardFactory; default?: ShardFactory };
+  const factory = mod.createShardOracles ?? mod.default;
+  if (typeof factory !== 'function') throw new Error(`${init.factory} exports neither createShardOracles nor a default function`);
+  const oracles = await factory({ init: init.init, ranges: init.ranges, shardIds: init.shardIds, size: init.size });
+  if (oracles.length !== init.ranges.length) throw new Error(`the factory built ${oracles.length} oracles for ${init.ranges.length} shards`);
+  sets.set(0, { oracles, parent: 0 });
+}
+
+function oracle(on: number, k: number): Oracle {
+  const o = sets.get(on)?.oracles[k];
+  if (!o) throw new Error(`no oracle for shard position ${k} in set ${on}`);
+  return o;
+}
+
+function handle(id: number, k: number): LowerEvaluation {
+  const ev = evaluations.get(id)?.handles.get(k);
+  if (!ev) throw new Error(`evaluation #${id} is not held for shard position ${k}`);
+  return ev;
+}
+
+/** A copy that owns its buffer (transferable without detaching a tensor's storage). */
+async function imagesOf(o: Oracle, ev?: LowerEvaluation): Promise<Float32Array> {
+  const [v] = await readTensors(await o.reconstruction(ev));
+  return v.slice();
+}
+
+async function evaluate(r: Extract<WorkerRequest, { op: 'evaluate' }>): Promise<ShardEvaluation[]> {
+  const theta = Float64Array.from(r.theta);
+  const evs = new Map<number, LowerEvaluation>();
+  evaluations.set(r.id, { on: r.on, handles: evs });
+  const out: ShardEvaluation[] = [];
+  for (const [j, k] of r.shards.entries()) {
+    const ev = await oracle(r.on, k).evaluate(theta, r.eps[j], r.from === undefined ? undefined : handle(r.from, k));
+    evs.set(k, ev);
+    out.push({
+      value: ev.value, upperGradNormSq: ev.upperGradNorm ** 2, iterations: ev.lower.iterations,
+      gradNormSq: ev.lower.gradNorm ** 2, certifiedSq: ev.lower.certifiedError ** 2, stop: ev.lower.stop,
+    });
+  }
+  return out;
+}
+
+async function hypergradient(r: Extract<WorkerRequest, { op: 'hypergradient' }>): Promise<ShardHypergradient[]> {
+  const theta = Float64Array.from(r.theta);
+  const out: ShardHypergradient[] = [];
+  for (const [j, k] of r.shards.entries()) {
+    const hg = await oracle(r.on, k).hypergradient(theta, r.eps[j], r.delta[j], handle(r.id, k), r.options);
+    const s = hg.stats;
+    out.push({
+      grad: Array.from(hg.grad), qNormSq: s.qNorm ** 2, jacobianNorm: s.jacobianNorm, lipschitzJ: s.lipschitzJ,
+      lipschitzHessian: s.lipschitzHessianInverse * s.mu * s.mu, cgIterations: s.cgIterations, cgResidualSq: s.cgResidual ** 2, probeWork: s.probeWork,
+      valueEstimate: hg.valueEstimate,
+    });
+  }
+  return out;
+}
+
+async function accept(r: Extract<WorkerRequest, { op: 'accept' }>): Promise<null> {
+  for (const k of r.shards) await oracle(r.on, k).accept(handle(r.id, k));
+  const set = sets.get(r.on)!;
+  if (set.acceptedId !== undefined && set.acceptedId !== r.id && released.has(set.acceptedId)) forget(set.acceptedId);
+  set.acceptedId = r.id;
+  return null;
+}
+
+function release(r: Extract<WorkerRequest, { op: 'release' }>): null {
+  const e = evaluations.get(r.id);
+  if (!e) return null;
+  for (const [k, ev] of e.handles) sets.get(e.on)?.oracles[k]?.release(ev);
+  // The accepted evaluation stays addressable (its x̃ lives on as the warm start).
+  if (sets.get(r.on)?.acceptedId === r.id) released.add(r.id);
+  else forget(r.id);
+  return null;
+}
+
+function forget(id: number): void {
+  evaluations.delete(id);
+  released.delete(id);
+}
+
+async function save(r: Extract<WorkerRequest, { op: 'save' }>): Promise<ShardSnapshot[]> {
+  const out: ShardSnapshot[] = [];
+  for (const k of r.shards) {
+    const { x, q, shards: _, ...state } = await oracle(r.on, k).saveState();
+    out.push({ state, x: x.slice(), q: q && q.slice() });
+  }
+  return out;
+}
+
+async function restore(r: Extract<WorkerRequest, { op: 'restore' }>): Promise<null> {
+  const evs = new Map<number, LowerEvaluation>();
+  for (const [j, k] of r.shards.entries()) {
+    const o = oracle(r.on, k);
+    const s = r.snapshots[j];
+    await o.restoreState({ ...s.state, x: s.x, q: s.q });
+    const a = o.accepted();
+    if (a) evs.set(k, a);
+  }
+  if (r.acceptedId !== undefined && evs.size === r.shards.length) {
+    evaluations.set(r.acceptedId, { on: r.on, handles: evs });
+    released.add(r.acceptedId);
+    sets.get(r.on)!.acceptedId = r.acceptedId;
+  }
+  return null;
+}
+
+async function subset(r: Extract<WorkerRequest, { op: 'subset' }>): Promise<null> {
+  const base = sets.get(r.on);
+  if (!base) throw new Error(`no oracle set ${r.on}`);
+  const oracles: (Oracle | undefined)[] = base.oracles.map(() => undefined);
+  for (const [j, k] of r.shards.entries()) {
+    if (r.local[j].length > 0) oracles[k] = await (oracle(r.on, k) as ShardOracle).subset(r.local[j], { count: r.count });
+  }
+  sets.set(r.sub, { oracles, parent: r.on });
+  return null;
+}
+
+async function merge(r: Extract<WorkerRequest, { op: 'merge' }>): Promise<null> {
+  const set = sets.get(r.sub);
+  if (!set) throw new Error(`no open subset ${r.sub}`);
+  // A subset's evaluations end with it.
+  for (const [id, e] of evaluations) if (e.on === r.sub) forget(id);
+  for (const [k, sub] of set.oracles.entries()) if (sub) await oracle(set.parent, k).merge(sub, { keep: r.keep, costScaling: r.costScaling });
+  sets.delete(r.sub);
+  return null;
+}
+
+async function read(r: Extract<WorkerRequest, { op: 'read' }>): Promise<Float32Array[]> {
+  const out: Float32Array[] = [];
+  for (const k of r.shards) out.push(await imagesOf(oracle(r.on, k), r.id === undefined ? undefined : handle(r.id, k)));
+  return out;
+}
+
+async function floor(r: Extract<WorkerRequest, { op: 'floor' }>): Promise<number[]> {
+  const out: number[] = [];
+  for (const k of r.shards) out.push(await oracle(r.on, k).accuracyFloor(Float64Array.from(r.theta)));
+  return out;
+}
+
+async function dispose(): Promise<null> {
+  for (const e of evaluations.values()) for (const [k, ev] of e.handles) sets.get(e.on)?.oracles[k]?.release(ev);
+  evaluations.clear();
+  for (const [on, set] of [...sets].reverse()) if (on !== 0) for (const o of set.oracles) await o?.dispose();
+  for (const o of sets.get(0)?.oracles ?? []) await o?.dispose();
+  sets.clear();
+  return null;
+}
+
+function dispatch(r: WorkerRequest): Promise<unknown> | unknown {
+  switch (r.op) {
+    case 'evaluate': return evaluate(r);
+    case 'hypergradient': return hypergradient(r);
+    case 'accept': return accept(r);
+    case 'release': return release(r);
+    case 'read': return read(r);
+    case 'floor': return floor(r);
+    case 'save': return save(r);
+    case 'restore': return restore(r);
+    case 'subset': return subset(r);
+    case 'merge': return merge(r);
+    case 'dispose': return dispose();
   }
 }
 
-function handle(req: Request): unknown {
-  switch (req.op) {
-    case 'evaluate': {
-      const theta = Float64Array.from(req.theta);
-      const from = req.from === undefined ? undefined : evaluations.get(req.from);
-      const evs = oracles.map((o, k) => o.evaluate(theta, req.eps[k], from?.[k]));
-      evaluations.set(req.id, evs);
-      return evs.map((ev): ShardEvaluation => ({
-        value: ev.value, upperGradNormSq: ev.upperGradNorm ** 2, iterations: ev.lower.iterations,
-        gradNormSq: ev.lower.gradNorm ** 2, certifiedSq: ev.lower.certifiedError ** 2, stop: ev.lower.stop,
-      }));
-    }
-    case 'adopt':
-      // An evaluation around the accepted warm start (after a checkpoint restore the optimizer holds no id).
-      evaluations.set(req.id, oracles.map((o): LowerEvaluation => {
-        const x = tf.keep(o.current.clone());
-        return { theta: new Float64Array(), x, value: 0, upperGradNorm: 0, lower: { x, iterations: 0, gradNorm: 0, certifiedError: 0, stop: 'certified' } };
-      }));
-      return null;
-    case 'accept':
-      evaluations.get(req.id)!.forEach((ev, k) => oracles[k].accept(ev));
-      return null;
-    case 'release':
-      evaluations.get(req.id)?.forEach((ev, k) => oracles[k].release(ev));
-      evaluations.delete(req.id);
-      return null;
-    case 'hypergradient': {
-      const theta = Float64Array.from(req.theta);
-      const evs = evaluations.get(req.id)!;
-      return oracles.map((o, k): ShardHypergradient => {
-        const hg = o.hypergradient(theta, req.eps[k], req.delta[k], evs[k], { valueEstimate: req.valueEstimate, errorBound: req.errorBound });
-        const s = hg.stats;
-        return {
-          grad: Array.from(hg.grad), qNormSq: s.qNorm ** 2, jacobianNorm: s.jacobianNorm, lipschitzJ: s.lipschitzJ,
-          lipschitzHessian: s.lipschitzHessianInverse * s.mu * s.mu, cgIterations: s.cgIterations, cgResidualSq: s.cgResidual ** 2, probeWork: s.probeWork,
-          valueEstimate: hg.valueEstimate,
-        };
-      });
-    }
-    case 'floor':
-      return oracles.map((o) => o.accuracyFloor(Float64Array.from(req.theta)));
-    case 'readX':
-      writeImages(evaluations.get(req.id)!.map((ev) => ev.x));
-      return null;
-    case 'readCurrent':
-      writeImages(oracles.map((o) => o.current));
-      return null;
-    case 'save': {
-      const states = oracles.map((o) => o.saveState());
-      let o = 0;
-      states.forEach((s) => { channel.floats.set(s.x, o); o += s.x.length; });
-      states.forEach((s) => { if (s.q) channel.floats.set(s.q, o); o += s.x.length; });
-      return states.map((s) => ({ counters: s.counters, lipschitz: s.lipschitz, hasQ: s.q !== null }));
-    }
-    case 'restore': {
-      let o = 0;
-      const xs = oracles.map((_, k) => { const len = (init.ranges[k][1] - init.ranges[k][0]) * pixels; const x = channel.floats.slice(o, o + len); o += len; return x; });
-      oracles.forEach((orc, k) => {
-        const len = xs[k].length;
-        const q = channel.floats.slice(o, o + len);
-        o += len;
-        const st = req.states[k];
-        orc.restoreState({ x: xs[k], q: st.hasQ ? q : null, counters: st.counters, lipschitz: st.lipschitz });
-      });
-      return null;
-    }
-    case 'dispose':
-      for (const evs of evaluations.values()) evs.forEach((ev, k) => oracles[k].release(ev));
-      evaluations.clear();
-      oracles.forEach((o) => o.dispose());
-      return null;
-  }
+// Requests are answered one at a time, in order.
+let queue: Promise<void> = Promise.resolve();
+try {
+  await start();
+  parentPort!.postMessage({ ready: true });
+  parentPort!.on('message', ({ rid, request }: { rid: number; request: WorkerRequest }) => {
+    queue = queue.then(async () => {
+      try {
+        const result = await dispatch(request);
+        parentPort!.postMessage({ rid, result }, transferables(result));
+      } catch (e) {
+        parentPort!.postMessage({ rid, error: (e as Error).stack ?? String(e) });
+      }
+    });
+  });
+} catch (e) {
+  parentPort!.postMessage({ ready: false, error: (e as Error).stack ?? String(e) });
 }
-
-parentPort!.postMessage('ready');
-channel.serve((r) => handle(r as Request));
