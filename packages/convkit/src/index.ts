@@ -6,3 +6,4 @@ export { INIT_SALT, Rng, xavierNormal } from './rng.js';
 export { l1, lastValueCache, multiplierBound, multiplierGrid, schurBound } from './spectral.js';
 export { dctAtoms, derivativeFilters } from './filters.js';
 export { fusedGradActivation, fusedHessActivation, fusedPatchAdjoint } from './fused.js';
+export { BOUNDARY_OPTION_DOC, boundaryOption, convOptionsShape, engineOption } from './options.js';

@@ -1,4 +1,4 @@
-import { BilevelError, type OracleCounters } from '@bilevel/core';
+import { BilevelError, readTensors, tf, type OracleCounters, type Tensor } from '@bilevel/core';
 
 /** An evaluation handle this oracle does not hold (released, or made by another oracle). */
 export class UnknownEvaluationError extends BilevelError {
@@ -37,4 +37,18 @@ export function addCounters(into: OracleCounters, c: OracleCounters, scale: numb
   into.lowerSeconds += c.lowerSeconds;
   into.cgSeconds += c.cgSeconds;
   if (probes) into.probeWork += scale * c.probeWork;
+}
+
+/** The rows `indices` (first axis) of a tensor, as a new tensor. */
+export function gatherRows(t: Tensor, indices: readonly number[]): Tensor {
+  return tf.tidy(() => tf.gather(t, tf.tensor1d(Int32Array.from(indices), 'int32')));
+}
+
+/** `full` with its rows `indices` (first axis) replaced by the rows of `part`, as a new tensor (exact copies, on the host). */
+export async function scatterRows(full: Tensor, part: Tensor, indices: readonly number[]): Promise<Tensor> {
+  const row = full.size / full.shape[0];
+  // Copies: on the cpu backend a read may return the tensor's own storage.
+  const [f, p] = (await readTensors(full.clone(), part.clone())).map((v) => v.slice());
+  indices.forEach((i, k) => f.set(p.subarray(k * row, (k + 1) * row), i * row));
+  return tf.tensor(f, full.shape);
 }

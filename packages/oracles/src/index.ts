@@ -5,3 +5,5 @@ export * from './sharded/shards.js';
 export * from './sharded/factory.js';
 export { WorkerError, WorkerPool, type WorkerInit } from './sharded/pool.js';
 export * from './sharded/sharded-oracle.js';
+export * from './piggyback/operator.js';
+export * from './piggyback/oracle.js';

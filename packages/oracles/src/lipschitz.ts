@@ -72,7 +72,7 @@ export class LipschitzEstimates {
   private async randomProbe(problem: LowerLevelProblem, x: ImageBatch, theta: Tensor1D, q: ImageBatch, qNorm: number, z: Float64Array, r: number): Promise<number[]> {
     const dir = tf.randomNormal(x.shape, 0, 1, 'float32', this.seed++);
     try {
-      const [dirNormSq] = await readScalars(tf.sum(tf.square(dir)));
+      const [dirNormSq] = await readScalars(tf.tidy(() => tf.sum(tf.square(dir))));
       return await readScalars(...tf.tidy(() => {
         const p = tf.mul(dir, r / Math.sqrt(dirNormSq));
         const xp = tf.add(x, p) as ImageBatch;

@@ -1,4 +1,4 @@
-import { bindPlugins, ContainerModule, rejectUnknownOptions, type PluginDescriptor } from '@bilevel/core';
+import { bindPlugins, ContainerModule, definePlugin, z, type PluginDescriptor } from '@bilevel/core';
 import { AnisotropicTV } from './anisotropic.js';
 import { IsotropicTV } from './isotropic.js';
 
@@ -7,16 +7,18 @@ export { FiniteDifferences } from './differences.js';
 export { fusedTvGrad, TV_GRAD_KERNEL } from './fused.js';
 
 export const tvPlugins: PluginDescriptor<'regularizer'>[] = [
-  {
+  definePlugin({
     kind: 'regularizer', name: 'tv', parameterCount: 2,
     description: 'smoothed anisotropic TV, MAID reference: ½e^{θ₀} Σ √((Dx)² + e^{2θ₁}); θ₀ = (−5, −5)',
-    create: (o, _ctx, path) => (rejectUnknownOptions(o, [], path), new AnisotropicTV()),
-  },
-  {
+    schema: z.strictObject({}),
+    create: () => new AnisotropicTV(),
+  }),
+  definePlugin({
     kind: 'regularizer', name: 'tv-isotropic', parameterCount: 2,
     description: 'smoothed isotropic TV: ½e^{θ₀} Σ √(|∇x|² + e^{2θ₁})',
-    create: (o, _ctx, path) => (rejectUnknownOptions(o, [], path), new IsotropicTV()),
-  },
+    schema: z.strictObject({}),
+    create: () => new IsotropicTV(),
+  }),
 ];
 
 /** Registers the TV regularizers. */

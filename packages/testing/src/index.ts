@@ -1,3 +1,4 @@
 export * from './checks.js';
 export * from './suites.js';
 export * from './plugin.js';
+export * from './oracle.js';

@@ -1,4 +1,4 @@
-import { readScalars, tf, type ImageBatch } from '@bilevel/core';
+import { readScalars, readTensors, tf, type ImageBatch } from '@bilevel/core';
 
 /** Dual fields: [n, h, w, 2C], channels (2c, 2c + 1) the two components of group c. */
 export type DualField = tf.Tensor4D;
@@ -95,8 +95,8 @@ export class ConvOperatorFamily {
     return this.base!.map((v) => v * scale);
   }
 
-  bind(theta: ArrayLike<number>): BoundConvOperator {
-    return new BoundConvOperator(this.filters(theta), this.size, this.groups);
+  bind(theta: ArrayLike<number>): Promise<BoundConvOperator> {
+    return BoundConvOperator.create(this.filters(theta), this.size, this.groups);
   }
 
   /** ∇_θ from the gradient with respect to the taps (chain rule of the parameterization). */
@@ -162,10 +162,19 @@ export class BoundConvOperator {
   /** Delta filters (a + b + 1 taps, 1 at a) along rows and columns: 'valid' convolutions with them crop the padding. */
   private readonly cropRows: tf.Tensor4D;
   private readonly cropCols: tf.Tensor4D;
-  readonly norm: number;
+  /** ‖K‖ bound (set by `create`). */
+  norm = 0;
   readonly channels: number;
 
-  constructor(readonly taps: Float32Array, readonly size: number, readonly groups: number) {
+  /** K for the taps, with its norm bound (the border part measured by power iteration). */
+  static async create(taps: Float32Array, size: number, groups: number): Promise<BoundConvOperator> {
+    const op = new BoundConvOperator(taps, size, groups);
+    // Interior: the symbol bound; border (replicated pixels): power iteration on a 24×24 domain, with a 5% margin.
+    op.norm = Math.max(convOperatorNorm(taps, size, op.channels), 1.05 * (await op.powerNorm(24, 60)));
+    return op;
+  }
+
+  private constructor(readonly taps: Float32Array, readonly size: number, readonly groups: number) {
     this.channels = 2 * groups;
     this.W = tf.keep(tf.tensor4d(taps, [size, size, 1, this.channels]));
     this.flipped = tf.keep(tf.tidy(() => tf.reverse(tf.reshape(this.W, [size, size, this.channels, 1]), [0, 1])));
@@ -173,19 +182,17 @@ export class BoundConvOperator {
     const delta = Array.from({ length: a + b + 1 }, (_, k) => (k === a ? 1 : 0));
     this.cropRows = tf.keep(tf.tensor4d(delta, [a + b + 1, 1, 1, 1]));
     this.cropCols = tf.keep(tf.tensor4d(delta, [1, a + b + 1, 1, 1]));
-    // Interior: the symbol bound; border (replicated pixels): power iteration on a 24×24 domain, with a 5% margin.
-    this.norm = Math.max(convOperatorNorm(taps, size, this.channels), 1.05 * this.powerNorm(24, 60));
   }
 
   /** ‖K‖ on one m×m image by power iteration on KᵀK (from below). */
-  powerNorm(m: number, iterations: number): number {
+  async powerNorm(m: number, iterations: number): Promise<number> {
     const shape: [number, number, number, number] = [1, m, m, 1];
     let v = tf.tidy(() => tf.div(tf.randomUniform(shape, 0.5, 1.5, 'float32', 7), m)) as ImageBatch;
     let lambda = 0;
     for (let k = 0; k < iterations; k++) {
       const next = tf.tidy(() => this.adjoint(this.apply(v)));
-      const [nrm] = readScalars(tf.norm(next));
-      lambda = nrm / (readScalars(tf.norm(v))[0] || 1);
+      const [nrm, vNorm] = await readScalars(tf.norm(next), tf.norm(v));
+      lambda = nrm / (vNorm || 1);
       v.dispose();
       v = tf.tidy(() => tf.div(next, nrm || 1)) as ImageBatch;
       next.dispose();
@@ -250,7 +257,7 @@ export class BoundConvOperator {
   }
 
   /** ∂/∂W [⟨K a₁, b₁⟩ + ⟨K a₂, b₂⟩] as taps [s][s][2C]: Σ_{n,p} (Pad a)[n, p + (i, j)] b[n, p, ch]. */
-  tapGradient(pairs: [ImageBatch, DualField][]): Float32Array {
+  async tapGradient(pairs: [ImageBatch, DualField][]): Promise<Float32Array> {
     const s = this.size;
     const g = tf.tidy(() => {
       const padded = pairs.map(([a, b]) => [this.padImage(a), b] as const);
@@ -266,8 +273,7 @@ export class BoundConvOperator {
       }
       return tf.stack(taps);
     });
-    const out = Float32Array.from(g.dataSync());
-    g.dispose();
+    const [out] = await readTensors(g);
     return out;
   }
 
