@@ -1,4 +1,4 @@
-import type { ContainerModule, Curvature, ImageBatch, ParameterLayout, PluginDescriptor, Regularizer, Scalar, Tensor1D } from '@bilevel/core';
+import type { ContainerModule, Curvature, ImageBatch, ParameterLayout, PluginDescriptor, Regularizer, Scalar, Tensor1D, z } from '@bilevel/core';
 
 export declare class SmoothHuber implements Regularizer {
   readonly name: 'huber';
@@ -11,6 +11,7 @@ export declare class SmoothHuber implements Regularizer {
   mixedVjp(x: ImageBatch, theta: Tensor1D, v: ImageBatch): Tensor1D;
   curvature(theta: Float32Array): Curvature;
 }
+export declare const huberOptions: z.ZodObject<{ logWeight: z.ZodDefault<z.ZodNumber>; logDelta: z.ZodDefault<z.ZodNumber> }, z.core.$strict>;
 export declare const descriptors: PluginDescriptor<'regularizer'>[];
 export declare const plugin: ContainerModule;
 export default plugin;

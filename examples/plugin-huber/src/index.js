@@ -1,6 +1,6 @@
 // A third-party regularizer plugin for bilevel, in plain ESM JavaScript (no build step): it imports only
 // @bilevel/core and is loaded by name from a config's "plugins" list.
-import { bindPlugins, ContainerModule, numberOption, rejectUnknownOptions, tf } from '@bilevel/core';
+import { bindPlugins, ContainerModule, definePlugin, tf, z } from '@bilevel/core';
 
 /**
  * Learned smooth Huber penalty on forward differences (Neumann boundary):
@@ -94,19 +94,22 @@ export class SmoothHuber {
   }
 }
 
+/** The plugin's options, declared once: defaults, checks, the `bilevel plugins` listing and the JSON Schema come from it. */
+export const huberOptions = z.strictObject({
+  logWeight: z.number().default(-2).describe('initial θ₀ = log a'),
+  logDelta: z.number().default(-3).describe('initial θ₁ = log δ'),
+});
+
 /** The plugin's descriptors: one regularizer, "huber". */
 export const descriptors = [
-  {
+  definePlugin({
     kind: 'regularizer',
     name: 'huber',
     parameterCount: 2,
     description: 'learned smooth Huber penalty on image differences: e^{θ₀} Σ δ² log cosh(Dx/δ), δ = e^{θ₁} (example plugin)',
-    options: { logWeight: 'initial θ₀ (default −2)', logDelta: 'initial θ₁ = log δ (default −3)' },
-    create: (o, _ctx, path) => {
-      rejectUnknownOptions(o, ['logWeight', 'logDelta'], path);
-      return new SmoothHuber({ logWeight: numberOption(o, 'logWeight', -2, path), logDelta: numberOption(o, 'logDelta', -3, path) });
-    },
-  },
+    schema: huberOptions,
+    create: (o) => new SmoothHuber(o),
+  }),
 ];
 
 /** The ContainerModule bilevel loads: exported both as `plugin` and as the default export. */

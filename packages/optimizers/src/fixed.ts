@@ -108,7 +108,7 @@ export class FixedAccuracyDescent implements OuterOptimizer<FixedAccuracyState> 
         const a = (quasiNewton ? 1 : s.step) * o.backtrack ** i;
         const ev = await oracle.evaluate(theta.map((t, j) => t - a * d[j]), o.epsilon);
         if (ev.value <= current.value - o.lambda * a * zd) {
-          ctx.check(); // polled after every trial, as before the step-based driver (an accepted trial is kept)
+          ctx.check(); // polled after every trial as before (same shouldStop calls); an accepted trial is kept whatever it says
           return { accepted: { ev, step: a, commit, quasiNewton }, backtracks };
         }
         oracle.release(ev);

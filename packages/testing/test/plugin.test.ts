@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { bindPlugins, ContainerModule, tf, type ImageBatch, type PluginDescriptor, type Tensor1D } from '@bilevel/core';
+import { bindPlugins, ContainerModule, definePlugin, tf, z, type ImageBatch, type OptionsSchema, type PluginDescriptor, type Tensor1D } from '@bilevel/core';
 import { AnisotropicTV, tvModule } from '@bilevel/regularizers-tv';
-import { assertConformance, regularizerPluginConformance } from '@bilevel/testing';
+import { assertConformance, pluginOptionsCheck, regularizerPluginConformance } from '@bilevel/testing';
 
 /** TV whose HVP is off by 10 %: the kit must catch it. */
 class WrongHvp extends AnisotropicTV {
@@ -21,7 +21,7 @@ describe('regularizerPluginConformance: the one-call plugin kit', () => {
   it('passes a correct plugin (TV) from its ContainerModule', async () => {
     const r = await regularizerPluginConformance(tvModule, 'tv', { thetas, convex: true });
     await assertConformance(r);
-    expect(r.checks.map((c) => c.name)).toEqual(expect.arrayContaining(['tv: descriptor', 'tv: parameter layout, initialTheta, curvature at θ₀']));
+    expect(r.checks.map((c) => c.name)).toEqual(expect.arrayContaining(['tv: descriptor', 'tv: option schema', 'tv: parameter layout, initialTheta, curvature at θ₀']));
   });
 
   it('fails a plugin whose HVP is wrong, naming the check', async () => {
@@ -32,5 +32,15 @@ describe('regularizerPluginConformance: the one-call plugin kit', () => {
 
   it('reports an unknown regularizer name with the registered ones', async () => {
     await expect(regularizerPluginConformance(tvModule, 'nope')).rejects.toThrow(/tv/);
+  });
+
+  it('checks that options are declared once: a schema, defaults that parse and build, documented fields, strict keys', () => {
+    const ctx = { imageShape: [8, 8] as const, seed: 0 };
+    const make = (schema: OptionsSchema) => definePlugin({ kind: 'regularizer', name: 'double', description: 'test double', schema, create: () => new AnisotropicTV() });
+    expect(pluginOptionsCheck(make(z.strictObject({ w: z.number().gt(0).default(1).describe('a weight') })), ctx).passed).toBe(true);
+    expect(pluginOptionsCheck(broken[0], ctx).detail).toMatch(/no options schema/);
+    expect(pluginOptionsCheck(make(z.object({ w: z.number().default(1).describe('a weight') })), ctx).detail).toMatch(/unknown option is accepted/);
+    expect(pluginOptionsCheck(make(z.strictObject({ w: z.number().default(1) })), ctx).detail).toMatch(/option w has no \.describe/);
+    expect(pluginOptionsCheck(make(z.strictObject({ w: z.number().describe('w') })), ctx).detail).toMatch(/schema\.parse\(\{\}\) fails/);
   });
 });
