@@ -131,3 +131,30 @@ describe('bilevel schema', () => {
     expect(Object.keys(schema.properties)).toEqual(expect.arrayContaining(['data', 'regularizer', 'optimizer', 'budget']));
   });
 });
+
+describe('bilevel run with the piggyback oracle (config "oracle")', () => {
+  it('learns the weight of the standard TV discretization and the taps of a learned one; writes their layouts', () => {
+    const dir = tempDir();
+    const base = {
+      seed: 0, data: { train: { source: 'synthetic', count: 2, size: [16, 16], seed: 4 }, noise: { sigma: 0.1 } },
+      optimizer: { name: 'maid', options: { epsilon0: 0.1, delta0: 0.1, step0: 0.01 } }, budget: { maxIterations: 3 },
+    };
+    const standard = join(dir, 'standard');
+    let r = bilevel(['run', writeJson(dir, 'standard.json', { ...base, oracle: { name: 'piggyback', options: { discretization: 'standard', huber: 3e-4 } } }), '--out', standard, '--quiet']);
+    expect(r.code, r.stderr).toBe(0);
+    const s = JSON.parse(readFileSync(join(standard, 'summary.json'), 'utf8'));
+    expect(s.theta).toHaveLength(1);
+    expect(s.outerIterations).toBeGreaterThan(0);
+    expect(JSON.parse(readFileSync(join(standard, 'theta.json'), 'utf8')).layout.blocks[0].name).toBe('logWeight');
+    const learned = join(dir, 'learned');
+    const options = { discretization: 'learned', filterSize: 3, groups: 2, tapScale: Math.exp(s.theta[0]), init: 'diverse' };
+    r = bilevel(['run', writeJson(dir, 'learned.json', { ...base, oracle: { name: 'piggyback', options } }), '--out', learned, '--quiet']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(join(learned, 'summary.json'), 'utf8')).theta).toHaveLength(3 * 3 * 2 * 2);
+    expect(JSON.parse(readFileSync(join(learned, 'theta.json'), 'utf8')).layout.blocks[0].shape).toEqual([3, 3, 1, 4]);
+    // A regularizer with the piggyback oracle is a config error naming the field.
+    const bad = bilevel(['validate', writeJson(dir, 'bad.json', { ...base, regularizer: { name: 'tv' }, oracle: 'piggyback' })]);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/regularizer: not used by the piggyback oracle/);
+  }, 120_000);
+});

@@ -2,46 +2,80 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { bilevel, MAIN, ROOT, tempDir } from './cli.js';
+import { OPTIMIZERS, tinyConfig } from '../../experiment/test/optimizer-configs.js';
+import { bilevel, MAIN, ROOT, tempDir, writeJson } from './cli.js';
 
-/** Starts the command and SIGKILLs it after `ms` (or lets it finish first). */
-function runAndKill(args: string[], ms: number): Promise<'killed' | 'finished'> {
+/** Starts the command and SIGKILLs it after `ms`, or once `when()` holds (polled), or lets it finish first. */
+function runAndKill(args: string[], o: { ms?: number; when?: () => boolean }): Promise<'killed' | 'finished'> {
   return new Promise((resolve) => {
-    const p = spawn(process.execPath, [MAIN, ...args], { cwd: ROOT, stdio: 'ignore', env: { ...process.env, CI: '1' } });
-    const timer = setTimeout(() => p.kill('SIGKILL'), ms);
-    p.on('exit', (code, signal) => {
+    const p = spawn(process.execPath, [MAIN, ...args], { cwd: ROOT, stdio: 'ignore', env: { ...process.env, CI: '1', BILEVEL_REPORT_PNG: '0' } });
+    const timer = o.ms !== undefined ? setTimeout(() => p.kill('SIGKILL'), o.ms) : undefined;
+    const poll = o.when ? setInterval(() => { if (o.when!()) p.kill('SIGKILL'); }, 5) : undefined;
+    p.on('exit', (_code, signal) => {
       clearTimeout(timer);
+      clearInterval(poll);
       resolve(signal === 'SIGKILL' ? 'killed' : 'finished');
     });
   });
 }
 
 const theta = (dir: string): number[] => JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')).theta;
+const rows = (dir: string) => readFileSync(join(dir, 'iterations.jsonl'), 'utf8').trim().split('\n').length;
+/** The iteration of dir's checkpoint (0 when none, or while it is being replaced). */
+function checkpointAt(dir: string): number {
+  try {
+    return existsSync(join(dir, 'checkpoint.json')) ? JSON.parse(readFileSync(join(dir, 'checkpoint.json'), 'utf8')).iterations : 0;
+  } catch {
+    return 0;
+  }
+}
 
 describe('checkpoints and resume', () => {
   it('a run SIGKILLed three times at random moments and resumed ends with exactly the uninterrupted θ', async () => {
     const base = tempDir();
     const straight = join(base, 'straight');
     expect(bilevel(['run', '--default', '--out', straight, '--quiet', '--checkpoint-every', '1']).code).toBe(0);
-    const rows = readFileSync(join(straight, 'iterations.jsonl'), 'utf8').trim().split('\n').length;
-
+    const total = rows(straight);
     const killed = join(base, 'killed');
     let seed = 12345;
     const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
-    const at = () => (existsSync(join(killed, 'checkpoint.json')) ? JSON.parse(readFileSync(join(killed, 'checkpoint.json'), 'utf8')).iterations : 0);
-    const outcomes = [await runAndKill(['run', '--default', '--out', killed, '--quiet', '--checkpoint-every', '1'], 1200 + 1500 * rand())];
-    const checkpoints = [at()];
+    const outcomes = [await runAndKill(['run', '--default', '--out', killed, '--quiet', '--checkpoint-every', '1'], { ms: 1200 + 1500 * rand() })];
+    const checkpoints = [checkpointAt(killed)];
     for (let k = 0; k < 2; k++) {
-      outcomes.push(await runAndKill(['resume', killed, '--quiet'], 800 + 1500 * rand()));
-      checkpoints.push(at());
+      outcomes.push(await runAndKill(['resume', killed, '--quiet'], { ms: 800 + 1500 * rand() }));
+      checkpoints.push(checkpointAt(killed));
     }
-    console.log(`kill outcomes: ${outcomes.join(', ')}; checkpoint after each: ${checkpoints.join(', ')} of ${rows}`);
+    console.log(`kill outcomes: ${outcomes.join(', ')}; checkpoint after each: ${checkpoints.join(', ')} of ${total}`);
     expect(outcomes[0]).toBe('killed');
     // At least one kill landed mid-run, after a checkpoint had been written.
-    expect(checkpoints.some((c, k) => outcomes[k] === 'killed' && c > 0 && c < rows)).toBe(true);
+    expect(checkpoints.some((c, k) => outcomes[k] === 'killed' && c > 0 && c < total)).toBe(true);
     const r = bilevel(['resume', killed, '--quiet']);
     expect(r.code, r.stderr).toBe(0);
     expect(theta(killed)).toEqual(theta(straight));
-    expect(readFileSync(join(killed, 'iterations.jsonl'), 'utf8').trim().split('\n').length).toBe(rows);
+    expect(rows(killed)).toBe(total);
   }, 300_000);
+
+  describe('every optimizer: killed with SIGKILL after a checkpoint and resumed, it ends with the uninterrupted θ', () => {
+    for (const name of Object.keys(OPTIMIZERS)) {
+      it(name, async () => {
+        const base = tempDir();
+        const config = writeJson(base, `${name}.json`, tinyConfig(name, 8));
+        const straight = join(base, 'straight');
+        const s = bilevel(['run', config, '--out', straight, '--quiet', '--checkpoint-every', '1']);
+        expect(s.code, s.stderr).toBe(0);
+        const total = rows(straight);
+        expect(total, `${name} should run more than 2 iterations`).toBeGreaterThan(2);
+        const killed = join(base, 'killed');
+        const outcome = await runAndKill(['run', config, '--out', killed, '--quiet', '--checkpoint-every', '1'], { when: () => checkpointAt(killed) >= 2 });
+        const at = checkpointAt(killed);
+        console.log(`${name}: ${outcome} at checkpoint ${at} of ${total}`);
+        expect(outcome).toBe('killed');
+        expect(at).toBeGreaterThanOrEqual(2);
+        const r = bilevel(['resume', killed, '--quiet']);
+        expect(r.code, r.stderr).toBe(0);
+        expect(theta(killed)).toEqual(theta(straight));
+        expect(rows(killed)).toBe(total);
+      }, 120_000);
+    }
+  });
 });

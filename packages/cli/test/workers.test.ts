@@ -1,65 +1,30 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { HypergradientOracle, LowerLevelProblem, runExperiment, tf } from '@bilevel/core';
-import { buildExperiment, ShardedOracle, shardRanges, assignShards } from '@bilevel/cli';
+import { tinyConfig } from '../../experiment/test/optimizer-configs.js';
+import { bilevel, tempDir, writeJson } from './cli.js';
 
-const config = {
-  seed: 3,
-  data: { train: { source: 'synthetic', count: 4, size: [32, 32] }, noise: { sigma: 0.1 } },
-  regularizer: { name: 'tv', theta0: [-5, -5] },
-  optimizer: 'maid',
-  budget: { maxIterations: 6 },
-};
+const theta = (dir: string): number[] => JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')).theta;
 
-async function learn(workers: number): Promise<number[]> {
-  const spec = await buildExperiment(config);
-  spec.oracle = await ShardedOracle.create(spec, { config, baseDir: process.cwd(), workers, shards: 2 });
-  const r = runExperiment(spec);
-  tf.dispose([spec.train.clean, spec.train.measurement, r.images.train.input, r.images.train.learned]);
-  expect(r.iterations).toBe(6);
-  return r.theta;
-}
+describe('bilevel run --workers', () => {
+  it('--workers 2 --shards 2 learns the θ of --workers 1 (MAID; every optimizer: packages/experiment/test/workers.test.ts)', () => {
+    const base = tempDir();
+    const config = writeJson(base, 'tiny.json', tinyConfig('maid', 4));
+    const runs = [1, 2].map((w) => {
+      const out = join(base, `w${w}`);
+      const r = bilevel(['run', config, '--out', out, '--quiet', '--workers', String(w), '--shards', '2']);
+      expect(r.code, r.stderr).toBe(0);
+      return theta(out);
+    });
+    expect(runs[1]).toEqual(runs[0]);
+  }, 120_000);
 
-describe('data-parallel workers', () => {
-  it('shards are contiguous, balanced and independent of the worker count', () => {
-    expect(shardRanges(7, 3)).toEqual([[0, 2], [2, 4], [4, 7]]);
-    expect(assignShards(4, 2)).toEqual([[0, 2], [1, 3]]);
-    expect(assignShards(2, 8)).toEqual([[0], [1]]);
+  it('refuses --workers with the piggyback oracle, naming the fix', () => {
+    const base = tempDir();
+    const { regularizer: _r, ...rest } = tinyConfig('maid', 2);
+    const config = writeJson(base, 'pb.json', { ...rest, oracle: { name: 'piggyback' } });
+    const r = bilevel(['run', config, '--out', join(base, 'out'), '--quiet', '--workers', '2']);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/in-process oracle, not "piggyback"/);
   });
-
-  it('1 and 2 workers learn the same θ (to 1e-5 relative) from the same shards', async () => {
-    const one = await learn(1);
-    const two = await learn(2);
-    const rel = Math.hypot(...one.map((v, i) => v - two[i])) / Math.hypot(...one);
-    console.log(`θ with 1 worker ${one}, with 2 workers ${two}: relative difference ${rel.toExponential(2)}`);
-    expect(rel).toBeLessThanOrEqual(1e-5);
-  }, 120_000);
-
-  it("sums the shards' adjoint-corrected values: within the two bounds of the in-process oracle's", async () => {
-    const spec = await buildExperiment(config);
-    const theta = Float64Array.from([-3, -4]);
-    const x0 = spec.operator.naiveReconstruction(spec.train.measurement);
-    const oracle = new HypergradientOracle(new LowerLevelProblem(spec.operator, spec.fidelity, spec.regularizer, spec.train.measurement, spec.gamma), spec.train.clean, spec.lowerSolver, spec.linearSolver, x0, spec.seed);
-    const local = oracle.hypergradient(theta, 1e-2, 1e-3, undefined, { valueEstimate: true });
-    const sharded = await ShardedOracle.create(spec, { config, baseDir: process.cwd(), workers: 2, shards: 2 });
-    const before = { ...sharded.counters };
-    const remote = sharded.hypergradient(theta, 1e-2, 1e-3, undefined, { valueEstimate: true });
-    const [a, b] = [local.valueEstimate!, remote.valueEstimate!];
-    console.log(`corrected f: in-process ${a.value} ± ${a.bound.toExponential(2)}, 2 shards ${b.value} ± ${b.bound.toExponential(2)}`);
-    expect(Math.abs(a.value - b.value)).toBeLessThanOrEqual(a.bound + b.bound);
-    expect(b.bound).toBeLessThan(remote.evaluation.upperGradNorm * 1e-2);
-    expect(sharded.counters.lowerIterations - before.lowerIterations).toBeGreaterThanOrEqual(1);
-    // A re-solve at finer ε from that evaluation (evaluate's `from`) costs less than one from the accepted iterate.
-    const fromAccepted = sharded.evaluate(theta, 1e-4);
-    const fromRemote = sharded.evaluate(theta, 1e-4, remote.evaluation);
-    expect(fromRemote.lower.certifiedError).toBeLessThanOrEqual(1e-4);
-    expect(fromRemote.lower.iterations).toBeLessThan(fromAccepted.lower.iterations);
-    sharded.release(fromAccepted);
-    sharded.release(fromRemote);
-    oracle.release(local.evaluation);
-    oracle.dispose();
-    x0.dispose();
-    sharded.release(remote.evaluation);
-    sharded.dispose();
-    tf.dispose([spec.train.clean, spec.train.measurement]);
-  }, 120_000);
 });

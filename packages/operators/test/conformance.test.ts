@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { PluginRegistry, tf, type ImageBatch, type Options } from '@bilevel/core';
-import { assertConformance, memoryCheck, operatorConformance } from '@bilevel/testing';
+import { optionsJsonSchema, PluginRegistry, tf, type ImageBatch, type Options } from '@bilevel/core';
+import { assertConformance, memoryCheck, operatorConformance, pluginOptionsCheck } from '@bilevel/testing';
 import { operatorPlugins } from '@bilevel/operators';
 
 const registry = new PluginRegistry(operatorPlugins);
@@ -60,4 +60,27 @@ describe('blur: every boundary and kernel kind', () => {
 
 describe('radon: several geometries (detectors ≠ image size, limited angle, angle list, pixel size)', () => {
   for (const v of RADON_VARIANTS) it(`${JSON.stringify(v.options)} on ${v.shape.join('×')}`, () => conform('radon', v.options, v.shape));
+});
+
+describe('operator and data-term options are declared once (one zod schema per plugin)', () => {
+  const ctx = { imageShape: [16, 16] as const, seed: 0 };
+  for (const d of operatorPlugins) {
+    it(`${d.kind} ${d.name}: schema, defaults, listing, JSON Schema, unknown keys`, async () => {
+      await assertConformance({ subject: d.name, passed: true, checks: [pluginOptionsCheck(d, ctx)] });
+    });
+  }
+  it('blur: the accepted fields depend on kernel (one JSON Schema variant per kernel); defaults come from the schema', () => {
+    const blur = operatorPlugins.find((d) => d.name === 'blur')!;
+    expect(blur.schema!.parse({})).toEqual({ kernel: 'gaussian', boundary: 'reflect', sigma: 1 });
+    expect(blur.schema!.parse({ kernel: 'motion' })).toEqual({ kernel: 'motion', boundary: 'reflect', length: 9, angle: 0 });
+    expect((optionsJsonSchema(blur.schema!).oneOf as unknown[]).length).toBe(3);
+    expect(Object.keys(blur.options!)).toEqual(['kernel', 'boundary', 'size', 'sigma', 'length', 'angle', 'weights']);
+    expect(blur.options!.length).toMatch(/\(default 9\)$/);
+  });
+  it('radon: angle defaults are documented but not filled in (angleList excludes them)', () => {
+    const radon = operatorPlugins.find((d) => d.name === 'radon')!;
+    expect(radon.schema!.parse({})).toEqual({ detectorSpacing: 1, pixelSize: 1, filter: 'ramp' });
+    expect(radon.options!.angles).toMatch(/\(default 180\)$/);
+    expect((optionsJsonSchema(radon.schema!).properties as Record<string, { default?: unknown }>).angles.default).toBe(180);
+  });
 });

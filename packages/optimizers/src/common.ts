@@ -1,10 +1,8 @@
-import {
-  BilevelError, ConfigError, FLOAT32_EPS, choiceOption, numberArrayOption, numberOption, rejectUnknownOptions,
-  type LowerEvaluation, type Oracle, type Options,
-} from '@bilevel/core';
+import { BilevelError, FLOAT32_EPS, z, type BatchCostScaling, type LowerEvaluation, type Oracle } from '@bilevel/core';
 
 /** What to do when a schedule asks for an accuracy below the float32 floor. */
-export type FloorPolicy = 'clamp' | 'stop';
+export const FLOOR_POLICIES = ['clamp', 'stop'] as const;
+export type FloorPolicy = (typeof FLOOR_POLICIES)[number];
 
 /** The smallest CG residual worth asking for (as MAID): 4u‖∇g‖ L/μ. */
 export function deltaFloor(oracle: Pick<Oracle, 'curvature'>, theta: Float64Array, upperGradNorm: number): number {
@@ -47,8 +45,8 @@ export function acceptedEvaluation(oracle: Oracle, optimizer: string): LowerEval
 }
 
 /** Decay shapes shared by the step and accuracy schedules: x_k = x₀ · s(k), k = 0, 1, … */
-export type DecayKind = 'constant' | 'poly' | 'log';
-export const DECAY_KINDS: readonly DecayKind[] = ['constant', 'poly', 'log'];
+export const DECAY_KINDS = ['constant', 'poly', 'log'] as const;
+export type DecayKind = (typeof DECAY_KINDS)[number];
 
 /** s(k) = 1 (constant), (k+1)^(−power) (poly), 1/log₂(k+2) (log). */
 export function decay(kind: DecayKind, k: number, power: number): number {
@@ -59,35 +57,29 @@ export function decay(kind: DecayKind, k: number, power: number): number {
   }
 }
 
-/** Option reading with the shared validation helpers; remembers the keys it was asked about. */
-export class OptionReader {
-  private readonly known: string[] = [];
-  constructor(private readonly opts: Options, private readonly path: string) {}
+/** An option in (0, 1): > 0 and ≤ 0.999999. */
+export const fraction = (): z.ZodNumber => z.number().gt(0).max(0.999999);
+/** An option > 0. */
+export const positive = (): z.ZodNumber => z.number().gt(0);
+/** An option ≥ 0. */
+export const nonNegative = (): z.ZodNumber => z.number().min(0);
 
-  num(key: string, fallback: number, bounds: { min?: number; max?: number; integer?: boolean; exclusiveMin?: boolean } = {}): number {
-    this.known.push(key);
-    return numberOption(this.opts, key, fallback, this.path, bounds);
-  }
-  /** A number in (0, 1). */
-  fraction(key: string, fallback: number): number {
-    return this.num(key, fallback, { min: 0, exclusiveMin: true, max: 0.999999 });
-  }
-  positive(key: string, fallback: number): number {
-    return this.num(key, fallback, { min: 0, exclusiveMin: true });
-  }
-  choice<T extends string>(key: string, fallback: T, choices: readonly T[]): T {
-    this.known.push(key);
-    return choiceOption(this.opts, key, fallback, choices, this.path);
-  }
-  array(key: string): number[] | undefined {
-    this.known.push(key);
-    return numberArrayOption(this.opts, key, this.path);
-  }
-  /** Call last: rejects every option key that was not read. */
-  done(): void {
-    rejectUnknownOptions(this.opts, this.known, this.path);
-  }
-  fail(key: string, problem: string, fix: string): never {
-    throw new ConfigError(`${this.path}.${key}`, problem, fix);
-  }
+/** The work accountings of a minibatch iteration. */
+const COST_SCALINGS = ['per-image', 'raw'] as const satisfies readonly BatchCostScaling[];
+
+/**
+ * The minibatch options ISGD, Adam and stochastic MAID share (BatchOptions); `seed` defaults to the experiment seed
+ * (set in create from the plugin context, see withSeed).
+ */
+export const batchShape = {
+  batchSize: z.number().int().min(1).default(4).describe('images per minibatch'),
+  maxEpochs: z.number().int().min(0).default(0).describe('stop after this many epochs (0: no limit)'),
+  shuffle: z.number().int().min(0).max(1).default(1).describe('1 = reshuffle every epoch (seeded), 0 = fixed order'),
+  seed: z.number().int().optional().describe('minibatch order seed (default: the experiment seed)'),
+  costScaling: z.enum(COST_SCALINGS).default('per-image').describe('work accounting: per-image (a batch iteration counts |B|/n) | raw'),
+};
+
+/** Parsed options with `seed` given, or else the experiment seed. */
+export function withSeed<T extends { seed?: number }>(o: T, experimentSeed: number): T & { seed: number } {
+  return { ...o, seed: o.seed ?? experimentSeed };
 }

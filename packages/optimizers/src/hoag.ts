@@ -1,42 +1,58 @@
-import type { LowerEvaluation, Oracle, OuterOptimizer, Stop, StepContext, StepResult } from '@bilevel/core';
-import { deltaFloor, distance, norm, type FloorPolicy } from './common.js';
+import { addOptionIssue, z, type LowerEvaluation, type Oracle, type OuterOptimizer, type Stop, type StepContext, type StepResult } from '@bilevel/core';
+import { deltaFloor, distance, FLOOR_POLICIES, fraction, nonNegative, norm, positive } from './common.js';
 
 /** A-priori accuracy schedules of HOAG (Pedregosa 2016), k = 1, 2, …: geometric ε₀·ρ^(k−1), quadratic ε₀/k², cubic ε₀/k³. */
-export type HoagSchedule = 'geometric' | 'quadratic' | 'cubic' | 'custom';
-export const HOAG_SCHEDULES: readonly HoagSchedule[] = ['geometric', 'quadratic', 'cubic', 'custom'];
+export const HOAG_SCHEDULES = ['geometric', 'quadratic', 'cubic', 'custom'] as const;
+export type HoagSchedule = (typeof HOAG_SCHEDULES)[number];
 
-export interface HoagOptions {
-  schedule: HoagSchedule;
+/** ε₀ and δ₀ when neither they nor a custom schedule's first accuracy are given. */
+const HOAG_EPSILON0 = 1e-1;
+
+/** HOAG's options, declared once; ε₀ and δ₀ default to the custom schedule's first accuracy (see hoagOptions). */
+export const HOAG_SCHEMA = z.strictObject({
+  schedule: z.enum(HOAG_SCHEDULES).default('geometric')
+    .describe('accuracy schedule: geometric ε₀·decay^(k−1) | quadratic ε₀/k² | cubic ε₀/k³ | custom (epsilons)'),
   /** ε₀: lower-level accuracy of the first iteration. */
-  epsilon0: number;
+  epsilon0: positive().optional().meta({ default: HOAG_EPSILON0 }).describe('ε₀ (schedule custom: epsilons[0])'),
   /** δ₀: CG residual of the first iteration; δ_k follows the same schedule (δ_k = ε_k δ₀/ε₀). */
-  delta0: number;
+  delta0: positive().optional().meta({ default: HOAG_EPSILON0 }).describe('δ₀ (δ_k = ε_k δ₀/ε₀; schedule custom: epsilons[0])'),
   /** Ratio ρ of the geometric schedule (the reference's exponential_decrease_factor). */
-  decay: number;
+  decay: fraction().default(0.9).describe('ratio of the geometric schedule (0.9)'),
   /** The 'custom' schedule: ε_k = epsilons[k − 1] (the last entry repeats). */
-  epsilons?: number[];
+  epsilons: z.array(z.number()).optional().describe('custom schedule ε_1, ε_2, … (last repeats)'),
   /** Initial L (step 1/L); 0 = the reference's choice ‖z₀‖/√d (1 when ‖z₀‖ ≤ 1e-3). */
-  L0: number;
+  L0: nonNegative().default(0).describe('initial L of the step 1/L (0: ‖z₀‖/√d as the reference)'),
   /** L ← L·lAccept after a sufficient decrease (the step grows). */
-  lAccept: number;
+  lAccept: fraction().default(0.95).describe('L factor after sufficient decrease (0.95)'),
   /** L ← L·lShrink when the decrease test fails but the loss did not jump (the step shrinks). */
-  lShrink: number;
+  lShrink: z.number().min(1).default(2).describe('L factor when the decrease test fails or a step is rejected (2)'),
   /** Reject when g(x̃_k) ≥ rejectRatio·g(x̃_{k−1}): go back to θ_{k−1}, L ← L·lShrink, tighten the schedule by `tighten`. */
-  rejectRatio: number;
-  tighten: number;
+  rejectRatio: z.number().gt(1).default(1.2).describe('reject when g_k ≥ ratio·g_{k−1} (1.2)'),
+  tighten: fraction().default(0.5).describe('schedule factor after a rejection (0.5)'),
   /** C of the reference's decrease test g_k ≤ g_{k−1} + Cε_k + ε_{k−1}(C + 1)‖Δθ‖ − L‖Δθ‖². */
-  C: number;
+  C: nonNegative().default(0.25).describe('constant C of the decrease test (0.25)'),
   /** Stop as converged once ‖z‖ ≤ max(gradTol, relGradTol·‖z₀‖). */
-  gradTol: number;
-  relGradTol: number;
+  gradTol: nonNegative().default(0).describe('stop when ‖z‖ ≤ gradTol'),
+  relGradTol: nonNegative().default(1e-4).describe('stop when ‖z‖ ≤ relGradTol·‖z₀‖'),
   /** Below the float32 floor: 'clamp' keeps iterating at the floor, 'stop' stops with accuracy-floor. */
-  atFloor: FloorPolicy;
+  atFloor: z.enum(FLOOR_POLICIES).default('clamp').describe('below the float32 floor: clamp | stop'),
+}).superRefine((o, ctx) => {
+  const { schedule, epsilons } = o;
+  if (schedule === 'custom' && (!epsilons || epsilons.length === 0)) {
+    addOptionIssue(ctx, 'epsilons', 'the custom schedule needs a non-empty list', 'give epsilons: [ε_1, ε_2, …] or choose another schedule');
+  }
+  if (epsilons?.some((e) => e <= 0)) addOptionIssue(ctx, 'epsilons', 'every accuracy must be > 0', 'remove zero or negative entries');
+  if (epsilons && schedule !== 'custom') addOptionIssue(ctx, 'epsilons', 'only used by schedule "custom"', 'set schedule: "custom" or remove epsilons');
+});
+
+export type HoagOptions = Omit<z.output<typeof HOAG_SCHEMA>, 'epsilon0' | 'delta0'> & { epsilon0: number; delta0: number };
+
+/** Parsed options with ε₀, δ₀ filled in: given, else the custom schedule's first accuracy, else 0.1. */
+export function hoagOptions(o: z.output<typeof HOAG_SCHEMA>): HoagOptions {
+  return { ...o, epsilon0: o.epsilon0 ?? o.epsilons?.[0] ?? HOAG_EPSILON0, delta0: o.delta0 ?? o.epsilons?.[0] ?? HOAG_EPSILON0 };
 }
 
-export const HOAG_DEFAULTS: HoagOptions = {
-  schedule: 'geometric', epsilon0: 1e-1, delta0: 1e-1, decay: 0.9, L0: 0, lAccept: 0.95, lShrink: 2, rejectRatio: 1.2,
-  tighten: 0.5, C: 0.25, gradTol: 0, relGradTol: 1e-4, atFloor: 'clamp',
-};
+export const HOAG_DEFAULTS: HoagOptions = hoagOptions(HOAG_SCHEMA.parse({}));
 
 /** Serializable HOAG state. */
 export interface HoagState {

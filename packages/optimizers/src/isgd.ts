@@ -1,49 +1,57 @@
-import type { BatchCostScaling, HypergradientResult, Oracle, OuterOptimizer, Stop, StepContext, StepResult } from '@bilevel/core';
+import { z, type HypergradientResult, type Oracle, type OuterOptimizer, type Stop, type StepContext, type StepResult } from '@bilevel/core';
 import { batchFields, epochLimit, initialSampler, nextBatch, onBatch, type MinibatchSamplerState } from './batches.js';
-import { decay, deltaFloor, norm, type DecayKind, type FloorPolicy } from './common.js';
+import { batchShape, DECAY_KINDS, decay, deltaFloor, FLOOR_POLICIES, nonNegative, norm, positive, type DecayKind } from './common.js';
 
 export type StochasticUpdate = 'sgd' | 'adam';
 
-export interface IsgdOptions {
-  /** Images per minibatch (the last batch of an epoch may be smaller); ≥ n gives full-batch gradient descent. */
-  batchSize: number;
-  /** α_k = step0 · s(k) with s from stepSchedule: constant 1, poly (k+1)^(−stepPower), log 1/log₂(k+2). */
-  step0: number;
-  stepSchedule: DecayKind;
-  stepPower: number;
-  /** ε_k = epsilon0 · s(k) (accuracySchedule, accuracyPower); δ_k = ε_k δ₀/ε₀. */
-  epsilon0: number;
-  delta0: number;
-  accuracySchedule: DecayKind;
-  accuracyPower: number;
-  /** Update rule: plain inexact SGD, or Adam on the minibatch hypergradients (α_k is Adam's learning rate). */
-  update: StochasticUpdate;
-  beta1: number;
-  beta2: number;
-  adamEpsilon: number;
-  /** Stop after this many epochs (0 = no limit), with 'max-iterations'. */
-  maxEpochs: number;
-  /** Converged once the epoch-mean hypergradient ‖z̄‖ ≤ max(gradTol, relGradTol·‖z̄ of epoch 1‖). */
-  gradTol: number;
-  relGradTol: number;
-  /** When ε_k falls below the float32 floor: 'stop' (default) stops with accuracy-floor, 'clamp' keeps iterating at the floor. */
-  atFloor: FloorPolicy;
-  /** 1 = shuffle every epoch (seeded), 0 = fixed order. */
-  shuffle: number;
-  /** Seed of the minibatch order. */
-  seed: number;
-  /** Work accounting: 'per-image' counts a batch iteration as |B|/n of a full one (default), 'raw' counts it as one. */
-  costScaling: BatchCostScaling;
+/** The step and accuracy schedules (their α₀ and step schedule defaults differ between ISGD and Adam). */
+function scheduleShape(step0: number, stepSchedule: DecayKind) {
+  return {
+    /** α_k = step0 · s(k) with s from stepSchedule: constant 1, poly (k+1)^(−stepPower), log 1/log₂(k+2). */
+    step0: positive().default(step0).describe('α₀'),
+    stepSchedule: z.enum(DECAY_KINDS).default(stepSchedule).describe('α_k = α₀·s(k): constant | poly (k+1)^−stepPower | log 1/log₂(k+2)'),
+    stepPower: nonNegative().default(0.5).describe('q of the poly step schedule'),
+    /** ε_k = epsilon0 · s(k) (accuracySchedule, accuracyPower); δ_k = ε_k δ₀/ε₀. */
+    epsilon0: positive().default(1e-1).describe('ε₀'),
+    delta0: positive().default(1e-1).describe('δ₀ (δ_k = ε_k δ₀/ε₀)'),
+    accuracySchedule: z.enum(DECAY_KINDS).default('poly').describe('ε_k = ε₀·s(k): constant | poly (k+1)^−accuracyPower | log'),
+    accuracyPower: nonNegative().default(1).describe('p of the poly accuracy schedule'),
+  };
 }
 
-export const ISGD_DEFAULTS: IsgdOptions = {
-  batchSize: 4, step0: 1e-2, stepSchedule: 'poly', stepPower: 0.5, epsilon0: 1e-1, delta0: 1e-1, accuracySchedule: 'poly',
-  accuracyPower: 1, update: 'sgd', beta1: 0.9, beta2: 0.999, adamEpsilon: 1e-8, maxEpochs: 0, gradTol: 0, relGradTol: 1e-3,
-  atFloor: 'stop', shuffle: 1, seed: 0, costScaling: 'per-image',
+/** Adam's moment constants (only adam-hypergradient accepts them). */
+const adamShape = {
+  beta1: z.number().min(0).max(0.999999).default(0.9).describe('Adam β₁'),
+  beta2: z.number().min(0).max(0.999999).default(0.999).describe('Adam β₂'),
+  adamEpsilon: positive().default(1e-8).describe('Adam ε'),
 };
 
-/** Adam's defaults in this package: a larger learning rate, constant accuracy decay as for ISGD. */
-export const ADAM_DEFAULTS: IsgdOptions = { ...ISGD_DEFAULTS, update: 'adam', step0: 0.1, stepSchedule: 'constant' };
+/** The stopping rules and the minibatch order (the last batch of an epoch may be smaller; batchSize ≥ n is full-batch descent). */
+const tailShape = {
+  maxEpochs: batchShape.maxEpochs,
+  /** Converged once the epoch-mean hypergradient ‖z̄‖ ≤ max(gradTol, relGradTol·‖z̄ of epoch 1‖). */
+  gradTol: nonNegative().default(0).describe('stop when the epoch-mean ‖z̄‖ ≤ gradTol'),
+  relGradTol: nonNegative().default(1e-3).describe('stop when the epoch-mean ‖z̄‖ ≤ relGradTol·(first epoch)'),
+  /** When ε_k falls below the float32 floor: 'stop' (default) stops with accuracy-floor, 'clamp' keeps iterating at the floor. */
+  atFloor: z.enum(FLOOR_POLICIES).default('stop').describe('when ε_k falls below the float32 floor: stop (default) | clamp'),
+  shuffle: batchShape.shuffle, seed: batchShape.seed, costScaling: batchShape.costScaling,
+};
+
+/** ISGD's options, declared once (Adam's moment constants are not among them). */
+export const ISGD_SCHEMA = z.strictObject({ batchSize: batchShape.batchSize, ...scheduleShape(1e-2, 'poly'), ...tailShape });
+/** Adam's options: ISGD's with a larger learning rate, a constant step schedule, and the moment constants. */
+export const ADAM_SCHEMA = z.strictObject({ batchSize: batchShape.batchSize, ...scheduleShape(0.1, 'constant'), ...adamShape, ...tailShape });
+
+/** The ISGD family's options: Adam's (ISGD ignores β₁, β₂, ϵ), the update rule, and the seed of the minibatch order. */
+export interface IsgdOptions extends Omit<z.output<typeof ADAM_SCHEMA>, 'seed'> {
+  /** Update rule: plain inexact SGD, or Adam on the minibatch hypergradients (α_k is Adam's learning rate). */
+  update: StochasticUpdate;
+  seed: number;
+}
+
+/** Seed 0 stands for the experiment seed the plugins fill in. */
+export const ISGD_DEFAULTS: IsgdOptions = { ...ADAM_SCHEMA.parse({}), ...ISGD_SCHEMA.parse({}), update: 'sgd', seed: 0 };
+export const ADAM_DEFAULTS: IsgdOptions = { ...ADAM_SCHEMA.parse({}), update: 'adam', seed: 0 };
 
 /** Adam's moments m, v, the epoch's running mean hypergradient, and the first epoch's ‖z̄‖ (plain numbers). */
 export interface IsgdState {

@@ -1,7 +1,8 @@
-import type {
-  HypergradientResult, LowerEvaluation, Oracle, OuterOptimizer, Stop, StepContext, StepRecord, StepResult, ValueEstimate,
+import {
+  z, type HypergradientResult, type LowerEvaluation, type Oracle, type OuterOptimizer, type Stop, type StepContext, type StepRecord,
+  type StepResult, type ValueEstimate,
 } from '@bilevel/core';
-import { acceptedEvaluation, type FloorPolicy } from './common.js';
+import { acceptedEvaluation, FLOOR_POLICIES, fraction, nonNegative, positive } from './common.js';
 import { memoryAfterStep } from './lbfgs.js';
 import {
   certifiedDirection, certifyingAccuracy, closerTo, epsilonFloor, quasiNewtonStep, shrinkAccuracy, solveFloors, stepMetric,
@@ -10,58 +11,59 @@ import {
 
 export type { ShrinkRule, StepMetric, ValueBound } from './maid-parts.js';
 
-/** MAID's constants (DESIGN §2), with the reference defaults. */
-export interface MaidOptions {
-  /** Initial lower-level accuracy ε₀ and CG residual δ₀. */
-  epsilon0: number;
-  delta0: number;
-  /** Initial step α₀. */
-  step0: number;
+const METRICS = ['identity', 'rms', 'lbfgs'] as const satisfies readonly StepMetric[];
+const SHRINK_RULES = ['fixed', 'predicted'] as const satisfies readonly ShrinkRule[];
+const VALUE_BOUNDS = ['gradient', 'adjoint'] as const satisfies readonly ValueBound[];
+
+/** MAID's constants (DESIGN §2) with the reference defaults; stochastic MAID shares them. */
+export const MAID_SHAPE = {
+  epsilon0: positive().default(1e-1).describe('initial lower-level accuracy ε₀'),
+  delta0: positive().default(1e-1).describe('initial CG residual δ₀'),
+  step0: positive().default(1e-2).describe('initial step α₀'),
   /** Descent test: recompute while ω > (1 − η)‖z‖. */
-  eta: number;
+  eta: fraction().default(1e-4).describe('descent test ω ≤ (1 − η)‖z‖'),
   /** Sufficient decrease: U(θ⁺) − L(θ) + λα‖z‖² ≤ 0. */
-  lambda: number;
-  /** Shrink of ε, δ on a failed descent test or backtracking (ν). */
-  shrink: number;
-  /** Backtracking shrink of α (ρ). */
-  backtrack: number;
-  /** Growth of ε, δ after a success (ν̄). */
-  grow: number;
-  /** Growth of the next initial α after a success. */
-  stepGrow: number;
-  /** Backtracking steps tried before shrinking ε, δ. */
-  maxBacktracks: number;
-  /** Stop as converged once ‖z‖ + ω ≤ gradTol (absolute) … */
-  gradTol: number;
-  /** … or ‖z‖ + ω ≤ relGradTol · ‖z₀‖. */
-  relGradTol: number;
+  lambda: nonNegative().default(1e-4).describe('sufficient decrease λ'),
+  /** Shrink ν of ε, δ on a failed descent test or backtracking; backtracking shrink ρ of α. */
+  shrink: fraction().default(0.5).describe('ε, δ shrink ν'),
+  backtrack: fraction().default(0.5).describe('step shrink ρ'),
+  /** Growth ν̄ of ε, δ and of the next initial α after a success. */
+  grow: positive().default(1.05).describe('ε, δ growth after success'),
+  stepGrow: positive().default(10 / 9).describe('step growth after success'),
+  maxBacktracks: z.number().int().gt(0).default(10).describe('steps tried before shrinking ε, δ'),
+  /** Converged once ‖z‖ + ω ≤ max(gradTol, relGradTol · ‖z₀‖). */
+  gradTol: nonNegative().default(0).describe('stop when ‖z‖ + ω ≤ gradTol'),
+  relGradTol: nonNegative().default(1e-4).describe('stop when ‖z‖ + ω ≤ relGradTol·‖z₀‖'),
   /**
    * When ε or δ must go below the float32 floor: 'clamp' keeps iterating at the floor with uncertified steps
    * (−z without the descent test, backtracking on the computed loss g(x̃⁺) − g(x̃) + λα‖z‖² ≤ 0; rows say
    * certified: 0), 'stop' stops with accuracy-floor.
    */
-  atFloor: FloorPolicy;
+  atFloor: z.enum(FLOOR_POLICIES).default('clamp').describe('below the float32 floor: clamp (uncertified steps at the floor, rows say certified: 0) | stop'),
   /**
    * Step metric: 'identity' steps along −z (the paper's MAID); 'rms' along −d, d_i = z_i/(√v̂_i + ϵ) rescaled to
    * ‖d‖ = ‖z‖, v̂ the bias-corrected running mean of z_i² (decay `metricDecay`) — a diagonal variable metric that
    * evens out parameter blocks of different scales (FoE weights vs filter taps). The certified tests use ⟨z, d⟩:
    * descent iff ω ≤ (1 − η)⟨z, d⟩/‖d‖, sufficient decrease with λα⟨z, d⟩. 'lbfgs': d = H z with H the L-BFGS
    * inverse-Hessian model of the last `metricMemory` accepted pairs (Δθ, Δz) with ⟨Δθ, Δz⟩ > 0, and the first
-   * trial step α = 1 whenever a pair exists (at most `stepCap` × the last accepted step, see quasiNewtonStep); the pairs are dropped after a step that needed ≥ 3 halvings. A quasi-Newton
-   * direction that fails the descent test where −z passes gives way to −z for that iteration (see certifiedDirection).
+   * trial step α = 1 whenever a pair exists (at most `stepCap` × the last accepted step, see quasiNewtonStep); the
+   * pairs are dropped after a step that needed ≥ 3 halvings. A quasi-Newton direction that fails the descent test
+   * where −z passes gives way to −z for that iteration (see certifiedDirection).
    */
-  metric: StepMetric;
-  metricDecay: number;
-  metricMemory: number;
+  metric: z.enum(METRICS).default('identity')
+    .describe("step metric: identity (−z, the paper's MAID) | rms (diagonal: z_i/√(mean z_i²), rescaled to ‖z‖) | lbfgs (quasi-Newton, unit first step)"),
+  metricDecay: fraction().default(0.9).describe('decay of the running mean of z_i² for metric rms (0.9)'),
+  metricMemory: z.number().int().gt(0).default(8).describe('pairs kept by metric lbfgs (8)'),
   /** Metric 'lbfgs': the first trial step is no longer than stepCap × the last accepted step (0: no cap). */
-  stepCap: number;
+  stepCap: nonNegative().default(10).describe('metric lbfgs: first trial step at most stepCap × the last accepted step (10; 0: no cap)'),
   /**
    * How ε, δ shrink after a failed test: 'fixed' multiplies them by `shrink`; 'predicted' jumps to the accuracy the
    * failed test says is needed (never shrinking by less than `shrink`, nor by more than 1000×): after the descent
    * test, 0.9·(1 − η)⟨z, d⟩/(‖d‖ω) (ω is about linear in ε, δ); after an accuracy-limited step, 0.9·ε* with ε* the
    * root of (‖∇g(x̃)‖ + ‖∇g(x̃⁺)‖)ε + L_g ε² = g(x̃) − g(x̃⁺) − λα⟨z, d⟩, at which the ε-bounds certify the computed decrease.
    */
-  shrinkRule: ShrinkRule;
+  shrinkRule: z.enum(SHRINK_RULES).default('fixed')
+    .describe('after a failed test: fixed (ε, δ × shrink) | predicted (jump to the accuracy the failed test says is needed, at least × shrink)'),
   /**
    * The bounds U, L on f in the sufficient-decrease test: 'gradient' (the paper's) g(x̃) ± (‖∇g(x̃)‖ε + ½L_g ε²);
    * 'adjoint' the adjoint-corrected value g(x̃) − ⟨q̃, ∇ₓh(x̃)⟩ ± (ρe + (L_H‖∇g‖/μ + ½L_g)e² + 8u|g|) (e = ‖∇ₓh(x̃)‖/μ,
@@ -71,14 +73,14 @@ export interface MaidOptions {
    * Rows then report the corrected value as upperLoss. Falls back to 'gradient' with oracles that provide no value
    * estimate (the piggyback oracle).
    */
-  valueBound: ValueBound;
-}
-
-export const MAID_DEFAULTS: MaidOptions = {
-  epsilon0: 1e-1, delta0: 1e-1, step0: 1e-2, eta: 1e-4, lambda: 1e-4, shrink: 0.5, backtrack: 0.5, grow: 1.05,
-  stepGrow: 10 / 9, maxBacktracks: 10, gradTol: 0, relGradTol: 1e-4, atFloor: 'clamp',
-  metric: 'identity', metricDecay: 0.9, metricMemory: 8, stepCap: 10, shrinkRule: 'fixed', valueBound: 'gradient',
+  valueBound: z.enum(VALUE_BOUNDS).default('gradient')
+    .describe("bounds on f in the decrease test: gradient (the paper's g(x̃) ± ‖∇g‖ε) | adjoint (g(x̃) − ⟨q̃, ∇ₓh(x̃)⟩ ± O(ε²); a CG solve per trial)"),
 };
+
+/** MAID's options, declared once: defaults, bounds and docs. */
+export const MAID_SCHEMA = z.strictObject(MAID_SHAPE);
+export type MaidOptions = z.output<typeof MAID_SCHEMA>;
+export const MAID_DEFAULTS: MaidOptions = MAID_SCHEMA.parse({});
 
 /** The accepted trial's hypergradient (adjoint bounds) as plain numbers: the next iteration's z while x̃ and δ hold. */
 export interface CarriedHypergradient {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { tf, type ImageBatch } from '@bilevel/core';
-import { assertConformance, convexityCheck, curvatureCheck, gradientCheck, hvpCheck, memoryCheck, regularizerConformance, regularizerPluginConformance } from '@bilevel/testing';
-import { compositeKernels, ConvexRidge, crrModule, crrPlugins } from '@bilevel/regularizers-crr';
+import { assertConformance, configErrorPath, convexityCheck, curvatureCheck, gradientCheck, hvpCheck, memoryCheck, regularizerConformance, regularizerPluginConformance } from '@bilevel/testing';
+import { compositeKernels, ConvexRidge, CRR_DEFAULTS, crrModule, crrPlugins } from '@bilevel/regularizers-crr';
 import { multiplierGrid } from '@bilevel/convkit';
 
 /** Random θ: spline log-slopes in [−2, 1] (a genuinely non-linear monotone σ), λ around e^{−0.5}. */
@@ -139,5 +139,18 @@ describe('CRR through the shared conformance suite', () => {
     }
     expect(reg2.value(x2, theta2).dataSync()[0]).toBeCloseTo(1.5 * expected, 4);
     tf.dispose([theta, x, theta2, x2]);
+  });
+});
+
+describe('CRR options are declared once', () => {
+  const d = crrPlugins[0];
+  const make = (o: Record<string, unknown>) => () => d.create(o, { imageShape: [16, 16], seed: 0 }, 'regularizer.options');
+  it('schema defaults are CRR_DEFAULTS; knots must be odd (one error, with the fix); errors name the field', () => {
+    expect(d.schema!.parse({})).toEqual(CRR_DEFAULTS);
+    expect(() => make({ knots: 20 })()).toThrow(/regularizer\.options\.knots: must be odd[^]*use 21/);
+    expect(configErrorPath(make({ knots: 2 }))).toBe('regularizer.options.knots');
+    expect(configErrorPath(make({ channels: [8, 513] }))).toBe('regularizer.options.channels.1');
+    expect(configErrorPath(make({ activation: 'relu' }))).toBe('regularizer.options.activation');
+    expect(configErrorPath(make({ range: 0 }))).toBe('regularizer.options.range');
   });
 });

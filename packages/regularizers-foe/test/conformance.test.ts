@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { fusedKernels, tf, PluginRegistry, type ImageBatch } from '@bilevel/core';
-import { assertConformance, implementationDifferences, regularizerConformance } from '@bilevel/testing';
-import { FieldsOfExperts, foePlugins } from '@bilevel/regularizers-foe';
+import { assertConformance, configErrorPath, implementationDifferences, pluginOptionsCheck, regularizerConformance } from '@bilevel/testing';
+import { FieldsOfExperts, FOE_DEFAULTS, foePlugins } from '@bilevel/regularizers-foe';
 import { byChunks, filterBank, imagesPerChunk, multiplierBound, PatchGeometry } from '@bilevel/convkit';
 
 const registry = new PluginRegistry(foePlugins);
@@ -155,6 +155,15 @@ describe('Fields of Experts through the shared conformance suite', () => {
     expect(() => registry.create('regularizer', 'foe', { filter: 3 }, ctx, 'regularizer.options')).toThrow(/regularizer\.options\.filter/);
     expect(() => registry.create('regularizer', 'foe', { size: 1 }, ctx, 'regularizer.options')).toThrow(/regularizer\.options\.size/);
     expect(() => registry.create('regularizer', 'foe', { zeroMean: 2 }, ctx, 'regularizer.options')).toThrow(/zeroMean/);
+  });
+
+  it('declares its options once: schema defaults are FOE_DEFAULTS (zeroMean as 0|1), listed with their defaults', async () => {
+    const d = foePlugins[0];
+    await assertConformance({ subject: 'foe', passed: true, checks: [pluginOptionsCheck(d, ctx)] });
+    expect(d.schema!.parse({})).toEqual({ ...FOE_DEFAULTS, zeroMean: 0 });
+    expect(d.options!.filters).toBe('number of filters K (default 48)');
+    expect(configErrorPath(() => registry.create('regularizer', 'foe', { engine: 'gpu' }, ctx, 'regularizer.options'))).toBe('regularizer.options.engine');
+    expect(configErrorPath(() => registry.create('regularizer', 'foe', { filterScale: 0 }, ctx, 'regularizer.options'))).toBe('regularizer.options.filterScale');
   });
 });
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { tf, type ImageBatch } from '@bilevel/core';
-import { assertConformance, implementationDifferences, regularizerPluginConformance, regularizerConformance } from '@bilevel/testing';
-import { Icnn, icnnModule, icnnPlugins } from '@bilevel/regularizers-icnn';
+import { assertConformance, configErrorPath, implementationDifferences, regularizerPluginConformance, regularizerConformance } from '@bilevel/testing';
+import { Icnn, ICNN_DEFAULTS, icnnModule, icnnPlugins } from '@bilevel/regularizers-icnn';
 
 /** Random θ around the initialisation: V scaled up so activations leave the quadratic regime, random biases. */
 function randomTheta(reg: Icnn, seed: number): Float32Array {
@@ -92,5 +92,18 @@ describe('ICNN through the shared conformance suite', () => {
     const value = reg.value(x, theta).dataSync()[0];
     expect(Math.abs(value - expected) / expected).toBeLessThan(5e-3);
     tf.dispose([x, theta]);
+  });
+});
+
+describe('ICNN options are declared once', () => {
+  const d = icnnPlugins[0];
+  const make = (o: Record<string, unknown>) => () => d.create(o, { imageShape: [16, 16], seed: 0 }, 'regularizer.options');
+  it('schema defaults are ICNN_DEFAULTS (learnGamma as 0|1); errors name the field', () => {
+    expect(d.schema!.parse({})).toEqual({ ...ICNN_DEFAULTS, learnGamma: 1 });
+    expect(configErrorPath(make({ channels: [] }))).toBe('regularizer.options.channels');
+    expect(configErrorPath(make({ channels: [32, 0] }))).toBe('regularizer.options.channels.1');
+    expect(configErrorPath(make({ leak: 1.5 }))).toBe('regularizer.options.leak');
+    expect(configErrorPath(make({ learnGamma: 0.5 }))).toBe('regularizer.options.learnGamma');
+    expect(configErrorPath(make({ layers: 2 }))).toBe('regularizer.options.layers');
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { fusedKernels, tf, PluginRegistry, type ImageBatch } from '@bilevel/core';
-import { assertConformance, regularizerConformance } from '@bilevel/testing';
+import { assertConformance, configErrorPath, pluginOptionsCheck, regularizerConformance } from '@bilevel/testing';
 import { tvPlugins, AnisotropicTV } from '@bilevel/regularizers-tv';
 
 const registry = new PluginRegistry(tvPlugins);
@@ -44,4 +44,13 @@ describe('fused TV kernels', () => {
     }
     tf.dispose([x, v, theta]);
   });
+});
+
+describe('TV options are declared once (no options: an empty strict schema)', () => {
+  for (const d of tvPlugins) {
+    it(`${d.name}: schema, defaults, unknown keys name the field`, async () => {
+      await assertConformance({ subject: d.name, passed: true, checks: [pluginOptionsCheck(d, { imageShape: [8, 8], seed: 0 })] });
+      expect(configErrorPath(() => registry.create('regularizer', d.name, { weight: 1 }, { imageShape: [8, 8], seed: 0 }, 'regularizer.options'))).toBe('regularizer.options.weight');
+    });
+  }
 });
