@@ -16,7 +16,7 @@ const USAGE = `usage:
                                                overlaid; default <dir>/report.html (one run) or ./report.html;
                                                figures also as SVG, and PNG when /usr/bin/chromium is installed
   bilevel plugins [--plugin <package> ...]     list the registered plugins
-  bilevel schema                               print the JSON Schema of config files`;
+  bilevel schema [--plugin <package> ...]      print the JSON Schema of config files (with every plugin's options)`;
 
 function parseArgs(argv: string[]) {
   const positional: string[] = [];
@@ -104,7 +104,7 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'schema':
-      process.stdout.write(JSON.stringify(configJsonSchema(), null, 2) + '\n');
+      process.stdout.write(JSON.stringify(configJsonSchema(await defaultRegistry(plugins)), null, 2) + '\n');
       return 0;
     case 'plugins':
       await listPlugins(plugins);

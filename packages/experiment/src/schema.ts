@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { BACKENDS } from '@bilevel/core';
+import { BACKENDS, optionsJsonSchema, type PluginKind, type PluginRegistry } from '@bilevel/core';
 
 // The one source of truth for config files: parseConfig validates with it, `bilevel schema` exports it as JSON Schema.
 
@@ -83,7 +83,28 @@ export const experimentSchema = z.strictObject({
   }
 });
 
-/** JSON Schema of config files (for editors: `"$schema": "./bilevel.schema.json"`). */
-export function configJsonSchema(): unknown {
-  return z.toJSONSchema(experimentSchema, { io: 'input' });
+type Json = Record<string, unknown>;
+const PLUGIN_FIELDS: readonly PluginKind[] = ['operator', 'fidelity', 'regularizer', 'lowerSolver', 'linearSolver', 'optimizer'];
+
+/** A plugin field's schema with every registered plugin's options (from its one option schema, where it declares one). */
+function pluginFieldSchema(registry: PluginRegistry, kind: PluginKind, base: Json): Json {
+  const names = registry.names(kind);
+  const theta0 = kind === 'regularizer' ? { theta0: (base.properties as Json | undefined)?.theta0 ?? { type: 'array', items: { type: 'number' } } } : {};
+  const each = names.map((name) => {
+    const d = registry.descriptor(kind, name);
+    const options = d.schema ? optionsJsonSchema(d.schema) : { type: 'object', description: 'plugin options (see `bilevel plugins`)' };
+    return { type: 'object', description: d.description, properties: { name: { const: name }, options, ...theta0 }, required: ['name'], additionalProperties: false };
+  });
+  const bare = kind === 'regularizer' ? [] : [{ enum: names }];
+  return { ...(base.default !== undefined ? { default: base.default } : {}), ...(base.description ? { description: base.description } : {}), anyOf: [...bare, ...each] };
+}
+
+/**
+ * JSON Schema of config files (for editors: `"$schema": "./bilevel.schema.json"`); given a registry, each plugin field
+ * lists its plugins by name with their options' schemas.
+ */
+export function configJsonSchema(registry?: PluginRegistry): unknown {
+  const schema = z.toJSONSchema(experimentSchema, { io: 'input' }) as Json & { properties: Record<string, Json> };
+  if (registry) for (const kind of PLUGIN_FIELDS) schema.properties[kind] = pluginFieldSchema(registry, kind, schema.properties[kind]);
+  return schema;
 }

@@ -110,3 +110,14 @@ describe('checkpoint encoding', () => {
     expect(() => decodeCheckpoint('{"version": 1}')).toThrow(/format 1/);
   });
 });
+
+describe('JSON Schema of configs', () => {
+  it('lists every plugin of each field with its options (bilevel schema)', async () => {
+    const { configJsonSchema, defaultRegistry } = await import('@bilevel/experiment');
+    const schema = configJsonSchema(await defaultRegistry()) as { properties: Record<string, { anyOf: { properties?: { name: { const: string }; options: unknown } }[] }> };
+    const names = (field: string) => schema.properties[field].anyOf.flatMap((s) => (s.properties ? [s.properties.name.const] : []));
+    expect(names('regularizer')).toEqual(expect.arrayContaining(['tv', 'tv-isotropic', 'foe']));
+    expect(names('optimizer')).toEqual(expect.arrayContaining(['maid', 'hoag', 'dfo']));
+    expect(Object.keys(schema.properties)).toEqual(expect.arrayContaining(['data', 'oracle', 'budget']));
+  });
+});

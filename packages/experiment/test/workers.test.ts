@@ -19,9 +19,9 @@ describe('--workers: the sharded oracle (factory module in @bilevel/experiment) 
     it(name, async () => {
       const one = await learn(name, 1);
       const two = await learn(name, 2);
-      const rel = Math.hypot(...one.map((v, i) => v - two[i])) / Math.hypot(...one);
-      console.log(`${name}: θ with 1 worker ${one}, with 2 workers ${two}: relative difference ${rel.toExponential(2)}`);
-      expect(rel).toBeLessThanOrEqual(1e-5);
+      console.log(`${name}: θ with 1 worker ${one}, with 2 workers ${two}`);
+      // Fixed shards reduced in shard order: the worker count changes no floating-point operation.
+      expect(two).toEqual(one);
     }, 120_000);
   }
 });

@@ -64,6 +64,11 @@ export const positive = (): z.ZodNumber => z.number().gt(0);
 /** An option ≥ 0. */
 export const nonNegative = (): z.ZodNumber => z.number().min(0);
 
+/** Runs a schema's cross-field checks only once every field is valid (unknown keys aside), as one problem at a time. */
+export const whenFieldsValid: z.core.$ZodSuperRefineParams = {
+  when: (payload) => payload.issues.every((issue) => issue.code === 'unrecognized_keys'),
+};
+
 /** The work accountings of a minibatch iteration. */
 const COST_SCALINGS = ['per-image', 'raw'] as const satisfies readonly BatchCostScaling[];
 

@@ -1,32 +1,34 @@
-import type { LowerEvaluation, Oracle, OuterOptimizer, Stop, StepContext, StepRecord, StepResult } from '@bilevel/core';
-import { distance, norm, type FloorPolicy } from './common.js';
+import { addOptionIssue, z, type LowerEvaluation, type Oracle, type OuterOptimizer, type Stop, type StepContext, type StepRecord, type StepResult } from '@bilevel/core';
+import { distance, FLOOR_POLICIES, fraction, norm, positive, whenFieldsValid } from './common.js';
 import { predictedDecrease, quadraticModel, trustRegionStep, type QuadraticModel, type Sample } from './dfo-model.js';
 
 export { symmetricEigen, trustRegionStep } from './dfo-model.js';
 
-export interface DfoOptions {
+/** The derivative-free trust region's options, declared once (with radiusMin < radius0 ≤ radiusMax and eta1 ≤ eta2). */
+export const DFO_SCHEMA = z.strictObject({
   /** Initial trust-region radius Δ₀ (in θ units) and its bounds; converged once Δ < radiusMin. */
-  radius0: number;
-  radiusMin: number;
-  radiusMax: number;
+  radius0: positive().default(1).describe('initial trust-region radius Δ₀'),
+  radiusMin: positive().default(1e-3).describe('stop (converged) when Δ < radiusMin'),
+  radiusMax: positive().default(10).describe('largest Δ'),
   /** Step acceptance ρ ≥ eta1; radius growth when ρ ≥ eta2 and the step reached the boundary. */
-  eta1: number;
-  eta2: number;
+  eta1: fraction().default(0.1).describe('accept when ρ ≥ eta1'),
+  eta2: fraction().default(0.7).describe('grow Δ when ρ ≥ eta2'),
   /** Δ ← shrink·Δ after a failed step of a well-poised model; Δ ← grow·Δ after a very successful one. */
-  shrink: number;
-  grow: number;
+  shrink: fraction().default(0.5).describe('Δ factor after a failed step'),
+  grow: z.number().min(1).default(2).describe('Δ factor after a very successful step'),
   /** Lower-level accuracy at Δ₀; dynamically ε_k = min(epsilon0, epsilon0·(Δ_k/Δ₀)²)·(tightening). */
-  epsilon0: number;
+  epsilon0: positive().default(1e-1).describe('lower-level accuracy at Δ₀ (ε ∝ Δ²)'),
   /** Dynamic accuracy test: the certified errors of f̃(θ_k) and f̃(θ_k + s) must be ≤ noiseRatio·(m(0) − m(s)). */
-  noiseRatio: number;
+  noiseRatio: positive().default(0.25).describe('certified f errors ≤ noiseRatio × predicted decrease, else tighten ε'),
   /** Below the float32 floor: 'clamp' keeps the floor accuracy (stops when the test still fails), 'stop' stops at once. */
-  atFloor: FloorPolicy;
-}
+  atFloor: z.enum(FLOOR_POLICIES).default('clamp').describe('below the float32 floor: clamp | stop'),
+}).superRefine((o, ctx) => {
+  if (o.eta2 < o.eta1) addOptionIssue(ctx, 'eta2', `must be ≥ eta1 (${o.eta1})`, 'raise eta2 or lower eta1');
+  if (o.radiusMin >= o.radius0 || o.radius0 > o.radiusMax) addOptionIssue(ctx, 'radius0', 'needs radiusMin < radius0 ≤ radiusMax', 'adjust the radii');
+}, whenFieldsValid);
 
-export const DFO_DEFAULTS: DfoOptions = {
-  radius0: 1, radiusMin: 1e-3, radiusMax: 10, eta1: 0.1, eta2: 0.7, shrink: 0.5, grow: 2, epsilon0: 1e-1, noiseRatio: 0.25,
-  atFloor: 'clamp',
-};
+export type DfoOptions = z.output<typeof DFO_SCHEMA>;
+export const DFO_DEFAULTS: DfoOptions = DFO_SCHEMA.parse({});
 
 /** A sample as plain numbers. */
 export interface DfoSample {

@@ -1,32 +1,32 @@
-import type { LowerEvaluation, Oracle, OuterOptimizer, Stop, StepContext, StepRecord, StepResult } from '@bilevel/core';
-import { acceptedEvaluation, dot, norm } from './common.js';
+import { z, type LowerEvaluation, type Oracle, type OuterOptimizer, type Stop, type StepContext, type StepRecord, type StepResult } from '@bilevel/core';
+import { acceptedEvaluation, dot, fraction, nonNegative, norm, positive } from './common.js';
 import { memoryAfterStep, type LbfgsMemory } from './lbfgs.js';
 import { stepMetric } from './maid-parts.js';
 
-export interface FixedAccuracyOptions {
+export const FIXED_ACCURACY_METRICS = ['identity', 'lbfgs'] as const;
+export type FixedAccuracyMetric = (typeof FIXED_ACCURACY_METRICS)[number];
+
+/** Fixed-accuracy descent's options, declared once. */
+export const FIXED_ACCURACY_SCHEMA = z.strictObject({
   /** The fixed lower-level accuracy ε and CG (adjoint) residual δ. */
-  epsilon: number;
-  delta: number;
+  epsilon: positive().default(1e-3).describe('fixed lower-level accuracy ε'),
+  delta: positive().default(1e-3).describe('fixed CG residual δ'),
   /** Initial step, Armijo constant, backtracking factor, step growth after a success, steps tried per iteration. */
-  step0: number;
-  lambda: number;
-  backtrack: number;
-  stepGrow: number;
-  maxBacktracks: number;
+  step0: positive().default(1e-2).describe('initial step'),
+  lambda: nonNegative().default(1e-4).describe('Armijo constant'),
+  backtrack: fraction().default(0.5).describe('step shrink'),
+  stepGrow: z.number().min(1).default(10 / 9).describe('step growth after a success'),
+  maxBacktracks: z.number().int().min(1).default(20).describe('steps tried per iteration'),
   /** Converged once ‖z‖ ≤ max(gradTol, relGradTol·‖z₀‖). */
-  gradTol: number;
-  relGradTol: number;
+  gradTol: nonNegative().default(0).describe('stop when ‖z‖ ≤ gradTol'),
+  relGradTol: nonNegative().default(1e-4).describe('stop when ‖z‖ ≤ relGradTol·‖z₀‖'),
   /** Step direction: −z ('identity') or the L-BFGS direction −Hz of the last `metricMemory` accepted pairs ('lbfgs', unit first step). */
-  metric: FixedAccuracyMetric;
-  metricMemory: number;
-}
+  metric: z.enum(FIXED_ACCURACY_METRICS).default('identity').describe('step direction: identity (−z) | lbfgs (quasi-Newton, unit first step)'),
+  metricMemory: z.number().int().min(1).default(8).describe('pairs kept by metric lbfgs'),
+});
 
-export type FixedAccuracyMetric = 'identity' | 'lbfgs';
-
-export const FIXED_ACCURACY_DEFAULTS: FixedAccuracyOptions = {
-  epsilon: 1e-3, delta: 1e-3, step0: 1e-2, lambda: 1e-4, backtrack: 0.5, stepGrow: 10 / 9, maxBacktracks: 20, gradTol: 0, relGradTol: 1e-4,
-  metric: 'identity', metricMemory: 8,
-};
+export type FixedAccuracyOptions = z.output<typeof FIXED_ACCURACY_SCHEMA>;
+export const FIXED_ACCURACY_DEFAULTS: FixedAccuracyOptions = FIXED_ACCURACY_SCHEMA.parse({});
 
 /** Serializable state of fixed-accuracy descent. */
 export interface FixedAccuracyState {

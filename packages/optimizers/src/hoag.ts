@@ -1,5 +1,5 @@
 import { addOptionIssue, z, type LowerEvaluation, type Oracle, type OuterOptimizer, type Stop, type StepContext, type StepResult } from '@bilevel/core';
-import { deltaFloor, distance, FLOOR_POLICIES, fraction, nonNegative, norm, positive } from './common.js';
+import { deltaFloor, distance, FLOOR_POLICIES, fraction, nonNegative, norm, positive, whenFieldsValid } from './common.js';
 
 /** A-priori accuracy schedules of HOAG (Pedregosa 2016), k = 1, 2, …: geometric ε₀·ρ^(k−1), quadratic ε₀/k², cubic ε₀/k³. */
 export const HOAG_SCHEDULES = ['geometric', 'quadratic', 'cubic', 'custom'] as const;
@@ -17,20 +17,20 @@ export const HOAG_SCHEMA = z.strictObject({
   /** δ₀: CG residual of the first iteration; δ_k follows the same schedule (δ_k = ε_k δ₀/ε₀). */
   delta0: positive().optional().meta({ default: HOAG_EPSILON0 }).describe('δ₀ (δ_k = ε_k δ₀/ε₀; schedule custom: epsilons[0])'),
   /** Ratio ρ of the geometric schedule (the reference's exponential_decrease_factor). */
-  decay: fraction().default(0.9).describe('ratio of the geometric schedule (0.9)'),
+  decay: fraction().default(0.9).describe('ratio of the geometric schedule'),
   /** The 'custom' schedule: ε_k = epsilons[k − 1] (the last entry repeats). */
   epsilons: z.array(z.number()).optional().describe('custom schedule ε_1, ε_2, … (last repeats)'),
   /** Initial L (step 1/L); 0 = the reference's choice ‖z₀‖/√d (1 when ‖z₀‖ ≤ 1e-3). */
   L0: nonNegative().default(0).describe('initial L of the step 1/L (0: ‖z₀‖/√d as the reference)'),
   /** L ← L·lAccept after a sufficient decrease (the step grows). */
-  lAccept: fraction().default(0.95).describe('L factor after sufficient decrease (0.95)'),
+  lAccept: fraction().default(0.95).describe('L factor after sufficient decrease'),
   /** L ← L·lShrink when the decrease test fails but the loss did not jump (the step shrinks). */
-  lShrink: z.number().min(1).default(2).describe('L factor when the decrease test fails or a step is rejected (2)'),
+  lShrink: z.number().min(1).default(2).describe('L factor when the decrease test fails or a step is rejected'),
   /** Reject when g(x̃_k) ≥ rejectRatio·g(x̃_{k−1}): go back to θ_{k−1}, L ← L·lShrink, tighten the schedule by `tighten`. */
-  rejectRatio: z.number().gt(1).default(1.2).describe('reject when g_k ≥ ratio·g_{k−1} (1.2)'),
-  tighten: fraction().default(0.5).describe('schedule factor after a rejection (0.5)'),
+  rejectRatio: z.number().gt(1).default(1.2).describe('reject when g_k ≥ ratio·g_{k−1}'),
+  tighten: fraction().default(0.5).describe('schedule factor after a rejection'),
   /** C of the reference's decrease test g_k ≤ g_{k−1} + Cε_k + ε_{k−1}(C + 1)‖Δθ‖ − L‖Δθ‖². */
-  C: nonNegative().default(0.25).describe('constant C of the decrease test (0.25)'),
+  C: nonNegative().default(0.25).describe('constant C of the decrease test'),
   /** Stop as converged once ‖z‖ ≤ max(gradTol, relGradTol·‖z₀‖). */
   gradTol: nonNegative().default(0).describe('stop when ‖z‖ ≤ gradTol'),
   relGradTol: nonNegative().default(1e-4).describe('stop when ‖z‖ ≤ relGradTol·‖z₀‖'),
@@ -43,7 +43,7 @@ export const HOAG_SCHEMA = z.strictObject({
   }
   if (epsilons?.some((e) => e <= 0)) addOptionIssue(ctx, 'epsilons', 'every accuracy must be > 0', 'remove zero or negative entries');
   if (epsilons && schedule !== 'custom') addOptionIssue(ctx, 'epsilons', 'only used by schedule "custom"', 'set schedule: "custom" or remove epsilons');
-});
+}, whenFieldsValid);
 
 export type HoagOptions = Omit<z.output<typeof HOAG_SCHEMA>, 'epsilon0' | 'delta0'> & { epsilon0: number; delta0: number };
 

@@ -33,7 +33,7 @@ const tailShape = {
   gradTol: nonNegative().default(0).describe('stop when the epoch-mean ‖z̄‖ ≤ gradTol'),
   relGradTol: nonNegative().default(1e-3).describe('stop when the epoch-mean ‖z̄‖ ≤ relGradTol·(first epoch)'),
   /** When ε_k falls below the float32 floor: 'stop' (default) stops with accuracy-floor, 'clamp' keeps iterating at the floor. */
-  atFloor: z.enum(FLOOR_POLICIES).default('stop').describe('when ε_k falls below the float32 floor: stop (default) | clamp'),
+  atFloor: z.enum(FLOOR_POLICIES).default('stop').describe('when ε_k falls below the float32 floor: stop | clamp'),
   shuffle: batchShape.shuffle, seed: batchShape.seed, costScaling: batchShape.costScaling,
 };
 
@@ -49,7 +49,7 @@ export interface IsgdOptions extends Omit<z.output<typeof ADAM_SCHEMA>, 'seed'> 
   seed: number;
 }
 
-/** Seed 0 stands for the experiment seed the plugins fill in. */
+/** Seed 0 is a placeholder: the plugins use the experiment seed unless `seed` is given. */
 export const ISGD_DEFAULTS: IsgdOptions = { ...ADAM_SCHEMA.parse({}), ...ISGD_SCHEMA.parse({}), update: 'sgd', seed: 0 };
 export const ADAM_DEFAULTS: IsgdOptions = { ...ADAM_SCHEMA.parse({}), update: 'adam', seed: 0 };
 

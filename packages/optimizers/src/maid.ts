@@ -52,10 +52,10 @@ export const MAID_SHAPE = {
    */
   metric: z.enum(METRICS).default('identity')
     .describe("step metric: identity (−z, the paper's MAID) | rms (diagonal: z_i/√(mean z_i²), rescaled to ‖z‖) | lbfgs (quasi-Newton, unit first step)"),
-  metricDecay: fraction().default(0.9).describe('decay of the running mean of z_i² for metric rms (0.9)'),
-  metricMemory: z.number().int().gt(0).default(8).describe('pairs kept by metric lbfgs (8)'),
+  metricDecay: fraction().default(0.9).describe('decay of the running mean of z_i² for metric rms'),
+  metricMemory: z.number().int().gt(0).default(8).describe('pairs kept by metric lbfgs'),
   /** Metric 'lbfgs': the first trial step is no longer than stepCap × the last accepted step (0: no cap). */
-  stepCap: nonNegative().default(10).describe('metric lbfgs: first trial step at most stepCap × the last accepted step (10; 0: no cap)'),
+  stepCap: nonNegative().default(10).describe('metric lbfgs: first trial step at most stepCap × the last accepted step (0: no cap)'),
   /**
    * How ε, δ shrink after a failed test: 'fixed' multiplies them by `shrink`; 'predicted' jumps to the accuracy the
    * failed test says is needed (never shrinking by less than `shrink`, nor by more than 1000×): after the descent

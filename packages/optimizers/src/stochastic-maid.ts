@@ -1,18 +1,24 @@
-import type { Oracle, OuterOptimizer, Stop, StepContext, StepRecord, StepResult } from '@bilevel/core';
+import { z, type Oracle, type OuterOptimizer, type Stop, type StepContext, type StepRecord, type StepResult } from '@bilevel/core';
 import { batchFields, epochLimit, initialSampler, nextBatch, onBatch, type BatchOptions, type Minibatch, type MinibatchSamplerState } from './batches.js';
-import { initialMaidState, MAID_DEFAULTS, maidStep, type MaidOptions, type MaidState } from './maid.js';
+import { batchShape, nonNegative } from './common.js';
+import { initialMaidState, MAID_SHAPE, maidStep, type MaidOptions, type MaidState } from './maid.js';
 
-export interface StochasticMaidOptions extends MaidOptions, BatchOptions {
+/** Stochastic MAID's options, declared once: MAID's, the minibatch options, and the noise test. */
+export const STOCHASTIC_MAID_SCHEMA = z.strictObject({
+  ...MAID_SHAPE,
+  batchSize: batchShape.batchSize,
   /**
    * Converged once an epoch's mean minibatch hypergradient z̄ is within its sampling noise: ‖z̄‖² ≤ noiseRatio·s²/m,
    * s² the weighted variance of the m accepted batches' z_B about z̄ (0 switches the test off).
    */
-  noiseRatio: number;
-}
+  noiseRatio: nonNegative().default(1).describe('converged when an epoch-mean ‖z̄‖² ≤ noiseRatio × its sampling variance s²/m (0: off)'),
+  maxEpochs: batchShape.maxEpochs, shuffle: batchShape.shuffle, seed: batchShape.seed, costScaling: batchShape.costScaling,
+});
 
-export const STOCHASTIC_MAID_DEFAULTS: StochasticMaidOptions = {
-  ...MAID_DEFAULTS, batchSize: 4, noiseRatio: 1, maxEpochs: 0, shuffle: 1, seed: 0, costScaling: 'per-image',
-};
+export type StochasticMaidOptions = Omit<z.output<typeof STOCHASTIC_MAID_SCHEMA>, 'seed'> & BatchOptions;
+
+/** Seed 0 is a placeholder: the plugin uses the experiment seed unless `seed` is given. */
+export const STOCHASTIC_MAID_DEFAULTS: StochasticMaidOptions = { ...STOCHASTIC_MAID_SCHEMA.parse({}), seed: 0 };
 
 export interface StochasticMaidState {
   /** MAID's state, carried from batch to batch (ε, δ, α, θ, the metric). */

@@ -13,7 +13,7 @@ export async function benchPiggyback(o: { runs?: number } = {}): Promise<BenchRe
   const runs = o.runs ?? 15;
   const family = new ConvOperatorFamily('learned', 5, 8, undefined, 0.07);
   const theta = family.initialLearnedTheta(0.1, 0, 0.05, 'diverse');
-  const K = family.bind(theta);
+  const K = await family.bind(theta);
   const clean = toBatch(Array.from({ length: 8 }, (_, i) => syntheticImage(96, 96, i)));
   const noisy = (await addGaussianNoise(clean, { type: 'gaussian', sigma: 0.1 }, 0)) as ImageBatch;
   const y = tf.keep(K.apply(noisy)) as tf.Tensor4D;
