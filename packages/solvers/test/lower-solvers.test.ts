@@ -6,9 +6,9 @@ import { AnisotropicTV } from '@bilevel/regularizers-tv';
 import { Fista, NEWTON_DEFAULTS, newtonCg as makeNewtonCg, solversModule } from '../src/index.js';
 
 /** Two generated 24×24 piecewise-smooth images, σ = 0.1, TV denoising. */
-function tvProblem(): { problem: LowerLevelProblem; noisy: ImageBatch } {
+async function tvProblem(): Promise<{ problem: LowerLevelProblem; noisy: ImageBatch }> {
   const clean = toBatch([0, 1].map((i) => syntheticImage(24, 24, i)));
-  const noisy = addGaussianNoise(clean, { type: 'gaussian', sigma: 0.1 }, 100) as ImageBatch;
+  const noisy = (await addGaussianNoise(clean, { type: 'gaussian', sigma: 0.1 }, 100)) as ImageBatch;
   clean.dispose();
   return { problem: new LowerLevelProblem(new IdentityOperator([24, 24]), new L2Fidelity(), new AnisotropicTV(), noisy, 0), noisy };
 }
@@ -20,7 +20,7 @@ function solveAt(solver: LowerSolver, theta: number[], x0: ImageBatch, tolerance
   return solver.solve(fixture.problem, Float32Array.from(theta), x0, tolerance);
 }
 
-const fixture = tvProblem();
+const fixture = await tvProblem();
 
 describe('lower-level solvers on TV denoising (2 images 24×24)', () => {
   const thetas = [[-2.5, -2.5], [-2, -4]];
