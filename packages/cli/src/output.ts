@@ -77,6 +77,7 @@ export function summaryOf(name: string, r: ExperimentResult, extra: Record<strin
     lowerIterations: r.lowerIterations,
     cgIterations: r.cgIterations,
     probeWork: r.probeWork,
+    ...(r.hostReads !== undefined ? { hostReads: r.hostReads } : {}),
     wallSeconds: r.wallSeconds,
     stopReason: r.stopReason,
     stopMessage: r.message,

@@ -3,11 +3,24 @@ import { tf } from './tensor.js';
 /** Backends whose reads are plain memory copies: each tensor is read on its own (no extra ops). */
 const HOST_BACKENDS = new Set(['cpu', 'wasm']);
 
+/** Device→host round-trips made so far in this thread (one per readTensors call, on every backend). */
+let reads = 0;
+
+/**
+ * The number of readTensors calls so far in this thread (readScalars and readVector are one each): on a device backend
+ * each is one device→host round-trip; it is counted on cpu/wasm too, so tests there can check a solver's read structure.
+ * Take differences (before/after) to count the reads of a piece of work.
+ */
+export function readCount(): number {
+  return reads;
+}
+
 /**
  * Reads tensors back to the host in one round-trip and disposes them: on a device backend (webgpu, tensorflow) they
  * are flattened into one buffer and read by a single `await data()`; on cpu/wasm each is read directly.
  */
 export async function readTensors(...tensors: tf.Tensor[]): Promise<Float32Array[]> {
+  if (tensors.length > 0) reads++;
   try {
     if (tensors.length === 1 || HOST_BACKENDS.has(tf.getBackend())) {
       return await Promise.all(tensors.map(async (t) => {

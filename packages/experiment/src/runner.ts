@@ -25,6 +25,8 @@ export interface ExperimentResult {
   cgIterations: number;
   /** Gradients and products spent probing ω's constants (OracleCounters.probeWork). */
   probeWork: number;
+  /** Device→host reads of the training oracle's work (OracleCounters.hostReads), where it counts them. */
+  hostReads?: number;
   wallSeconds: number;
   train: SplitMetrics;
   test?: SplitMetrics;
@@ -65,6 +67,8 @@ export async function evaluateSplit(spec: ExperimentSpec, pairs: ImagePairs, the
 
 /** Adds train PSNR/SSIM at the accepted x̃ (and test ones every `testEvery`) to an iteration's record. */
 async function withMetrics(spec: ExperimentSpec, oracle: Oracle, hooks: RunHooks, record: IterationRecord, theta: Float64Array): Promise<void> {
+  // Cumulative, like lowerIterations (the metrics' own reads below are not the oracle's).
+  if (oracle.counters.hostReads !== undefined) record.hostReads = oracle.counters.hostReads;
   const x = await oracle.reconstruction();
   record.psnr = await meanPsnr(x, spec.train.clean);
   record.ssim = await meanSsim(x, spec.train.clean);
@@ -114,6 +118,7 @@ export async function runExperiment(experiment: Experiment, hooks: RunHooks = {}
   return {
     theta: Array.from(result.theta), stopReason: result.stopReason, message: result.message, iterations: result.iterations,
     upperLoss: upper, lowerIterations: counters.lowerIterations, cgIterations: counters.cgIterations, probeWork: counters.probeWork,
+    ...(counters.hostReads !== undefined ? { hostReads: counters.hostReads } : {}),
     wallSeconds: (performance.now() - t0) / 1000,
     train: train.metrics, test: test?.metrics,
     images: { train: { input: train.input, learned: train.learned }, test: test ? { input: test.input, learned: test.learned } : undefined },

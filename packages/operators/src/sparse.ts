@@ -51,7 +51,7 @@ export class RowGather {
 
 /**
  * out[s, :] = Σ_{e : segment[e] = s} data[index[e], :] for s < rows, with `segment` sorted
- * (SparseSegmentSum; gather + unsortedSegmentSum where a backend lacks it). Rows no entry maps to are 0.
+ * (SparseSegmentSum; gather + unsortedSegmentSum where a backend lacks it, and on webgpu). Rows no entry maps to are 0.
  */
 export class SegmentSum {
   private readonly idx: Cached<tf.Tensor1D>;
@@ -71,7 +71,8 @@ export class SegmentSum {
     return tf.tidy(() => {
       const rest = data.shape.slice(1);
       if (this.produced === 0) return tf.zeros([this.rows, ...rest]);
-      const out = hasKernel('SparseSegmentSum')
+      // tfjs-backend-webgpu's SparseSegmentSum reads its indices synchronously (fails in Node): gather + segment sum there.
+      const out = hasKernel('SparseSegmentSum') && tf.getBackend() !== 'webgpu'
         ? tf.sparse.sparseSegmentSum(data, this.idx.get(), this.seg.get())
         : tf.unsortedSegmentSum(tf.gather(data, this.idx.get()), this.seg.get(), this.produced);
       if (this.produced === this.rows) return out;

@@ -1,5 +1,5 @@
 import {
-  adjointValueBound, dot, FLOAT32_EPS, LowerLevelProblem, maidErrorBound, MeanSquaredUpperLoss, readScalars, readTensors, readVector,
+  adjointValueBound, dot, FLOAT32_EPS, LowerLevelProblem, maidErrorBound, MeanSquaredUpperLoss, readCount, readScalars, readTensors, readVector,
   squaredNorm, tf, VALUE_ESTIMATE_WORK,
   type BatchCostScaling, type Curvature, type HypergradientOptions, type HypergradientResult, type ImageBatch, type LinearSolver,
   type LowerEvaluation, type LowerSolver, type LowerSolveSummary, type Oracle, type OracleCounters, type OracleState, type Tensor, type Tensor1D,
@@ -21,7 +21,8 @@ interface SubsetEntry {
  */
 export class HypergradientOracle implements Oracle {
   readonly upper: MeanSquaredUpperLoss;
-  readonly counters: OracleCounters = zeroCounters();
+  /** Work totals; hostReads counts the device→host reads (readCount) of evaluate, hypergradient, accuracyFloor and merge. */
+  readonly counters: OracleCounters = { ...zeroCounters(), hostReads: 0 };
   /** Unscaled lower-level and CG iterations of merged subsets (`counters` holds their share under 'per-image'). */
   readonly rawCounters = { lowerIterations: 0, cgIterations: 0 };
   private readonly estimates: LipschitzEstimates;
@@ -73,7 +74,9 @@ export class HypergradientOracle implements Oracle {
    */
   async accuracyFloor(theta: Float64Array): Promise<number> {
     const { mu, L } = this.curvature(theta);
+    const r0 = readCount();
     this.warmNorm ??= (await readScalars(tf.norm(this.warmX)))[0];
+    this.countReads(r0);
     return 0.25 * FLOAT32_EPS * (L / mu) * Math.max(this.warmNorm, 1);
   }
 
@@ -91,6 +94,7 @@ export class HypergradientOracle implements Oracle {
    */
   async evaluate(theta: Float64Array, epsilon: number, from?: LowerEvaluation): Promise<LowerEvaluation> {
     const t0 = performance.now();
+    const r0 = readCount();
     const start = from ? this.xOf(from) : this.warmX;
     const lower = await this.lowerSolver.solve(this.problem, Float32Array.from(theta), start, epsilon);
     const [value, gradNormSq] = await readScalars(
@@ -99,10 +103,18 @@ export class HypergradientOracle implements Oracle {
     );
     this.counters.lowerIterations += lower.iterations;
     this.counters.lowerSeconds += (performance.now() - t0) / 1000;
+    this.countReads(r0);
     const id = this.nextId++;
     this.held.set(id, tf.keep(lower.x));
     const summary: LowerSolveSummary = { iterations: lower.iterations, gradNorm: lower.gradNorm, certifiedError: lower.certifiedError, stop: lower.stop };
     return { id, theta: Float64Array.from(theta), value, upperGradNorm: Math.sqrt(gradNormSq), lower: summary };
+  }
+
+  /** Adds the reads made since readCount() was `r0` to counters.hostReads; returns their number. */
+  private countReads(r0: number): number {
+    const n = readCount() - r0;
+    this.counters.hostReads = (this.counters.hostReads ?? 0) + n;
+    return n;
   }
 
   /** Makes `ev`'s x̃ the warm start of later solves (after an accepted step). */
@@ -129,7 +141,9 @@ export class HypergradientOracle implements Oracle {
 
   /** Inexact hypergradient at θ with lower accuracy ε and CG residual δ (DESIGN §1–2). */
   async hypergradient(theta: Float64Array, epsilon: number, delta: number, evaluation?: LowerEvaluation, options: HypergradientOptions = {}): Promise<HypergradientResult> {
+    const r0 = readCount();
     const ev = evaluation ?? (await this.evaluate(theta, epsilon));
+    const r1 = readCount();
     const x = this.xOf(ev);
     const thetaT = tf.tensor1d(Float32Array.from(theta));
     const { mu } = this.curvature(theta);
@@ -154,13 +168,14 @@ export class HypergradientOracle implements Oracle {
     this.hasQ.fill(true);
     const LHinv = constants.lipschitzHessian / (mu * mu);
     // δ enters ω as the CG residual actually reached (≤ the requested δ once CG converged).
+    const hostReads = r1 - r0 + this.countReads(r1);
     const errorBound = !withBound ? Number.NaN : maidErrorBound({ epsilon, delta: cg.residualNorm, mu, Lg: this.upper.lipschitz, upperGradNorm: ev.upperGradNorm, ...constants });
     return {
       value: ev.value, valueEstimate, grad, errorBound, evaluation: ev,
       stats: {
         qNorm: constants.qNorm, lowerIterations: ev.lower.iterations, cgIterations: cg.iterations, cgResidual: cg.residualNorm,
         jacobianNorm: constants.jacobianNorm, lipschitzJ: constants.lipschitzJ, lipschitzHessianInverse: LHinv, mu,
-        lowerSeconds: 0, cgSeconds: (performance.now() - t0) / 1000, probeWork,
+        lowerSeconds: 0, cgSeconds: (performance.now() - t0) / 1000, probeWork, hostReads,
       },
     };
   }
@@ -234,8 +249,12 @@ export class HypergradientOracle implements Oracle {
     this.rawCounters.cgIterations += c.cgIterations;
     // (As BatchedOracle did: the probe work of a discarded subset is not counted.)
     addCounters(this.counters, c, scale, o.keep);
+    // Reads are round-trips actually made: added unscaled.
+    this.counters.hostReads = (this.counters.hostReads ?? 0) + (c.hostReads ?? 0);
     if (o.keep) {
+      const r0 = readCount();
       await this.scatter(sub, entry.indices);
+      this.countReads(r0);
       this.estimates.restore(sub.estimates.snapshot());
     }
     this.subsets.delete(sub);

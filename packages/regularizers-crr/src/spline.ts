@@ -75,10 +75,10 @@ export function splineTables(kind: SplineKind, logSlopes: Tensor, C: number, J: 
   return { S, C, J, tabs: { S0: flat(S0), dS: flat(dS), sig: flat(sig), psi: flat(psi) } };
 }
 
-/** Backends where per-element table lookups are faster in a JavaScript loop than with tf.gather (GatherV2 is slow there). */
+/** Backends with the fused spline kernel (spline-fused.ts): a JavaScript loop on wasm/cpu (GatherV2 is slow there), WGSL on webgpu. */
 export function lookupInJs(): boolean {
   const b = tf.getBackend();
-  return b === 'wasm' || b === 'cpu';
+  return b === 'wasm' || b === 'cpu' || b === 'webgpu';
 }
 
 /**

@@ -40,6 +40,8 @@ export interface HypergradientStats {
   cgSeconds: number;
   /** Gradients and products this call spent probing ω's constants (at most PROBE_WORK). */
   probeWork: number;
+  /** Device→host reads (core's readCount) this call made, its lower solve included when it ran one; absent where not counted. */
+  hostReads?: number;
 }
 
 /**
@@ -86,6 +88,12 @@ export interface OracleCounters {
    * the lower-level + CG cost axis of the papers; reported beside it (`compare.mjs --count-probes` adds it).
    */
   probeWork: number;
+  /**
+   * Device→host reads (core's readCount: one per readTensors/readScalars/readVector call) the oracle's work made:
+   * at most one per lower-level or CG iteration plus a few per call (see the README). Absent where an oracle does not
+   * count them (worker-thread and piggyback oracles).
+   */
+  hostReads?: number;
 }
 
 /** Running estimates of ω's constants (and the probe RNG position and power-iteration direction). */
