@@ -4,7 +4,7 @@
 // plot each of upper loss and PSNR against total lower-level + CG iterations.
 //
 //   npx tsc -b && node tools/compare/compare.mjs examples/compare-tv-kodak96.json --out runs/compare-tv [--force]
-//        [--only label1,label2] [--backend wasm|cpu] [--points 25] [--seed 3 | --seeds 0,1,2,3] [--lower-solver newton-cg]
+//        [--only label1,label2] [--backend wasm|cpu|webgpu] [--points 25] [--seed 3 | --seeds 0,1,2,3] [--lower-solver newton-cg]
 //        [--count-probes]
 //   node tools/compare/compare.mjs --replot runs/compare-tv      (rewrites table and plots from results.json)
 //

@@ -5,7 +5,7 @@
 // ‖z − z_ref‖ against ω, and |f_ref − (g(x̃) − ⟨q̃, ∇ₓh(x̃)⟩)| against its bound. Exits 1 if a bound fails.
 //
 //   npx tsc -b && node tools/compare/omega.mjs examples/tv-denoising-kodak96.json [--theta -2.09,-4.99] \
-//        [--accuracies 0.3,0.1,0.03,0.01,0.003,0.001] [--reference 1e-5] [--backend wasm]
+//        [--accuracies 0.3,0.1,0.03,0.01,0.003,0.001] [--reference 1e-5] [--backend wasm|cpu|webgpu]
 //
 // Prints one JSON line per accuracy and a final summary line (the smallest ω / error ratio).
 import { readFileSync } from 'node:fs';
@@ -32,8 +32,9 @@ async function main() {
   const accuracies = parseList(flags.accuracies ?? '0.3,0.1,0.03,0.01,0.003,0.001', 'accuracies', true);
   const [reference] = parseList(flags.reference ?? '1e-5', 'reference', true);
   const file = resolve(positional[0]);
-  await useBackend(flags.backend);
-  const experiment = await buildExperiment(JSON.parse(readFileSync(file, 'utf8')), { baseDir: dirname(file) });
+  const raw = JSON.parse(readFileSync(file, 'utf8'));
+  await useBackend(flags.backend ?? raw.backend);
+  const experiment = await buildExperiment(raw, { baseDir: dirname(file) });
   const spec = await experiment.spec();
   const theta = Float64Array.from(flags.theta ? parseList(flags.theta, 'theta', false) : spec.theta0);
   if (theta.length !== spec.theta0.length) throw new Error(`--theta has ${theta.length} entries but θ has ${spec.theta0.length}`);

@@ -4,7 +4,7 @@
 // --tolerance from the naive reconstruction and the mean PSNR against the clean images is recorded.
 //
 //   npx tsc -b && node tools/compare/sweep.mjs examples/deblur-gaussian.json --grid "-7.5:-5.5:0.5,-7:-3.5:1" \
-//        [--split test|train] [--tolerance 1e-3] [--regularizer tv-isotropic] [--out runs/sweep]
+//        [--split test|train] [--tolerance 1e-3] [--regularizer tv-isotropic] [--out runs/sweep] [--backend wasm|cpu|webgpu]
 //
 // --grid gives one start:stop:step range per θ entry (entries not given stay at θ₀). Prints one JSON line per point
 // and a final JSON line with the best point; with --out also writes sweep.json and table.md there.
@@ -30,7 +30,7 @@ export function gridPoints(ranges) {
 async function main() {
   const { positional, flags } = parseArgs(process.argv.slice(2));
   if (positional.length !== 1 || typeof flags.grid !== 'string') {
-    console.error('usage: node tools/compare/sweep.mjs CONFIG.json --grid "a:b:h[,a:b:h…]" [--split test|train] [--tolerance 1e-3] [--regularizer NAME] [--out DIR] [--force]');
+    console.error('usage: node tools/compare/sweep.mjs CONFIG.json --grid "a:b:h[,a:b:h…]" [--split test|train] [--tolerance 1e-3] [--regularizer NAME] [--out DIR] [--force] [--backend NAME]');
     process.exit(2);
   }
   const file = resolve(positional[0]);
@@ -40,7 +40,7 @@ async function main() {
   const tolerance = Number(flags.tolerance ?? 1e-3);
   const ranges = flags.grid.split(',').map(parseRange);
   if (flags.out) prepareOut(resolve(flags.out), Boolean(flags.force));
-  await useBackend(flags.backend);
+  await useBackend(flags.backend ?? cfg.backend);
   const experiment = await buildExperiment(cfg, { baseDir: dirname(file) });
   const spec = await experiment.spec();
   const pairs = split === 'train' ? spec.train : spec.test;

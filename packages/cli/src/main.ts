@@ -9,7 +9,7 @@ const USAGE = `usage:
   bilevel run --default --out <dir> [...]     the embedded synthetic TV-denoising experiment
       [--checkpoint-every N] (default 5)  [--test-every M] (test PSNR in iterations.jsonl every M iterations)
       [--workers N] (worker threads for the training oracle; default 0 = in-process)  [--shards S] (default: CPU cores)
-  bilevel resume <dir>                         continue a stopped or killed run from its last checkpoint
+  bilevel resume <dir> [--backend NAME]        continue a stopped or killed run from its last checkpoint (on its backend)
   bilevel validate <config.json>               check a config (and its data) without running it
   bilevel report <dir> [<dir> ...] [--out <file.html>] [--screenshot <page.png>]
                                                self-contained HTML report (Vega-Lite) of one run or several
@@ -83,7 +83,7 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'resume': {
       if (!file) throw new BilevelError('resume needs the output folder of a run', USAGE);
-      await resumeCommand(file, Boolean(flags.quiet));
+      await resumeCommand(file, Boolean(flags.quiet), flags.backend as string | undefined);
       return 0;
     }
     case 'report': {

@@ -65,13 +65,16 @@ export async function runCommand(o: RunOptions): Promise<ExperimentResult> {
   return execute(record, o.out, { force: Boolean(o.force), quiet: Boolean(o.quiet) });
 }
 
-/** `bilevel resume <dir>`: continues a stopped or killed run from its last checkpoint. */
-export async function resumeCommand(dir: string, quiet = false): Promise<ExperimentResult> {
+/**
+ * `bilevel resume <dir>`: continues a stopped or killed run from its last checkpoint, on the backend run.json records
+ * (the one the run used), or on `backend` when given (θ then agrees only to that backend's float32 round-off).
+ */
+export async function resumeCommand(dir: string, quiet = false, backend?: string): Promise<ExperimentResult> {
   const f = join(dir, 'run.json');
   if (!existsSync(f)) throw new BilevelError(`${dir} has no run.json`, 'resume takes the --out folder of an earlier `bilevel run`');
   const record = JSON.parse(readFileSync(f, 'utf8')) as RunRecord;
   const checkpoint = loadCheckpoint(dir);
-  return execute(record, dir, { quiet, resume: checkpoint ?? null });
+  return execute(backend ? { ...record, backend } : record, dir, { quiet, resume: checkpoint ?? null });
 }
 
 const quality = (s: SplitMetrics) => `PSNR ${s.psnr.input.toFixed(2)} → ${s.psnr.learned.toFixed(2)} dB, SSIM ${s.ssim.input.toFixed(3)} → ${s.ssim.learned.toFixed(3)}`;
@@ -111,7 +114,8 @@ async function execute(record: RunRecord, out: string, o: { force?: boolean; qui
   const spec = await experiment.spec();
   if (o.resume === undefined) {
     prepareOutDir(out, Boolean(o.force));
-    writeAtomic(join(out, 'run.json'), JSON.stringify(record, null, 2));
+    // The backend actually used (flag, config or BILEVEL_BACKEND), so that `resume` continues on it.
+    writeAtomic(join(out, 'run.json'), JSON.stringify({ ...record, backend }, null, 2));
   }
   for (const f of ['summary.json', 'error.json']) rmSync(join(out, f), { force: true });
   const log = new IterationLog(out, o.resume ? truncateLog(join(out, 'iterations.jsonl'), o.resume.iterations) : []);

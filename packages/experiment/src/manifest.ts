@@ -5,10 +5,10 @@ import { cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { tf } from '@bilevel/core';
 
-const require = createRequire(import.meta.url);
-
 function version(pkg: string): string | undefined {
   try {
+    // Made here, not at load: in a CommonJS bundle (tools/bench/gpu-pack.sh) import.meta.url is undefined.
+    const require = createRequire(import.meta.url);
     // dist/index.js → the package folder (package.json is not an export of our packages).
     const file = join(dirname(require.resolve(pkg)), '..', 'package.json');
     return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;

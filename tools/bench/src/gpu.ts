@@ -2,7 +2,7 @@
 // of the paper-scale FoE run (examples/foe-denoising-kodak256.json) as fits in the time budget; JSON to $OUT.
 //
 //   node tools/bench/dist/gpu.js [--budget 420] [--out DIR|FILE.json] [--backend webgpu] [--runs 20] [--test-every 10]
-//                                [--data DIR] [--examples DIR] [--smoke]
+//                                [--data DIR] [--examples DIR] [--only foeKernels,tvKodak96,paperFoe] [--smoke]
 // On the GPU machine: tools/bench/gpu-pack.sh (bundle + Dawn + data), then `cd .gpu && ./run.sh`.
 // Every section is guarded: a failing one records its error and the others still run; the JSON is rewritten after
 // each section and after every outer iteration of the FoE run, so a run killed at its time limit leaves its figures.
@@ -25,9 +25,12 @@ interface Args {
   smoke: boolean;
   data?: string;
   examples?: string;
+  /** Sections to run (default all). */
+  only?: string[];
 }
 
 type Json = Record<string, unknown>;
+type Report = Json & { sections: Record<string, Json>; only?: string[] };
 
 const t0 = performance.now();
 const elapsed = () => (performance.now() - t0) / 1000;
@@ -57,6 +60,7 @@ function parseArgs(argv: string[]): Args {
     smoke,
     data: get('data'),
     examples: get('examples'),
+    only: get('only')?.split(','),
   };
 }
 
@@ -238,7 +242,8 @@ function writeJson(file: string, value: unknown): void {
 }
 
 /** Runs `fn` into `report.sections[name]`: its figures, or its error; the JSON is rewritten after it either way. */
-async function section(report: Json & { sections: Record<string, Json> }, name: string, save: () => void, fn: (into: Json) => Promise<Json>): Promise<void> {
+async function section(report: Report, name: string, save: () => void, fn: (into: Json) => Promise<Json>): Promise<void> {
+  if (report.only && name !== 'backend' && !report.only.includes(name)) return;
   const into: Json = { startedAt: +elapsed().toFixed(2) };
   report.sections[name] = into;
   process.stderr.write(`[gpu-bench ${elapsed().toFixed(1)}s] ${name} …\n`);
@@ -254,8 +259,8 @@ async function section(report: Json & { sections: Record<string, Json> }, name: 
 
 async function main(): Promise<void> {
   const a = parseArgs(process.argv.slice(2));
-  const report: Json & { sections: Record<string, Json> } = {
-    command: `gpu.ts ${process.argv.slice(2).join(' ')}`.trim(), smoke: a.smoke, budgetSeconds: a.budget, startedAt: new Date().toISOString(), sections: {},
+  const report: Report = {
+    command: `gpu.ts ${process.argv.slice(2).join(' ')}`.trim(), smoke: a.smoke, budgetSeconds: a.budget, startedAt: new Date().toISOString(), only: a.only, sections: {},
   };
   const save = () => writeJson(a.out, { ...report, totalSeconds: +elapsed().toFixed(2) });
   await section(report, 'backend', save, async () => {
@@ -264,13 +269,19 @@ async function main(): Promise<void> {
     report.machine = machine();
     return b;
   });
-  if (report.sections.backend.error) return;
+  if (report.sections.backend.error) {
+    process.exitCode = 1;
+    return;
+  }
   await section(report, 'foeKernels', save, () => benchFoeKernels(a));
   // TV gets at most a quarter of what is left; the FoE run what remains, less a reserve for its final evaluation.
   await section(report, 'tvKodak96', save, () => benchTvKodak96(a, Math.max(10, Math.min(120, (a.budget - elapsed()) / 4))));
   const left = a.budget - elapsed();
   await section(report, 'paperFoe', save, (into) => benchPaperFoe(a, left - Math.max(60, 0.2 * left), into, save));
-  process.stderr.write(`[gpu-bench] ${a.out}\n`);
+  const failed = Object.keys(report.sections).filter((k) => report.sections[k].error);
+  // Exit status 1 when a section failed (its error is in the JSON, the other sections' figures too).
+  if (failed.length > 0) process.exitCode = 1;
+  process.stderr.write(`[gpu-bench] ${a.out}${failed.length ? ` (failed: ${failed.join(', ')})` : ''}\n`);
 }
 
 // No top-level await: the GPU bundle is CommonJS (esbuild --format=cjs).
