@@ -23,6 +23,29 @@ async function importOptional(pkg: string): Promise<unknown> {
   }
 }
 
+const WEBGPU_INSTALL = 'npm install --no-save webgpu@0.6.2 @tensorflow/tfjs-backend-webgpu@4.22.0';
+
+/**
+ * Dawn's WebGPU as `navigator.gpu` (it must exist before tfjs-backend-webgpu loads, which then registers itself).
+ * Each thread that calls this (a worker too) gets its own Dawn instance, hence its own adapter and device.
+ */
+async function loadWebgpu(): Promise<void> {
+  const dawn = (await importOptional('webgpu')) as { create?: (o: string[]) => unknown; globals?: object } | undefined;
+  if (!dawn?.create) {
+    throw new BackendUnavailableError('webgpu', 'the `webgpu` package (Dawn for Node) is not installed',
+      `run \`${WEBGPU_INSTALL}\` (README "Tensor backends"), or use --backend wasm`);
+  }
+  const g = globalThis as Record<string, unknown>;
+  Object.assign(g, dawn.globals ?? {});
+  const nav = g.navigator as Record<string, unknown> | undefined;
+  // Node ≥ 21 has a getter-only global navigator (without gpu): extend it rather than assign over it.
+  if (!nav) Object.defineProperty(g, 'navigator', { value: { gpu: dawn.create([]) }, configurable: true, writable: true });
+  else if (!nav.gpu) Object.defineProperty(nav, 'gpu', { value: dawn.create([]), configurable: true });
+  if (!(await importOptional('@tensorflow/tfjs-backend-webgpu'))) {
+    throw new BackendUnavailableError('webgpu', '@tensorflow/tfjs-backend-webgpu is not installed', `run \`${WEBGPU_INSTALL}\``);
+  }
+}
+
 /**
  * Loads and activates a tfjs backend. `wasm` and `cpu` ship with bilevel; `tensorflow` needs
  * @tensorflow/tfjs-node-gpu (CUDA) or @tensorflow/tfjs-node; `webgpu` needs the `webgpu` package
@@ -49,17 +72,7 @@ export async function useBackend(name?: string, opts: { threads?: number } = {})
       break;
     }
     case 'webgpu': {
-      const dawn = (await importOptional('webgpu')) as { create?: (o: string[]) => unknown; globals?: object } | undefined;
-      if (!dawn?.create) {
-        throw new BackendUnavailableError('webgpu', 'the `webgpu` package (Dawn for Node) is not installed',
-          'run `npm install webgpu @tensorflow/tfjs-backend-webgpu` on a machine with a Vulkan-capable GPU, or use --backend wasm');
-      }
-      const g = globalThis as Record<string, unknown>;
-      Object.assign(g, dawn.globals ?? {});
-      if (!g.navigator || !(g.navigator as { gpu?: unknown }).gpu) g.navigator = { gpu: dawn.create([]) };
-      if (!(await importOptional('@tensorflow/tfjs-backend-webgpu'))) {
-        throw new BackendUnavailableError('webgpu', '@tensorflow/tfjs-backend-webgpu is not installed', 'run `npm install @tensorflow/tfjs-backend-webgpu`');
-      }
+      await loadWebgpu();
       break;
     }
   }
@@ -70,7 +83,10 @@ export async function useBackend(name?: string, opts: { threads?: number } = {})
     ok = false;
   }
   if (!ok) {
-    throw new BackendUnavailableError(backend, 'it is installed but failed to initialise (no device?)', 'check the GPU driver, or use --backend wasm (default) or cpu');
+    const hint = backend === 'webgpu'
+      ? 'check the Vulkan driver (without a GPU: Mesa lavapipe ≥ 25 with VK_ICD_FILENAMES=/usr/share/vulkan/icd.d/lvp_icd.json and a writable XDG_RUNTIME_DIR), or use --backend wasm'
+      : 'check the GPU driver, or use --backend wasm (default) or cpu';
+    throw new BackendUnavailableError(backend, 'it is installed but failed to initialise (no device?)', hint);
   }
   await tf.ready();
   return backend;

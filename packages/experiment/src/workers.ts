@@ -1,4 +1,4 @@
-import { BilevelError, TOKENS } from '@bilevel/core';
+import { BilevelError, TOKENS, tf } from '@bilevel/core';
 import { ShardedOracle } from '@bilevel/oracles';
 import { problemFor } from './oracles.js';
 import { shardFactoryUrl, type ShardInit } from './shard-factory.js';
@@ -8,7 +8,7 @@ export interface WorkerOptions {
   workers: number;
   /** Fixed number of image shards (default: CPU cores); θ depends on it, not on the worker count. */
   shards?: number;
-  /** Tensor backend of the workers (default: theirs). */
+  /** Tensor backend of the workers (default: the one active when the oracle is made, e.g. after useBackend('webgpu')). */
   backend?: string;
 }
 
@@ -27,7 +27,7 @@ export function useWorkers(experiment: Experiment, o: WorkerOptions): void {
     const problem = problemFor(spec, spec.train);
     return ShardedOracle.create<ShardInit>({
       factory: shardFactoryUrl(), init, size: n, imageShape: [h, w], curvature: (theta) => problem.curvature(theta),
-      workers: o.workers, shards: o.shards, backend: o.backend,
+      workers: o.workers, shards: o.shards, backend: o.backend ?? tf.getBackend(),
     });
   });
 }
