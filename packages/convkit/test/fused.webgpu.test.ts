@@ -1,28 +1,15 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { fusedKernels, readTensors, tf, useBackend, type ImageBatch } from '@bilevel/core';
 import { fusedGradActivation, fusedHessActivation, fusedPatchAdjoint, PatchGeometry } from '@bilevel/convkit';
+import { maxRelativeError, uniformValues } from '@bilevel/testing';
 
 // The webgpu group: convkit's WGSL kernels (FoE activation φ′/φ″ with the window mask, patch adjoint) against the
 // composite tfjs-op path on webgpu and the wasm fused kernel on the same inputs: max-norm relative error ≤ 1e-5
 // (elementwise) and ≤ 1e-4 (the adjoint's sums of s² taps). Tiny odd sizes, windows touching every image border.
 const ELEMENTWISE = 1e-5, SUMS = 1e-4;
 
-function rng(seed: number, n: number, scale = 1): Float32Array {
-  let s = seed >>> 0;
-  return Float32Array.from({ length: n }, () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return (s / 2 ** 32 - 0.5) * scale;
-  });
-}
-
-function relErr(a: Float32Array, b: Float32Array): number {
-  let d = 0, m = 0;
-  for (let i = 0; i < a.length; i++) {
-    d = Math.max(d, Math.abs(a[i] - b[i]));
-    m = Math.max(m, Math.abs(b[i]));
-  }
-  return m === 0 ? d : d / m;
-}
+/** n seeded values in [−scale/2, scale/2). */
+const rng = (seed: number, n: number, scale = 1) => uniformValues(seed, n, -0.5 * scale, 0.5 * scale);
 
 /** fn on the active backend from host arrays (tensors of the given shapes), read back; undefined stays undefined. */
 async function on(fn: (ts: tf.Tensor[]) => tf.Tensor | undefined, arrays: [Float32Array, number[]][]): Promise<Float32Array | undefined> {
@@ -44,7 +31,7 @@ async function fourWays(fused: (ts: tf.Tensor[]) => tf.Tensor | undefined, compo
   await useBackend('webgpu');
   expect(off, 'fusedKernels.enabled = false forces the composite path').toBeUndefined();
   expect(gpu, 'the webgpu kernel ran').toBeDefined();
-  if (process.env.BILEVEL_PRINT_ERRORS) console.log('errors vs composite, wasm:', relErr(gpu!, comp!), relErr(gpu!, wasm!));
+  if (process.env.BILEVEL_PRINT_ERRORS) console.log('errors vs composite, wasm:', maxRelativeError(gpu!, comp!), maxRelativeError(gpu!, wasm!));
   return { gpu: gpu!, comp: comp!, wasm: wasm! };
 }
 
@@ -74,8 +61,8 @@ describe('webgpu: fused convkit kernels (WGSL)', () => {
             return vv ? fusedHessActivation(tt, vv, m) : fusedGradActivation(tt, m);
           };
           const { gpu, comp, wasm } = await fourWays(fused, (ts) => compositeActivation(split(ts).t, split(ts).v, split(ts).m), arrays);
-          expect(relErr(gpu, comp)).toBeLessThanOrEqual(ELEMENTWISE);
-          expect(relErr(gpu, wasm)).toBeLessThanOrEqual(ELEMENTWISE);
+          expect(maxRelativeError(gpu, comp)).toBeLessThanOrEqual(ELEMENTWISE);
+          expect(maxRelativeError(gpu, wasm)).toBeLessThanOrEqual(ELEMENTWISE);
           if (masked) gpu.forEach((g, e) => { if (mask[Math.floor(e / K)] === 0) expect(g).toBe(0); });
         });
       }
@@ -92,8 +79,8 @@ describe('webgpu: fused convkit kernels (WGSL)', () => {
       const fused = (ts: tf.Tensor[]) => fusedPatchAdjoint<ImageBatch>(ts[0], n, h, w, s);
       const composite = (ts: tf.Tensor[]) => PatchGeometry.for([n, h, w, 1], s).adjointSum(ts[0]);
       const { gpu, comp, wasm } = await fourWays(fused, composite, [[T, [M, s * s]]]);
-      expect(relErr(gpu, comp)).toBeLessThanOrEqual(SUMS);
-      expect(relErr(gpu, wasm)).toBeLessThanOrEqual(SUMS);
+      expect(maxRelativeError(gpu, comp)).toBeLessThanOrEqual(SUMS);
+      expect(maxRelativeError(gpu, wasm)).toBeLessThanOrEqual(SUMS);
     });
   }
 

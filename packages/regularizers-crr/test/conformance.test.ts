@@ -3,22 +3,7 @@ import { tf, type ImageBatch } from '@bilevel/core';
 import { assertConformance, configErrorPath, convexityCheck, curvatureCheck, gradientCheck, hvpCheck, memoryCheck, regularizerConformance, regularizerPluginConformance } from '@bilevel/testing';
 import { compositeKernels, ConvexRidge, CRR_DEFAULTS, crrModule, crrPlugins } from '@bilevel/regularizers-crr';
 import { multiplierGrid } from '@bilevel/convkit';
-
-/** Random θ: spline log-slopes in [−2, 1] (a genuinely non-linear monotone σ), λ around e^{−0.5}. */
-function randomTheta(reg: ConvexRidge, seed: number): Float32Array {
-  const t = reg.initialTheta(seed);
-  let s = seed * 11 + 5;
-  const u = () => ((s = (s * 16807) % 2147483647) / 2147483647);
-  for (const b of reg.layout.blocks) {
-    const n = b.shape.reduce((p, q) => p * q, 1);
-    for (let i = b.offset; i < b.offset + n; i++) {
-      if (b.name === 'splineLogSlopes') t[i] = -2 + 3 * u();
-      else if (b.name === 'logStrength') t[i] = -1 + u();
-      else t[i] *= 0.5 + u();
-    }
-  }
-  return t;
-}
+import { randomTheta } from './theta.js';
 
 describe('CRR through the shared conformance suite', () => {
   for (const [channels, size, range, engine] of [[[3, 5], 3, 0.5, 'patches'], [[4], 4, 0.3, 'patches'], [[2, 3, 4], 3, 1, 'patches'], [[3, 5], 3, 0.5, 'native']] as const) {

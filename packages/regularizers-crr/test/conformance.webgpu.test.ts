@@ -2,25 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { tf } from '@bilevel/core';
 import { assertConformance, regularizerConformance, regularizerPluginConformance } from '@bilevel/testing';
 import { ConvexRidge, crrModule } from '@bilevel/regularizers-crr';
+import { randomTheta } from './theta.js';
 
 // The webgpu group: conformance.test.ts's CRR suite (both engines) and the plugin kit on webgpu, on 2×12×12 images,
 // with the wasm tolerances.
-
-/** Random θ: spline log-slopes in [−2, 1], λ around e^{−0.5} (as in conformance.test.ts). */
-function randomTheta(reg: ConvexRidge, seed: number): Float32Array {
-  const t = reg.initialTheta(seed);
-  let s = seed * 11 + 5;
-  const u = () => ((s = (s * 16807) % 2147483647) / 2147483647);
-  for (const b of reg.layout.blocks) {
-    const n = b.shape.reduce((p, q) => p * q, 1);
-    for (let i = b.offset; i < b.offset + n; i++) {
-      if (b.name === 'splineLogSlopes') t[i] = -2 + 3 * u();
-      else if (b.name === 'logStrength') t[i] = -1 + u();
-      else t[i] *= 0.5 + u();
-    }
-  }
-  return t;
-}
 
 describe('webgpu: CRR through the shared conformance suite', () => {
   for (const engine of ['patches', 'native'] as const) {

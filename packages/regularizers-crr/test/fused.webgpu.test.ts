@@ -1,29 +1,13 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { fusedKernels, readTensors, tf, useBackend } from '@bilevel/core';
 import { evaluateSpline, splineTables, type SplineKind } from '@bilevel/regularizers-crr';
+import { maxRelativeError, uniformValues } from '@bilevel/testing';
 
 // The webgpu group: the WGSL spline kernel (σ, σ', ψ one thread per response; the slope gradient by block partial
 // sums) against the tf.gather path on webgpu and the wasm fused kernel on the same inputs: max-norm relative error
 // ≤ 1e-5 for σ, σ', ψ and ≤ 1e-4 for the slope gradient (a sum over all responses). Responses run past both ends.
 const ELEMENTWISE = 1e-5, SUMS = 1e-4;
 const OUTPUTS = ['sigma', 'slope', 'psi', 'slopeGradient'] as const;
-
-function rng(seed: number, n: number, lo: number, hi: number): Float32Array {
-  let s = seed >>> 0;
-  return Float32Array.from({ length: n }, () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return lo + (hi - lo) * (s / 2 ** 32);
-  });
-}
-
-function relErr(a: Float32Array, b: Float32Array): number {
-  let d = 0, m = 0;
-  for (let i = 0; i < a.length; i++) {
-    d = Math.max(d, Math.abs(a[i] - b[i]));
-    m = Math.max(m, Math.abs(b[i]));
-  }
-  return m === 0 ? d : d / m;
-}
 
 interface Case { kind: SplineKind; C: number; J: number; rows: number; D: number }
 
@@ -42,9 +26,9 @@ async function outputs(c: Case, js: boolean): Promise<Float32Array[]> {
   const { kind, C, J, rows, D } = c;
   if (!js) dropCumsumPipelines();
   const results = tf.tidy(() => {
-    const T = splineTables(kind, tf.tensor1d(rng(C * J, C * J, -2, 1)), C, J, D);
-    const a = tf.tensor2d(rng(rows * C + 7, rows * C, -2, J + 2), [rows, C]);
-    const w = tf.tensor2d(rng(rows * C + 9, rows * C, -1, 1), [rows, C]);
+    const T = splineTables(kind, tf.tensor1d(uniformValues(C * J, C * J, -2, 1)), C, J, D);
+    const a = tf.tensor2d(uniformValues(rows * C + 7, rows * C, -2, J + 2), [rows, C]);
+    const w = tf.tensor2d(uniformValues(rows * C + 9, rows * C, -1, 1), [rows, C]);
     const ev = evaluateSpline(kind, T, a, D, js);
     return [ev.sigma(), ev.slope(), ev.psi(), ev.slopeGradient(w)];
   });
@@ -67,9 +51,9 @@ describe('webgpu: fused CRR spline (WGSL)', () => {
       await useBackend('webgpu');
       OUTPUTS.forEach((name, i) => {
         const tol = name === 'slopeGradient' ? SUMS : ELEMENTWISE;
-        if (process.env.BILEVEL_PRINT_ERRORS) console.log(c.kind, c.rows, name, relErr(gpu[i], gather[i]), relErr(gpu[i], wasm[i]));
-        expect(relErr(gpu[i], gather[i]), `${name} vs tf.gather`).toBeLessThanOrEqual(tol);
-        expect(relErr(gpu[i], wasm[i]), `${name} vs wasm fused`).toBeLessThanOrEqual(tol);
+        if (process.env.BILEVEL_PRINT_ERRORS) console.log(c.kind, c.rows, name, maxRelativeError(gpu[i], gather[i]), maxRelativeError(gpu[i], wasm[i]));
+        expect(maxRelativeError(gpu[i], gather[i]), `${name} vs tf.gather`).toBeLessThanOrEqual(tol);
+        expect(maxRelativeError(gpu[i], wasm[i]), `${name} vs wasm fused`).toBeLessThanOrEqual(tol);
       });
     });
   }
@@ -80,15 +64,15 @@ describe('webgpu: fused CRR spline (WGSL)', () => {
     fusedKernels.enabled = false;
     const kernels: string[] = [];
     const profile = await tf.profile(async () => tf.dispose(tf.tidy(() => {
-      const T = splineTables(c.kind, tf.tensor1d(rng(c.C * c.J, c.C * c.J, -2, 1)), c.C, c.J, c.D);
-      return evaluateSpline(c.kind, T, tf.tensor2d(rng(c.rows * c.C + 7, c.rows * c.C, -2, c.J + 2), [c.rows, c.C]), c.D, true).psi();
+      const T = splineTables(c.kind, tf.tensor1d(uniformValues(c.C * c.J, c.C * c.J, -2, 1)), c.C, c.J, c.D);
+      return evaluateSpline(c.kind, T, tf.tensor2d(uniformValues(c.rows * c.C + 7, c.rows * c.C, -2, c.J + 2), [c.rows, c.C]), c.D, true).psi();
     })));
     const off = await outputs(c, true);
     fusedKernels.enabled = true;
     kernels.push(...profile.kernelNames);
     expect(kernels).not.toContain('BilevelCrrSpline');
     expect(kernels).toContain('GatherV2');
-    OUTPUTS.forEach((_, i) => expect(relErr(off[i], gather[i])).toBe(0));
+    OUTPUTS.forEach((_, i) => expect(maxRelativeError(off[i], gather[i])).toBe(0));
   });
 
   it('leaves no tensors or backend buffers behind', async () => {

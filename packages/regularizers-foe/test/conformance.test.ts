@@ -3,21 +3,10 @@ import { fusedKernels, tf, PluginRegistry, type ImageBatch } from '@bilevel/core
 import { assertConformance, configErrorPath, implementationDifferences, pluginOptionsCheck, regularizerConformance } from '@bilevel/testing';
 import { FieldsOfExperts, FOE_DEFAULTS, foePlugins } from '@bilevel/regularizers-foe';
 import { byChunks, filterBank, imagesPerChunk, multiplierBound, PatchGeometry } from '@bilevel/convkit';
+import { randomTheta } from './theta.js';
 
 const registry = new PluginRegistry(foePlugins);
 const ctx = { imageShape: [16, 16] as [number, number], seed: 0 };
-
-/** Random θ around the reference initialisation: log-weights ±0.5, log-smoothing in [−3, −1.5], filters ×(1 ± ½). */
-function randomTheta(reg: FieldsOfExperts, seed: number): Float32Array {
-  const t = reg.initialTheta(seed);
-  const K = reg.options.filters;
-  let s = seed * 7 + 1;
-  const u = () => ((s = (s * 16807) % 2147483647) / 2147483647);
-  for (let i = 0; i <= K; i++) t[i] = -2 + (u() - 0.5);
-  for (let i = 1 + K; i <= 2 * K; i++) t[i] = -3 + 1.5 * u();
-  for (let i = 1 + 2 * K; i < t.length; i++) t[i] *= 0.5 + u();
-  return t;
-}
 
 describe('Fields of Experts through the shared conformance suite', () => {
   for (const engine of ['patches', 'native'] as const) {

@@ -2,6 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { fusedKernels, readTensors, tf, useBackend, type ImageBatch, type Tensor1D } from '@bilevel/core';
 import { AnisotropicTV } from '@bilevel/regularizers-tv';
 import { fusedTvGrad, fusedTvHvp } from '../src/fused.js';
+import { maxRelativeError, uniformValues } from '@bilevel/testing';
 
 // The webgpu group: the WGSL TV gradient and HVP against the composite tfjs-op path on webgpu and against the
 // wasm fused kernel on the same inputs (max-norm relative error ≤ 1e-5), at odd sizes and degenerate borders.
@@ -9,13 +10,8 @@ const SHAPES: [number, number, number][] = [[3, 20, 17], [1, 1, 7], [2, 9, 1], [
 const THETAS = [[-1.5, -3], [0.5, -1]];
 const TOL = 1e-5;
 
-function rng(seed: number, n: number, scale = 1): Float32Array {
-  let s = seed >>> 0;
-  return Float32Array.from({ length: n }, () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return (s / 2 ** 32 - 0.5) * scale;
-  });
-}
+/** n seeded values in [−scale/2, scale/2). */
+const rng = (seed: number, n: number, scale = 1) => uniformValues(seed, n, -0.5 * scale, 0.5 * scale);
 
 type Op = 'grad' | 'hvp';
 
@@ -32,15 +28,6 @@ async function evaluate(op: Op, shape: number[], xs: Float32Array, vs: Float32Ar
   return values;
 }
 
-function relErr(a: Float32Array, b: Float32Array): number {
-  let d = 0, m = 0;
-  for (let i = 0; i < a.length; i++) {
-    d = Math.max(d, Math.abs(a[i] - b[i]));
-    m = Math.max(m, Math.abs(b[i]));
-  }
-  return m === 0 ? d : d / m;
-}
-
 async function compare(op: Op, shape: [number, number, number], th: number[]): Promise<void> {
   const size = shape[0] * shape[1] * shape[2];
   const xs = rng(11 + size, size), vs = rng(29 + size, size, 2);
@@ -54,9 +41,9 @@ async function compare(op: Op, shape: [number, number, number], th: number[]): P
   await useBackend('webgpu');
   expect(off, 'fusedKernels.enabled = false forces the composite path').toBeUndefined();
   expect(gpu, 'the webgpu kernel ran').toBeDefined();
-  if (process.env.BILEVEL_PRINT_ERRORS) console.log(op, shape.join("x"), relErr(gpu!, composite!), relErr(gpu!, wasm!));
-  expect(relErr(gpu!, composite!)).toBeLessThanOrEqual(TOL);
-  expect(relErr(gpu!, wasm!)).toBeLessThanOrEqual(TOL);
+  if (process.env.BILEVEL_PRINT_ERRORS) console.log(op, shape.join("x"), maxRelativeError(gpu!, composite!), maxRelativeError(gpu!, wasm!));
+  expect(maxRelativeError(gpu!, composite!)).toBeLessThanOrEqual(TOL);
+  expect(maxRelativeError(gpu!, wasm!)).toBeLessThanOrEqual(TOL);
 }
 
 describe('webgpu: fused TV kernels (WGSL)', () => {
