@@ -1,21 +1,12 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { fusedKernels, readTensors, tf, type ImageBatch, type Tensor1D } from '@bilevel/core';
 import { FieldsOfExperts } from '@bilevel/regularizers-foe';
+import { randomTheta } from './theta.js';
 
 // The webgpu group: FoE's ∇ₓR, ∇²ₓR v and the mixed product with the WGSL activation (φ′/φ″, window mask) and patch
 // adjoint against the composite tfjs-op path on webgpu (relative 2-norm error ≤ 1e-4: sums over windows), both
 // engines, a mirror and the 'valid' boundary (the mask), odd tiny images. Kernel-level checks: convkit's test.
 const TOL = 1e-4;
-
-function randomTheta(reg: FieldsOfExperts, seed: number): Float32Array {
-  const t = reg.initialTheta(seed);
-  const K = reg.options.filters;
-  let s = seed * 7 + 1;
-  const u = () => ((s = (s * 16807) % 2147483647) / 2147483647);
-  for (let i = 0; i <= K; i++) t[i] = -2 + (u() - 0.5);
-  for (let i = 1 + K; i <= 2 * K; i++) t[i] = -3 + 1.5 * u();
-  return t;
-}
 
 describe('webgpu: FoE with the fused WGSL kernels', () => {
   afterAll(() => void (fusedKernels.enabled = true));
