@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { BilevelError, PLUGIN_KINDS, useBackend } from '@bilevel/core';
+import { BilevelError, optionListing, PLUGIN_KINDS, useBackend } from '@bilevel/core';
 import { buildExperiment, configDir, configJsonSchema, defaultRegistry, ORACLE_CHOICES, parseConfig } from '@bilevel/experiment';
 import { reportCommand } from './report/index.js';
 import { readConfig, resumeCommand, runCommand } from './run.js';
@@ -59,7 +59,7 @@ async function listPlugins(packages: string[]): Promise<void> {
     }
   }
   process.stdout.write('oracle:\n');
-  for (const o of ORACLE_CHOICES) entry(o.name, o.description, o.options);
+  for (const o of ORACLE_CHOICES) entry(o.name, o.description, optionListing(o.schema));
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -114,11 +114,14 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+/** Exits once stdout has been flushed (a bare process.exit cuts output piped to another program, e.g. `bilevel schema | jq`). */
+const exitAfterFlush = (code: number) => process.stdout.write('', () => process.exit(code));
+
 main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
+  (code) => exitAfterFlush(code),
   (e: unknown) => {
     const err = e as Error;
     process.stderr.write(`bilevel: ${err instanceof BilevelError ? err.message : err.stack ?? String(err)}\n`);
-    process.exit(1);
+    exitAfterFlush(1);
   },
 );

@@ -17,19 +17,23 @@ function shown(value: unknown): string {
   return typeof value === 'number' || typeof value === 'string' ? String(value) : JSON.stringify(value);
 }
 
+/** Each option of a schema with its meaning and default, as `bilevel plugins` lists them. */
+export function optionListing(schema: OptionsSchema): Record<string, string> {
+  return Object.fromEntries(optionDocs(schema).map((o) => [o.name, o.default === undefined ? o.description : `${o.description} (default ${shown(o.default)})`]));
+}
+
 /**
  * The descriptor of a plugin declared by its option schema: `create` parses raw JSON options (errors name the field and
  * the fix), `options` lists each option with its meaning and default for `bilevel plugins`.
  */
 export function definePlugin<K extends PluginKind, S extends OptionsSchema>(d: PluginDefinition<K, S>): PluginDescriptor<K> {
-  const docs = optionDocs(d.schema);
   return {
     kind: d.kind,
     name: d.name,
     description: d.description,
     parameterCount: d.parameterCount,
     schema: d.schema,
-    options: Object.fromEntries(docs.map((o) => [o.name, o.default === undefined ? o.description : `${o.description} (default ${shown(o.default)})`])),
+    options: optionListing(d.schema),
     create: (raw, ctx, path) => d.create(parseOptions(d.schema, raw, path), ctx),
   };
 }

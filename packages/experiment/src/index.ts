@@ -5,7 +5,7 @@ export { composeContainer, initialTheta, type CleanImages, type NoiseModel } fro
 export { buildExperiment, configDir, type BuildOptions } from './build.js';
 export { Experiment, type ExperimentSpec, type ImagePairs, type SplitEvaluator, type SplitSolve } from './spec.js';
 export { ORACLE_CHOICES, bindOracle, inProcessOracle, lowerSolverEvaluator, problemFor, problemParts, type OracleChoice, type ProblemParts } from './oracles.js';
-export { PIGGYBACK_OPTION_DOCS, bindPiggyback, piggybackLayout } from './piggyback.js';
+export { PIGGYBACK_SCHEMA, bindPiggyback, piggybackLayout } from './piggyback.js';
 export { runExperiment, trainingOracle, evaluateSplit, type ExperimentResult, type RunHooks, type SplitMetrics, type QualityPair } from './runner.js';
 export { saveCheckpoint, loadCheckpoint, truncateLog, encodeCheckpoint, decodeCheckpoint } from './checkpoint.js';
 export { writeAtomic } from './files.js';

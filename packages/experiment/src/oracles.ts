@@ -1,11 +1,11 @@
 import type { Container, interfaces } from 'inversify';
 import {
-  LowerLevelProblem, rejectUnknownOptions, TOKENS, UnknownPluginError,
+  LowerLevelProblem, parseOptions, TOKENS, UnknownPluginError, z, type OptionsSchema,
   type DataFidelity, type ForwardOperator, type ImageBatch, type LinearSolver, type LowerSolver, type Oracle, type Regularizer,
 } from '@bilevel/core';
 import { HypergradientOracle } from '@bilevel/oracles';
 import type { ExperimentConfig } from './config.js';
-import { bindPiggyback, PIGGYBACK_OPTION_DOCS } from './piggyback.js';
+import { bindPiggyback, PIGGYBACK_SCHEMA } from './piggyback.js';
 import type { ImagePairs, SplitEvaluator } from './spec.js';
 
 /** The parts of h(x, θ) = D(Ax, y) + R_θ(x) + γ/2‖x‖² and its solvers. */
@@ -57,16 +57,17 @@ export async function problemParts(c: interfaces.Container, config: ExperimentCo
 export interface OracleChoice {
   readonly name: string;
   readonly description: string;
-  readonly options: Readonly<Record<string, string>>;
+  /** Its options, declared once (the listing of `bilevel plugins` comes from it). */
+  readonly schema: OptionsSchema;
   bind(c: Container, config: ExperimentConfig): void;
 }
 
 const IN_PROCESS: OracleChoice = {
   name: 'in-process',
   description: 'implicit differentiation of h(x, θ) in this thread: lower solver, CG on the Hessian, MAID\'s bound ω (default; --workers shards it)',
-  options: {},
+  schema: z.strictObject({}),
   bind(c, config) {
-    rejectUnknownOptions(config.oracle.options, [], 'oracle.options');
+    parseOptions(this.schema, config.oracle.options, 'oracle.options');
     c.bind(TOKENS.oracle).toDynamicValue(async (ctx): Promise<Oracle> => {
       const parts = await problemParts(ctx.container, config);
       return inProcessOracle(parts, await ctx.container.getAsync<ImagePairs>(TOKENS.train), config.seed);
@@ -78,7 +79,7 @@ const IN_PROCESS: OracleChoice = {
 const PIGGYBACK: OracleChoice = {
   name: 'piggyback',
   description: 'inexact piggyback: learned TV discretization K_θ, saddle-point lower level solved by PDHG with the adjoint alongside (replaces the regularizer and solvers)',
-  options: PIGGYBACK_OPTION_DOCS,
+  schema: PIGGYBACK_SCHEMA,
   bind: bindPiggyback,
 };
 

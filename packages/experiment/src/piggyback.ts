@@ -1,40 +1,46 @@
 import type { Container } from 'inversify';
-import {
-  BilevelError, ConfigError, choiceOption, numberArrayOption, numberOption, rejectUnknownOptions, TOKENS,
-  type ImageBatch, type Options, type ParameterLayout, type Regularizer,
-} from '@bilevel/core';
-import { ConvOperatorFamily, PiggybackOracle, type PiggybackOptions } from '@bilevel/oracles';
+import { BilevelError, ConfigError, parseOptions, TOKENS, z, type ImageBatch, type ParameterLayout, type Regularizer } from '@bilevel/core';
+import { ConvOperatorFamily, PIGGYBACK_DEFAULTS, PiggybackOracle, type PiggybackOptions } from '@bilevel/oracles';
 import type { ExperimentConfig } from './config.js';
 import type { ImagePairs, SplitEvaluator } from './spec.js';
 
-/** `"oracle": { "name": "piggyback", "options": … }` (README "Inexact piggyback"). */
-export const PIGGYBACK_OPTION_DOCS: Readonly<Record<string, string>> = {
-  discretization: 'standard (K = e^θ · forward differences, 1 parameter) | learned (s×s filters in C groups of 2, θ = taps / tapScale)',
-  filterSize: 'learned: filter size s (3)', groups: 'learned: groups C (4)', tapScale: 'learned: c in W = c·(θ − mean) (0.05, e.g. the learned standard weight e^θ*)',
-  init: 'learned: shifted | diverse stencils in groups ≥ 1 (shifted)', share: 'learned: weight of groups ≥ 1 (0.05)', noise: 'learned: seeded init noise amplitude × share (0.1)',
-  theta0: 'initial θ (default: log 0.05 for standard, the stencil init for learned)',
-  huber: 'ε_H of the Huber-smoothed TV (1e-3)', maxIterations: 'PDHG safety cap per call (20000)', checkEvery: 'certificates every k iterations (8)',
-  stallWindow: 'iterations without a smaller certificate before the float32 floor (400)', adjointLipschitz: 'Lipschitz estimate of the adjoint solution in ω (0: 1/n)',
-  dualRatio: 'the dual iterate is required to ‖y − ŷ‖ ≤ dualRatio·ε (10)',
+const pdhgShape = {
+  huber: z.number().min(0).optional().meta({ default: PIGGYBACK_DEFAULTS.huber }).describe('ε_H of the Huber-smoothed TV'),
+  maxIterations: z.number().int().min(0).optional().meta({ default: PIGGYBACK_DEFAULTS.maxIterations }).describe('PDHG safety cap per call'),
+  checkEvery: z.number().int().min(0).optional().meta({ default: PIGGYBACK_DEFAULTS.checkEvery }).describe('certificates every k iterations'),
+  stallWindow: z.number().int().min(0).optional().meta({ default: PIGGYBACK_DEFAULTS.stallWindow }).describe('iterations without a smaller certificate before the float32 floor'),
+  adjointLipschitz: z.number().min(0).optional().meta({ default: PIGGYBACK_DEFAULTS.adjointLipschitz }).describe('Lipschitz estimate of the adjoint solution in ω (0: 1/n)'),
+  dualRatio: z.number().min(0).optional().meta({ default: PIGGYBACK_DEFAULTS.dualRatio }).describe('the dual iterate is required to ‖y − ŷ‖ ≤ dualRatio·ε'),
 };
-const PDHG_KEYS = ['huber', 'maxIterations', 'checkEvery', 'stallWindow', 'adjointLipschitz', 'dualRatio'] as const;
+const theta0 = z.array(z.number()).optional().describe('initial θ (default: log 0.05 for standard, the stencil init for learned)');
+
+/**
+ * `"oracle": { "name": "piggyback", "options": … }` (README "Inexact piggyback"), declared once: the standard
+ * discretization (K = e^θ · forward differences, 1 parameter) or a learned one (s×s filters in C groups of 2).
+ */
+export const PIGGYBACK_SCHEMA = z.discriminatedUnion('discretization', [
+  z.strictObject({
+    discretization: z.literal('standard').default('standard').describe('"standard" (K = e^θ · forward differences, 1 parameter) | "learned" (s×s filters in C groups of 2, θ = taps / tapScale)'),
+    theta0, ...pdhgShape,
+  }),
+  z.strictObject({
+    discretization: z.literal('learned'),
+    filterSize: z.number().int().min(2).default(3).describe('learned: filter size s'),
+    groups: z.number().int().min(1).default(4).describe('learned: groups C'),
+    tapScale: z.number().gt(0).default(0.05).describe('learned: c in W = c·(θ − mean) (e.g. the learned standard weight e^θ*)'),
+    init: z.enum(['shifted', 'diverse']).default('shifted').describe('learned: shifted | diverse stencils in groups ≥ 1'),
+    share: z.number().min(0).default(0.05).describe('learned: weight of groups ≥ 1'),
+    noise: z.number().min(0).default(0.1).describe('learned: seeded init noise amplitude × share'),
+    theta0, ...pdhgShape,
+  }),
+]);
+type PiggybackConfig = z.output<typeof PIGGYBACK_SCHEMA>;
 
 /** The discretization family and θ₀ of the options. */
-function family(o: Options, seed: number, path: string): { family: ConvOperatorFamily; theta0: Float64Array } {
-  const kind = choiceOption(o, 'discretization', 'standard', ['standard', 'learned'] as const, path);
-  const given = numberArrayOption(o, 'theta0', path);
-  if (kind === 'standard') {
-    for (const k of ['filterSize', 'groups', 'tapScale', 'init', 'share', 'noise']) {
-      if (o[k] !== undefined) throw new ConfigError(`${path}.${k}`, 'only used by discretization "learned"', 'remove it or set discretization: "learned"');
-    }
-    return { family: ConvOperatorFamily.forwardDifferences(), theta0: Float64Array.from(given ?? [Math.log(0.05)]) };
-  }
-  const size = numberOption(o, 'filterSize', 3, path, { min: 2, integer: true });
-  const groups = numberOption(o, 'groups', 4, path, { min: 1, integer: true });
-  const f = new ConvOperatorFamily('learned', size, groups, undefined, numberOption(o, 'tapScale', 0.05, path, { min: 0, exclusiveMin: true }));
-  const init = choiceOption(o, 'init', 'shifted', ['shifted', 'diverse'] as const, path);
-  const theta0 = given ? Float64Array.from(given) : f.initialLearnedTheta(numberOption(o, 'noise', 0.1, path, { min: 0 }), seed, numberOption(o, 'share', 0.05, path, { min: 0 }), init);
-  return { family: f, theta0 };
+function family(o: PiggybackConfig, seed: number): { family: ConvOperatorFamily; theta0: Float64Array } {
+  if (o.discretization === 'standard') return { family: ConvOperatorFamily.forwardDifferences(), theta0: Float64Array.from(o.theta0 ?? [Math.log(0.05)]) };
+  const f = new ConvOperatorFamily('learned', o.filterSize, o.groups, undefined, o.tapScale);
+  return { family: f, theta0: o.theta0 ? Float64Array.from(o.theta0) : f.initialLearnedTheta(o.noise, seed, o.share, o.init) };
 }
 
 /** θ's layout: the log-weight of the standard discretization, or the filter taps [s, s, 1, 2C] of the learned one. */
@@ -57,11 +63,10 @@ function parameterView(f: ConvOperatorFamily, theta0: Float64Array): Regularizer
   };
 }
 
-/** PiggybackOracle options from the config. */
-function pdhgOptions(o: Options, path: string): Partial<PiggybackOptions> {
-  const out: Partial<Record<(typeof PDHG_KEYS)[number], number>> = {};
-  for (const k of PDHG_KEYS) if (o[k] !== undefined) out[k] = numberOption(o, k, 0, path, { min: 0, integer: ['maxIterations', 'checkEvery', 'stallWindow'].includes(k) });
-  return out;
+/** PiggybackOracle options from the config: the PDHG fields given (the oracle fills in the others). */
+function pdhgOptions(o: PiggybackConfig): Partial<PiggybackOptions> {
+  const keys = Object.keys(pdhgShape) as (keyof typeof pdhgShape)[];
+  return Object.fromEntries(keys.filter((k) => o[k] !== undefined).map((k) => [k, o[k]]));
 }
 
 /** Reconstructs a split by PDHG on its saddle problem at θ, from the noisy images. */
@@ -87,13 +92,12 @@ function piggybackEvaluator(f: ConvOperatorFamily, options: Partial<PiggybackOpt
  */
 export function bindPiggyback(c: Container, config: ExperimentConfig): void {
   const path = 'oracle.options';
-  const o = config.oracle.options;
-  rejectUnknownOptions(o, Object.keys(PIGGYBACK_OPTION_DOCS), path);
+  const o = parseOptions(PIGGYBACK_SCHEMA, config.oracle.options, path);
   if (config.regularizer) throw new ConfigError('regularizer', 'not used by the piggyback oracle (K_θ is what it learns)', 'remove it; set θ₀ with oracle.options.theta0');
   if (config.operator.name !== 'identity' || config.fidelity.name !== 'l2') throw new ConfigError('operator', 'the piggyback oracle solves denoising (identity operator, l2 data term)', 'remove operator and fidelity from the config');
-  const { family: f, theta0 } = family(o, config.seed, path);
+  const { family: f, theta0 } = family(o, config.seed);
   if (theta0.length !== f.parameterCount) throw new ConfigError(`${path}.theta0`, `has ${theta0.length} entries but the discretization has ${f.parameterCount} parameters`, 'fix its length or omit it');
-  const options = pdhgOptions(o, path);
+  const options = pdhgOptions(o);
   c.bind(TOKENS.regularizer).toConstantValue(parameterView(f, theta0));
   c.rebind(TOKENS.theta0).toConstantValue(Float64Array.from(theta0));
   c.bind(TOKENS.evaluator).toConstantValue(piggybackEvaluator(f, options));

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { BACKENDS, optionsJsonSchema, type PluginKind, type PluginRegistry } from '@bilevel/core';
+import { BACKENDS, optionsJsonSchema, type OptionsSchema, type PluginKind, type PluginRegistry } from '@bilevel/core';
+import { ORACLE_CHOICES } from './oracles.js';
 
 // The one source of truth for config files: parseConfig validates with it, `bilevel schema` exports it as JSON Schema.
 
@@ -86,17 +87,28 @@ export const experimentSchema = z.strictObject({
 type Json = Record<string, unknown>;
 const PLUGIN_FIELDS: readonly PluginKind[] = ['operator', 'fidelity', 'regularizer', 'lowerSolver', 'linearSolver', 'optimizer'];
 
-/** A plugin field's schema with every registered plugin's options (from its one option schema, where it declares one). */
-function pluginFieldSchema(registry: PluginRegistry, kind: PluginKind, base: Json): Json {
-  const names = registry.names(kind);
-  const theta0 = kind === 'regularizer' ? { theta0: (base.properties as Json | undefined)?.theta0 ?? { type: 'array', items: { type: 'number' } } } : {};
-  const each = names.map((name) => {
-    const d = registry.descriptor(kind, name);
+/** What a plugin field can name: a plugin's descriptor, or an oracle choice. */
+interface FieldChoice {
+  readonly name: string;
+  readonly description: string;
+  readonly schema?: OptionsSchema;
+}
+
+/** A plugin field's schema listing each choice by name with its options' schema (from its one declaration, where it has one). */
+function choiceFieldSchema(choices: readonly FieldChoice[], base: Json, o: { theta0: boolean; bare: boolean }): Json {
+  const theta0 = o.theta0 ? { theta0: (base.properties as Json | undefined)?.theta0 ?? { type: 'array', items: { type: 'number' } } } : {};
+  const each = choices.map((d) => {
     const options = d.schema ? optionsJsonSchema(d.schema) : { type: 'object', description: 'plugin options (see `bilevel plugins`)' };
-    return { type: 'object', description: d.description, properties: { name: { const: name }, options, ...theta0 }, required: ['name'], additionalProperties: false };
+    return { type: 'object', description: d.description, properties: { name: { const: d.name }, options, ...theta0 }, required: ['name'], additionalProperties: false };
   });
-  const bare = kind === 'regularizer' ? [] : [{ enum: names }];
+  const bare = o.bare ? [{ enum: choices.map((d) => d.name) }] : [];
   return { ...(base.default !== undefined ? { default: base.default } : {}), ...(base.description ? { description: base.description } : {}), anyOf: [...bare, ...each] };
+}
+
+/** A plugin field's schema with every registered plugin of its kind. */
+function pluginFieldSchema(registry: PluginRegistry, kind: PluginKind, base: Json): Json {
+  const descriptors = registry.names(kind).map((name) => registry.descriptor(kind, name));
+  return choiceFieldSchema(descriptors, base, { theta0: kind === 'regularizer', bare: kind !== 'regularizer' });
 }
 
 /**
@@ -106,5 +118,6 @@ function pluginFieldSchema(registry: PluginRegistry, kind: PluginKind, base: Jso
 export function configJsonSchema(registry?: PluginRegistry): unknown {
   const schema = z.toJSONSchema(experimentSchema, { io: 'input' }) as Json & { properties: Record<string, Json> };
   if (registry) for (const kind of PLUGIN_FIELDS) schema.properties[kind] = pluginFieldSchema(registry, kind, schema.properties[kind]);
+  schema.properties.oracle = choiceFieldSchema(ORACLE_CHOICES, schema.properties.oracle, { theta0: false, bare: true });
   return schema;
 }
