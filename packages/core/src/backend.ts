@@ -33,7 +33,7 @@ async function loadWebgpu(): Promise<void> {
   const dawn = (await importOptional('webgpu')) as { create?: (o: string[]) => unknown; globals?: object } | undefined;
   if (!dawn?.create) {
     throw new BackendUnavailableError('webgpu', 'the `webgpu` package (Dawn for Node) is not installed',
-      `run \`${WEBGPU_INSTALL}\` (README "Tensor backends"), or use --backend wasm`);
+      `run \`${WEBGPU_INSTALL}\` (docs/backends.md), or use --backend wasm`);
   }
   const g = globalThis as Record<string, unknown>;
   Object.assign(g, dawn.globals ?? {});

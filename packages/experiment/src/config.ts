@@ -10,7 +10,7 @@ export interface PluginChoice {
   options: Options;
 }
 
-/** A whole experiment as JSON (README "Config format"). */
+/** A whole experiment as JSON (docs/running.md, "Config format"). */
 export interface ExperimentConfig {
   name: string;
   backend?: string;
@@ -43,13 +43,13 @@ function describeIssue(issue: z.core.$ZodIssue): ConfigIssue {
     case 'too_big':
       return { path, problem: issue.message, fix: 'use a smaller value' };
     case 'unrecognized_keys':
-      return { path: `${path === '$' ? '' : path + '.'}${(i.keys ?? []).join(', ')}`, problem: 'unknown field', fix: 'remove it or fix its spelling (see README "Config format")' };
+      return { path: `${path === '$' ? '' : path + '.'}${(i.keys ?? []).join(', ')}`, problem: 'unknown field', fix: 'remove it or fix its spelling (see docs/running.md, "Config format")' };
     case 'invalid_value':
       return { path, problem: issue.message, fix: `use one of ${(i.values ?? []).map((v) => JSON.stringify(v)).join(', ')}` };
     case 'invalid_union':
       return { path, problem: issue.message, fix: path.endsWith('source') || path.endsWith('train') || path.endsWith('test') ? 'set source to "folder" (with path), "synthetic" or "phantoms" (with count and size)' : 'give a plugin name or { "name": ..., "options": {...} }' };
     default:
-      return { path, problem: issue.message, fix: i.params?.fix ?? 'see README "Config format"' };
+      return { path, problem: issue.message, fix: i.params?.fix ?? 'see docs/running.md, "Config format"' };
   }
 }
 

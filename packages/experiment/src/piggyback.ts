@@ -15,7 +15,7 @@ const pdhgShape = {
 const theta0 = z.array(z.number()).optional().describe('initial θ (default: log 0.05 for standard, the stencil init for learned)');
 
 /**
- * `"oracle": { "name": "piggyback", "options": … }` (README "Inexact piggyback"), declared once: the standard
+ * `"oracle": { "name": "piggyback", "options": … }` (docs/optimizers.md), declared once: the standard
  * discretization (K = e^θ · forward differences, 1 parameter) or a learned one (s×s filters in C groups of 2).
  */
 export const PIGGYBACK_SCHEMA = z.discriminatedUnion('discretization', [

@@ -90,7 +90,7 @@ export interface OracleCounters {
   probeWork: number;
   /**
    * Device→host reads (core's readCount: one per readTensors/readScalars/readVector call) the oracle's work made:
-   * at most one per lower-level or CG iteration plus a few per call (see the README). Absent where an oracle does not
+   * at most one per lower-level or CG iteration plus a few per call (docs/backends.md, "Device→host reads"). Absent where an oracle does not
    * count them (worker-thread and piggyback oracles).
    */
   hostReads?: number;
