@@ -4,7 +4,7 @@ import {
 } from '@bilevel/core';
 import { addNoise, loadImages, toBatch } from '@bilevel/datasets';
 import { parseConfig, type ExperimentConfig, type ImageSource } from './config.js';
-import { composeContainer, type NoiseModel } from './container.js';
+import { composeContainer, type CleanImages, type NoiseModel } from './container.js';
 import { defaultRegistry } from './plugins.js';
 import { Experiment } from './spec.js';
 
@@ -15,6 +15,8 @@ export interface BuildOptions {
   registry?: PluginRegistry;
   /** The noise model of measurements (default: the datasets package's seeded Gaussian / Poisson noise). */
   noise?: NoiseModel;
+  /** Clean images given instead of loading `data` (no test split then): a distributed worker's shard (taken over). */
+  clean?: CleanImages;
 }
 
 /** Throws InvalidDataError when a tensor holds NaN or Inf. */
@@ -50,6 +52,7 @@ export async function buildExperiment(raw: unknown, o: BuildOptions = {}): Promi
   const registry = o.registry ?? (await defaultRegistry(config.plugins));
   const baseDir = o.baseDir ?? process.cwd();
   const issues: ConfigIssue[] = [];
+  if (o.clean) return new Experiment(composeContainer(config, registry, o.clean, o.noise ?? addNoise, issues), config, { raw, baseDir });
   const train = await loadSplit(config.data.train, 'data.train', baseDir, issues);
   const test = config.data.test ? await loadSplit(config.data.test, 'data.test', baseDir, issues) : undefined;
   // Without training images, plugins are still checked (on an 8×8 stand-in) so that all problems are reported together.

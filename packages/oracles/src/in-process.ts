@@ -231,7 +231,7 @@ export class HypergradientOracle implements Oracle {
       sub.warmQ = tf.keep(q);
       sub.hasQ.fill(true);
     }
-    sub.estimates.restore(this.estimates.snapshot());
+    sub.estimates.restore(this.estimates.carryOver());
     this.subsets.set(sub, { indices: [...indices], owned: [measurement, targets] });
     return sub;
   }
@@ -255,7 +255,7 @@ export class HypergradientOracle implements Oracle {
       const r0 = readCount();
       await this.scatter(sub, entry.indices);
       this.countReads(r0);
-      this.estimates.restore(sub.estimates.snapshot());
+      this.estimates.restore(sub.estimates.carryOver());
     }
     this.subsets.delete(sub);
     await sub.dispose();

@@ -110,7 +110,17 @@ export class LipschitzEstimates {
   }
 
   snapshot(): LipschitzState {
-    return { jacobianNorm: this.jacobianNorm, lipschitzJ: this.lipschitzJ, lipschitzHessian: this.lipschitzHessian, seed: this.seed, direction: this.direction };
+    const moved = Number.isFinite(this.directionMoved) ? { directionMoved: this.directionMoved } : {};
+    return {
+      jacobianNorm: this.jacobianNorm, lipschitzJ: this.lipschitzJ, lipschitzHessian: this.lipschitzHessian, seed: this.seed, direction: this.direction,
+      ...moved, probedAt: this.probedAt && [...this.probedAt],
+    };
+  }
+
+  /** The estimates another image set carries over (subset, merge): without the same-θ and direction-moved memory of these images. */
+  carryOver(): LipschitzState {
+    const { directionMoved: _m, probedAt: _p, ...carried } = this.snapshot();
+    return carried;
   }
 
   restore(s: LipschitzState): void {
@@ -119,5 +129,7 @@ export class LipschitzEstimates {
     this.lipschitzHessian = s.lipschitzHessian;
     if (s.seed !== undefined) this.seed = s.seed;
     this.direction = s.direction && [...s.direction];
+    this.directionMoved = s.directionMoved ?? Infinity;
+    this.probedAt = s.probedAt && [...s.probedAt];
   }
 }

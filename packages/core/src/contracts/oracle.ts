@@ -103,6 +103,10 @@ export interface LipschitzState {
   lipschitzHessian: number;
   seed?: number;
   direction?: number[];
+  /** How far the power direction moved in its last step (absent before the first: ∞). */
+  directionMoved?: number;
+  /** The θ of the last probe (a call at the same θ skips the random probe). */
+  probedAt?: number[];
 }
 
 /** Serializable oracle state (for checkpoints): warm starts, counters, constants. */

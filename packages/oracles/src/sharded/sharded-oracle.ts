@@ -1,11 +1,12 @@
 import { cpus } from 'node:os';
 import {
-  maidErrorBound, tf, VALUE_ESTIMATE_WORK,
+  tf,
   type BatchCostScaling, type Curvature, type HypergradientOptions, type HypergradientResult, type ImageBatch, type LowerEvaluation,
-  type LowerStop, type Oracle, type OracleCounters, type OracleState, type ShardState,
+  type Oracle, type OracleCounters, type OracleState, type ShardState,
 } from '@bilevel/core';
 import { addCounters, checkIndices, UnknownEvaluationError, UnknownSubsetError, zeroCounters } from '../common.js';
 import { WorkerPool, type WorkerInit } from './pool.js';
+import { reduceEvaluations, reduceHypergradients } from './reduce.js';
 import { assignShards, shardRanges, transferables, type ShardEvaluation, type ShardHypergradient, type ShardSnapshot, type WorkerRequest } from './shards.js';
 
 export interface ShardedOracleOptions<I = unknown> {
@@ -33,8 +34,6 @@ interface Part {
   readonly local: number;
   readonly positions: readonly number[];
 }
-
-const STOP_ORDER: LowerStop[] = ['certified', 'iteration-cap', 'float32-floor'];
 
 /**
  * The hypergradient oracle over worker threads: the training images are cut into a fixed number of contiguous
@@ -129,17 +128,10 @@ export class ShardedOracle implements Oracle {
     const id = this.pool.nextId();
     const parts = await this.call<ShardEvaluation>((ss) => ({ op: 'evaluate', id, theta: Array.from(theta), eps: ss.map((s) => epsilon * this.share(s)), from: start }));
     this.held.add(id);
-    const sum = (f: (p: ShardEvaluation) => number) => parts.reduce((a, p) => a + f(p), 0);
-    const iterations = parts.reduce((a, p, s) => a + p.iterations * this.share(s) ** 2, 0);
-    this.counters.lowerIterations += iterations;
+    const ev = reduceEvaluations(parts, this.parts.map((_, s) => this.share(s)), id, theta);
+    this.counters.lowerIterations += ev.lower.iterations;
     this.counters.lowerSeconds += (performance.now() - t0) / 1000;
-    const lower = {
-      iterations,
-      gradNorm: Math.sqrt(sum((p) => p.gradNormSq)),
-      certifiedError: Math.sqrt(sum((p) => p.certifiedSq)),
-      stop: parts.map((p) => p.stop).reduce((a, b) => (STOP_ORDER.indexOf(b) > STOP_ORDER.indexOf(a) ? b : a), 'certified' as LowerStop),
-    };
-    return { id, theta: Float64Array.from(theta), value: sum((p) => p.value), upperGradNorm: Math.sqrt(sum((p) => p.upperGradNormSq)), lower };
+    return ev;
   }
 
   async accept(ev: LowerEvaluation): Promise<void> {
@@ -163,42 +155,16 @@ export class ShardedOracle implements Oracle {
     const { mu } = this.curvature(theta);
     const t0 = performance.now();
     const withBound = options.errorBound ?? true;
+    const valueEstimate = options.valueEstimate ?? false;
     const parts = await this.call<ShardHypergradient>((ss) => ({
       op: 'hypergradient', id, theta: Array.from(theta), eps: ss.map((s) => epsilon * this.share(s)), delta: ss.map((s) => delta * this.share(s)),
-      options: { valueEstimate: options.valueEstimate ?? false, errorBound: withBound },
+      options: { valueEstimate, errorBound: withBound },
     }));
-    const grad = new Float64Array(parts[0].grad.length);
-    for (const p of parts) p.grad.forEach((g, j) => (grad[j] += g));
-    const qNorm = Math.sqrt(parts.reduce((a, p) => a + p.qNormSq, 0));
-    const zNorm = Math.hypot(...grad);
-    // J stacks the shards' blocks, so ‖J‖² ≤ Σ_s ‖J_s‖² (near equality when the shards' images are alike).
-    const stacked = Math.sqrt(parts.reduce((a, p) => a + p.jacobianNorm ** 2, 0));
-    this.jacobianNorm = Math.max(this.jacobianNorm, qNorm > 0 ? zNorm / qNorm : 0, stacked);
-    const lipschitzJ = Math.max(...parts.map((p) => p.lipschitzJ));
-    const lipschitzHessian = Math.max(...parts.map((p) => p.lipschitzHessian));
-    const cgIterations = parts.reduce((a, p, s) => a + p.cgIterations * this.share(s) ** 2, 0);
-    this.counters.cgIterations += cgIterations;
-    this.counters.cgSeconds += (performance.now() - t0) / 1000;
-    const cgResidual = Math.sqrt(parts.reduce((a, p) => a + p.cgResidualSq, 0));
-    // Each shard probes its share of the images (work scaled as CG's).
-    const probeWork = parts.reduce((a, p, s) => a + p.probeWork * this.share(s) ** 2, 0);
-    this.counters.probeWork += probeWork;
-    const errorBound = !withBound ? Number.NaN : maidErrorBound({ epsilon, delta: cgResidual, mu, Lg: this.upperLipschitz, upperGradNorm: ev.upperGradNorm, jacobianNorm: this.jacobianNorm, lipschitzJ, lipschitzHessian });
-    // g = Σ_s g_s, so the shards' corrected values and bounds add up; their cost is a full batch's (HypergradientOracle).
-    const valueEstimate = options.valueEstimate
-      ? parts.reduce((a, p) => ({ value: a.value + p.valueEstimate!.value, bound: a.bound + p.valueEstimate!.bound }), { value: 0, bound: 0 })
-      : undefined;
-    if (valueEstimate) {
-      this.counters.lowerIterations += VALUE_ESTIMATE_WORK.lowerIterations;
-      this.counters.cgIterations += VALUE_ESTIMATE_WORK.cgIterations;
-    }
-    return {
-      value: ev.value, valueEstimate, grad, errorBound, evaluation: ev,
-      stats: {
-        qNorm, lowerIterations: ev.lower.iterations, cgIterations, cgResidual,
-        jacobianNorm: this.jacobianNorm, lipschitzJ, lipschitzHessianInverse: lipschitzHessian / (mu * mu), mu, lowerSeconds: 0, cgSeconds: (performance.now() - t0) / 1000, probeWork,
-      },
-    };
+    const result = reduceHypergradients(parts, this.parts.map((_, s) => this.share(s)), {
+      evaluation: ev, epsilon, mu, upperLipschitz: this.upperLipschitz, jacobianNorm: this.jacobianNorm, withBound, valueEstimate, seconds: (performance.now() - t0) / 1000,
+    }, this.counters);
+    this.jacobianNorm = result.stats.jacobianNorm;
+    return result;
   }
 
   /** Per-part images into one array in this oracle's image order. */

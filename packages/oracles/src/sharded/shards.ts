@@ -1,4 +1,4 @@
-import type { BatchCostScaling, HypergradientOptions, LowerStop, ShardState, ValueEstimate } from '@bilevel/core';
+import type { BatchCostScaling, HypergradientOptions, HypergradientResult, LowerEvaluation, LowerStop, ShardState, ValueEstimate } from '@bilevel/core';
 
 /** Contiguous, deterministic shards of n images: sizes differ by at most one, independent of the worker count. */
 export function shardRanges(n: number, shards: number): [number, number][] {
@@ -34,6 +34,24 @@ export interface ShardHypergradient {
   probeWork: number;
   /** The shard's adjoint-corrected value and bound (requested with valueEstimate); they add up over shards. */
   valueEstimate?: ValueEstimate;
+}
+
+/** A shard oracle's evaluation as the numbers the reduction needs. */
+export function shardEvaluationOf(ev: LowerEvaluation): ShardEvaluation {
+  return {
+    value: ev.value, upperGradNormSq: ev.upperGradNorm ** 2, iterations: ev.lower.iterations,
+    gradNormSq: ev.lower.gradNorm ** 2, certifiedSq: ev.lower.certifiedError ** 2, stop: ev.lower.stop,
+  };
+}
+
+/** A shard oracle's hypergradient as the numbers the reduction needs. */
+export function shardHypergradientOf(hg: HypergradientResult): ShardHypergradient {
+  const s = hg.stats;
+  return {
+    grad: Array.from(hg.grad), qNormSq: s.qNorm ** 2, jacobianNorm: s.jacobianNorm, lipschitzJ: s.lipschitzJ,
+    lipschitzHessian: s.lipschitzHessianInverse * s.mu * s.mu, cgIterations: s.cgIterations, cgResidualSq: s.cgResidual ** 2, probeWork: s.probeWork,
+    valueEstimate: hg.valueEstimate,
+  };
 }
 
 /** One shard's saved state with its images (a worker's answer to 'save', its input to 'restore'). */

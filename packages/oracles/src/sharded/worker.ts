@@ -2,7 +2,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { readTensors, useBackend, type LowerEvaluation, type Oracle } from '@bilevel/core';
 import type { ShardFactory, ShardOracle } from './factory.js';
 import type { WorkerInit } from './pool.js';
-import { transferables, type ShardEvaluation, type ShardHypergradient, type ShardSnapshot, type WorkerRequest } from './shards.js';
+import { shardEvaluationOf, shardHypergradientOf, transferables, type ShardEvaluation, type ShardHypergradient, type ShardSnapshot, type WorkerRequest } from './shards.js';
 
 /** An oracle set: the shards' own oracles (on = 0) or an open subset's (undefined where a shard has no image of it). */
 interface OracleSet {
@@ -54,10 +54,7 @@ async function evaluate(r: Extract<WorkerRequest, { op: 'evaluate' }>): Promise<
   for (const [j, k] of r.shards.entries()) {
     const ev = await oracle(r.on, k).evaluate(theta, r.eps[j], r.from === undefined ? undefined : handle(r.from, k));
     evs.set(k, ev);
-    out.push({
-      value: ev.value, upperGradNormSq: ev.upperGradNorm ** 2, iterations: ev.lower.iterations,
-      gradNormSq: ev.lower.gradNorm ** 2, certifiedSq: ev.lower.certifiedError ** 2, stop: ev.lower.stop,
-    });
+    out.push(shardEvaluationOf(ev));
   }
   return out;
 }
@@ -66,13 +63,7 @@ async function hypergradient(r: Extract<WorkerRequest, { op: 'hypergradient' }>)
   const theta = Float64Array.from(r.theta);
   const out: ShardHypergradient[] = [];
   for (const [j, k] of r.shards.entries()) {
-    const hg = await oracle(r.on, k).hypergradient(theta, r.eps[j], r.delta[j], handle(r.id, k), r.options);
-    const s = hg.stats;
-    out.push({
-      grad: Array.from(hg.grad), qNormSq: s.qNorm ** 2, jacobianNorm: s.jacobianNorm, lipschitzJ: s.lipschitzJ,
-      lipschitzHessian: s.lipschitzHessianInverse * s.mu * s.mu, cgIterations: s.cgIterations, cgResidualSq: s.cgResidual ** 2, probeWork: s.probeWork,
-      valueEstimate: hg.valueEstimate,
-    });
+    out.push(shardHypergradientOf(await oracle(r.on, k).hypergradient(theta, r.eps[j], r.delta[j], handle(r.id, k), r.options)));
   }
   return out;
 }

@@ -1,0 +1,12 @@
+export * from './engine.js';
+export * from './store.js';
+export * from './protocol.js';
+export * from './plugins.js';
+export * from './shard-runner.js';
+export * from './transport.js';
+export * from './queue-transport.js';
+export * from './distributed-oracle.js';
+export * from './use-engine.js';
+export * from './worker.js';
+export * from './redis-server.js';
+export { SWEEP_JOB_SCHEMA, runSweepJob, type SweepJob } from './sweep-job.js';
