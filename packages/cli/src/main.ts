@@ -3,13 +3,18 @@ import { BilevelError, optionListing, PLUGIN_KINDS, useBackend } from '@bilevel/
 import { buildExperiment, configDir, configJsonSchema, defaultRegistry, ORACLE_CHOICES, parseConfig } from '@bilevel/experiment';
 import { reportCommand } from './report/index.js';
 import { readConfig, resumeCommand, runCommand } from './run.js';
+import { workerCommand } from './worker.js';
 
 const USAGE = `usage:
   bilevel run <config.json> --out <dir> [--backend wasm|cpu|tensorflow|webgpu] [--seed N] [--force] [--quiet]
   bilevel run --default --out <dir> [...]     the embedded synthetic TV-denoising experiment
       [--checkpoint-every N] (default 5)  [--test-every M] (test PSNR in iterations.jsonl every M iterations)
       [--workers N] (worker threads for the training oracle; default 0 = in-process)  [--shards S] (default: CPU cores)
-  bilevel resume <dir> [--backend NAME]        continue a stopped or killed run from its last checkpoint (on its backend)
+      [--engine redis://[:password@]host:port] (or BILEVEL_ENGINE: shard jobs go to bilevel workers; --shards default 4)
+  bilevel resume <dir> [--backend NAME] [--engine URL]
+                                               continue a stopped or killed run from its last checkpoint (on its backend)
+  bilevel worker --engine URL [--concurrency N] [--plugin <package> ...] [--max-job-mb M]
+                                               serve the engine's shard and sweep jobs until SIGINT/SIGTERM
   bilevel validate <config.json>               check a config (and its data) without running it
   bilevel report <dir> [<dir> ...] [--out <file.html>] [--screenshot <page.png>]
                                                self-contained HTML report (Vega-Lite) of one run or several
@@ -42,6 +47,11 @@ function intFlag(flags: Record<string, string | true>, name: string): number | u
   const n = Number(v);
   if (!Number.isInteger(n) || n < 0) throw new BilevelError(`--${name} must be a non-negative integer, got "${v}"`, `pass e.g. --${name} 5`);
   return n;
+}
+
+function stringFlag(flags: Record<string, string | true>, name: string): string | undefined {
+  const v = flags[name];
+  return typeof v === 'string' ? v : undefined;
 }
 
 /** `bilevel plugins`: every registered plugin with its options, then the oracles a config can name. */
@@ -77,15 +87,20 @@ async function main(argv: string[]): Promise<number> {
         config: file, useDefault: Boolean(flags.default), out: flags.out, backend: flags.backend as string | undefined,
         seed: intFlag(flags, 'seed'), force: Boolean(flags.force), quiet: Boolean(flags.quiet),
         checkpointEvery: intFlag(flags, 'checkpoint-every'), testEvery: intFlag(flags, 'test-every'),
-        workers: intFlag(flags, 'workers'), shards: intFlag(flags, 'shards'),
+        workers: intFlag(flags, 'workers'), shards: intFlag(flags, 'shards'), engine: stringFlag(flags, 'engine'),
       });
       return 0;
     }
     case 'resume': {
       if (!file) throw new BilevelError('resume needs the output folder of a run', USAGE);
-      await resumeCommand(file, Boolean(flags.quiet), flags.backend as string | undefined);
+      await resumeCommand(file, Boolean(flags.quiet), stringFlag(flags, 'backend'), stringFlag(flags, 'engine'));
       return 0;
     }
+    case 'worker':
+      await workerCommand({
+        engine: stringFlag(flags, 'engine'), concurrency: intFlag(flags, 'concurrency'), plugins, maxJobMb: intFlag(flags, 'max-job-mb'), quiet: Boolean(flags.quiet),
+      });
+      return 0;
     case 'report': {
       const dirs = positional.slice(1);
       if (dirs.length === 0) throw new BilevelError('report needs one or more run folders', USAGE);

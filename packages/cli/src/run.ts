@@ -6,6 +6,7 @@ import {
   buildExperiment, configDir, DEFAULT_CONFIG, loadCheckpoint, parseConfig, runExperiment, runManifest, saveCheckpoint, truncateLog, useWorkers,
   type Experiment, type ExperimentResult, type SplitMetrics,
 } from '@bilevel/experiment';
+import { checkEngine, DEFAULT_SHARDS, engineFrom, useEngine, type EngineSpec } from '@bilevel/distributed';
 import { IterationLog, prepareOutDir, summaryOf, writeAtomic, writeFigures } from './output.js';
 import { Progress } from './progress.js';
 import { runReport } from './report/index.js';
@@ -24,8 +25,10 @@ export interface RunOptions {
   testEvery?: number;
   /** Worker threads for the training oracle (0 = in-process). */
   workers?: number;
-  /** Image shards when workers are used (default: CPU cores). */
+  /** Image shards when workers are used (default: CPU cores) or an engine (default 4). */
   shards?: number;
+  /** The engine URL (--engine or BILEVEL_ENGINE): the training oracle's shard jobs go to its workers. */
+  engine?: string;
 }
 
 /** What `bilevel resume` needs to rebuild the same experiment (run.json). */
@@ -37,6 +40,8 @@ interface RunRecord {
   testEvery: number;
   workers?: number;
   shards?: number;
+  /** The engine the run used, without its password (resume needs --engine or BILEVEL_ENGINE again). */
+  engine?: string;
 }
 
 /** Reads a config file as JSON, with errors that name the file. */
@@ -62,19 +67,24 @@ export async function runCommand(o: RunOptions): Promise<ExperimentResult> {
     config: raw, baseDir: o.useDefault ? process.cwd() : configDir(o.config!), backend: o.backend,
     checkpointEvery: o.checkpointEvery ?? 5, testEvery: o.testEvery ?? 0, workers: o.workers, shards: o.shards,
   };
-  return execute(record, o.out, { force: Boolean(o.force), quiet: Boolean(o.quiet) });
+  const engine = engineFrom(o.engine);
+  if (engine && o.workers) throw new BilevelError('--engine and --workers both shard the training oracle', 'use one: --engine for workers on other machines, --workers for threads on this one');
+  if (engine) Object.assign(record, { engine: engine.display, shards: o.shards ?? DEFAULT_SHARDS });
+  return execute(record, o.out, { force: Boolean(o.force), quiet: Boolean(o.quiet), engine });
 }
 
 /**
  * `bilevel resume <dir>`: continues a stopped or killed run from its last checkpoint, on the backend run.json records
  * (the one the run used), or on `backend` when given (θ then agrees only to that backend's float32 round-off).
  */
-export async function resumeCommand(dir: string, quiet = false, backend?: string): Promise<ExperimentResult> {
+export async function resumeCommand(dir: string, quiet = false, backend?: string, engineUrl?: string): Promise<ExperimentResult> {
   const f = join(dir, 'run.json');
   if (!existsSync(f)) throw new BilevelError(`${dir} has no run.json`, 'resume takes the --out folder of an earlier `bilevel run`');
   const record = JSON.parse(readFileSync(f, 'utf8')) as RunRecord;
+  const engine = engineFrom(engineUrl);
+  if (record.engine && !engine) throw new BilevelError(`${dir} ran on the engine at ${record.engine}`, 'pass --engine redis://[:password@]host:port (or set BILEVEL_ENGINE) to resume it there');
   const checkpoint = loadCheckpoint(dir);
-  return execute(backend ? { ...record, backend } : record, dir, { quiet, resume: checkpoint ?? null });
+  return execute(backend ? { ...record, backend } : record, dir, { quiet, resume: checkpoint ?? null, engine });
 }
 
 const quality = (s: SplitMetrics) => `PSNR ${s.psnr.input.toFixed(2)} → ${s.psnr.learned.toFixed(2)} dB, SSIM ${s.ssim.input.toFixed(3)} → ${s.ssim.learned.toFixed(3)}`;
@@ -106,10 +116,25 @@ function signals(): { stopped: () => boolean; off: () => void } {
   return { stopped: () => interrupted, off: () => { process.off('SIGINT', on); process.off('SIGTERM', on); } };
 }
 
-async function execute(record: RunRecord, out: string, o: { force?: boolean; quiet: boolean; resume?: RunCheckpoint | null }): Promise<ExperimentResult> {
+interface ExecuteOptions {
+  force?: boolean;
+  quiet: boolean;
+  resume?: RunCheckpoint | null;
+  engine?: EngineSpec;
+}
+
+async function execute(record: RunRecord, out: string, o: ExecuteOptions): Promise<ExperimentResult> {
   const backend = await useBackend(record.backend ?? parseConfig(record.config).backend);
   const experiment = await buildExperiment(record.config, { baseDir: record.baseDir });
+  const say = (s: string) => o.quiet || process.stdout.write(s + '\n');
   if (record.workers) useWorkers(experiment, { workers: record.workers, shards: record.shards, backend });
+  if (o.engine) {
+    await checkEngine(o.engine);
+    useEngine(experiment, {
+      engine: o.engine, shards: record.shards,
+      onReady: ({ where, workers, shards }) => say(`engine ${where}: ${shards} shards, ${workers} worker${workers === 1 ? '' : 's'} serving now${workers ? '' : ' (start one: bilevel worker --engine URL)'}`),
+    });
+  }
   const { config } = experiment;
   const spec = await experiment.spec();
   if (o.resume === undefined) {
@@ -120,11 +145,10 @@ async function execute(record: RunRecord, out: string, o: { force?: boolean; qui
   for (const f of ['summary.json', 'error.json']) rmSync(join(out, f), { force: true });
   const log = new IterationLog(out, o.resume ? truncateLog(join(out, 'iterations.jsonl'), o.resume.iterations) : []);
   const progress = new Progress(config.budget.maxIterations, config.budget.maxSeconds);
-  const say = (s: string) => o.quiet || process.stdout.write(s + '\n');
   if (o.resume) say(`resuming ${out} from iteration ${o.resume.iterations}`);
   else if (o.resume === null) say(`no checkpoint in ${out}: restarting from the beginning`);
   const [n, h, w] = spec.train.clean.shape;
-  say(`bilevel: ${config.name} on ${backend}: ${n} train${spec.test ? ` / ${spec.test.clean.shape[0]} test` : ''} images ${h}×${w}, ${spec.regularizer.name} (${spec.regularizer.layout.size} parameters), ${spec.optimizer.name}${record.workers ? `, ${record.workers} workers` : ''}`);
+  say(`bilevel: ${config.name} on ${backend}: ${n} train${spec.test ? ` / ${spec.test.clean.shape[0]} test` : ''} images ${h}×${w}, ${spec.regularizer.name} (${spec.regularizer.layout.size} parameters), ${spec.optimizer.name}${record.workers ? `, ${record.workers} workers` : ''}${record.engine ? `, engine ${record.engine}` : ''}`);
   const sig = signals();
   try {
     const result = await runExperiment(experiment, {

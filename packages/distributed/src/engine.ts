@@ -15,8 +15,12 @@ export interface EngineSpec {
   readonly display: string;
 }
 
-/** The engine URL is malformed, the server cannot be reached, or it refused the credentials. */
-export class EngineError extends BilevelError {}
+/** The engine URL is malformed, the server cannot be reached, or it refused the credentials (one line: what, then the fix). */
+export class EngineError extends BilevelError {
+  constructor(message: string, readonly fix: string) {
+    super(`${message} — ${fix}`);
+  }
+}
 
 const URL_HINT = 'write it as redis://[:password@]host:port (rediss:// for TLS), e.g. redis://127.0.0.1:6379';
 
@@ -74,12 +78,13 @@ function connectionError(spec: EngineSpec, e: Error): EngineError {
 /** Connects once and sends PING: a wrong password or an unreachable server throws EngineError at once. */
 export async function checkEngine(spec: EngineSpec): Promise<void> {
   const redis = new Redis({ ...redisOptions(spec), lazyConnect: true, retryStrategy: () => null, connectTimeout: 5000 });
-  redis.on('error', () => {});
+  let first: Error | undefined;
+  redis.on('error', (e: Error) => (first ??= e));
   try {
     await redis.connect();
     await redis.ping();
   } catch (e) {
-    throw connectionError(spec, e as Error);
+    throw connectionError(spec, first ?? (e as Error));
   } finally {
     redis.disconnect();
   }

@@ -49,10 +49,21 @@ export async function startWorker(engineUrl: string, o: WorkerOptions = {}): Pro
       },
     },
   });
-  worker.on('completed', (job) => log(`done ${job.name} ${job.id}`));
+  // Shard jobs are many and short: counted, and summarised at most once a minute; sweep jobs get a line each.
+  let served = 0;
+  const summary = setInterval(() => {
+    if (served) log(`served ${served} shard jobs in the last minute`);
+    served = 0;
+  }, 60_000).unref();
+  worker.on('completed', (job) => (job.name === 'shard' ? served++ : log(`done ${job.name} ${job.id}`)));
   worker.on('failed', (job, err) => log(`failed ${job?.name ?? ''} ${job?.id ?? ''}: ${err.message.split('\n')[0]}`));
   worker.on('error', (err) => log(`error: ${err.message}`));
   await worker.waitUntilReady();
   log(`serving queue "${QUEUE}" at ${spec.display} (concurrency ${o.concurrency ?? 1})`);
-  return { close: () => worker.close() };
+  return {
+    close: async () => {
+      clearInterval(summary);
+      await worker.close();
+    },
+  };
 }
