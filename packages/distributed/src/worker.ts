@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { Worker } from 'bullmq';
 import { checkEngine, parseEngineUrl, queueConnection } from './engine.js';
 import { PROCESSOR_ENV } from './processor-env.js';
@@ -13,6 +14,8 @@ export interface WorkerOptions {
   maxJobBytes?: number;
   /** How long a job's lock lasts without renewal before another worker takes the job over (ms; default 30 000). */
   lockMs?: number;
+  /** The worker's name on the queue (jobs record it as processedBy; default host:pid). */
+  name?: string;
   /** One line per event (job done, failed, error). */
   log?: (line: string) => void;
 }
@@ -39,8 +42,9 @@ export async function startWorker(engineUrl: string, o: WorkerOptions = {}): Pro
   await checkEngine(spec);
   const log = o.log ?? (() => {});
   const lockDuration = o.lockMs ?? 30_000;
+  const name = o.name ?? `${hostname()}:${process.pid}`;
   const worker = new Worker(QUEUE, processorUrl(), {
-    connection: queueConnection(spec), concurrency: o.concurrency ?? 1, useWorkerThreads: true,
+    name, connection: queueConnection(spec), concurrency: o.concurrency ?? 1, useWorkerThreads: true,
     lockDuration, stalledInterval: lockDuration, maxStalledCount: 5,
     workerThreadsOptions: {
       env: {
@@ -59,7 +63,7 @@ export async function startWorker(engineUrl: string, o: WorkerOptions = {}): Pro
   worker.on('failed', (job, err) => log(`failed ${job?.name ?? ''} ${job?.id ?? ''}: ${err.message.split('\n')[0]}`));
   worker.on('error', (err) => log(`error: ${err.message}`));
   await worker.waitUntilReady();
-  log(`serving queue "${QUEUE}" at ${spec.display} (concurrency ${o.concurrency ?? 1})`);
+  log(`serving queue "${QUEUE}" at ${spec.display} as ${name} (concurrency ${o.concurrency ?? 1})`);
   return {
     close: async () => {
       clearInterval(summary);
