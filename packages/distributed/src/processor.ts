@@ -1,10 +1,11 @@
 // The sandboxed BullMQ processor of `bilevel worker`: it runs in a worker thread, so a CPU-bound solve never blocks
 // the main thread's lock renewal (BullMQ would otherwise declare the job stalled and hand it to another worker).
 import { UnrecoverableError, type SandboxedJob } from 'bullmq';
-import { z, type PluginRegistry } from '@bilevel/core';
+import { ConfigError, ConfigErrors, UnknownPluginError, z, type PluginRegistry } from '@bilevel/core';
 import { defaultRegistry } from '@bilevel/experiment';
 import { openClient, parseEngineUrl } from './engine.js';
 import { PROCESSOR_ENV } from './processor-env.js';
+import { PluginNotInstalledError } from './plugins.js';
 import { SHARD_JOB_SCHEMA } from './protocol.js';
 import { ShardRunner } from './shard-runner.js';
 import { RedisStore } from './store.js';
@@ -29,9 +30,29 @@ async function makeContext(): Promise<ThreadContext> {
   return { store, registry, plugins, runner: new ShardRunner(store, registry, plugins), maxBytes: Number(process.env[PROCESSOR_ENV.maxBytes] ?? 16 * 2 ** 20) };
 }
 
-/** A job that can never succeed: failed at once with the reason (no retries). */
+/**
+ * An error that fails a job at once, without retries. The name is made an own property: the sandbox sends only own
+ * properties to the main thread, where BullMQ recognises the error by its name.
+ */
+function unrecoverable(message: string): UnrecoverableError {
+  const e = new UnrecoverableError(message);
+  Object.defineProperty(e, 'name', { value: 'UnrecoverableError', enumerable: true });
+  return e;
+}
+
+/** A job that can never succeed: failed at once with the reason. */
 function reject(job: SandboxedJob, reason: string): never {
-  throw new UnrecoverableError(`job ${job.id} (${job.name}) rejected: ${reason}`);
+  throw unrecoverable(`job ${job.id} (${job.name}) rejected: ${reason}`);
+}
+
+/** Config problems and plugins this worker does not serve fail at once (retrying cannot fix them); others retry. */
+async function failFast<T>(job: SandboxedJob, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (e) {
+    if (e instanceof PluginNotInstalledError || e instanceof UnknownPluginError || e instanceof ConfigErrors || e instanceof ConfigError) reject(job, (e as Error).message);
+    throw e;
+  }
 }
 
 function parse<S extends z.ZodType>(schema: S, job: SandboxedJob): z.infer<S> {
@@ -45,10 +66,14 @@ export default async function processJob(job: SandboxedJob): Promise<unknown> {
   const bytes = Buffer.byteLength(JSON.stringify(job.data ?? null));
   if (bytes > ctx.maxBytes) reject(job, `payload of ${bytes} bytes is over the worker's limit of ${ctx.maxBytes} (--max-job-mb)`);
   switch (job.name) {
-    case 'shard':
-      return ctx.runner.run(parse(SHARD_JOB_SCHEMA, job));
-    case 'sweep':
-      return runSweepJob(parse(SWEEP_JOB_SCHEMA, job), { store: ctx.store, registry: ctx.registry, plugins: ctx.plugins, progress: (p) => job.updateProgress(p) });
+    case 'shard': {
+      const data = parse(SHARD_JOB_SCHEMA, job);
+      return failFast(job, () => ctx.runner.run(data));
+    }
+    case 'sweep': {
+      const data = parse(SWEEP_JOB_SCHEMA, job);
+      return failFast(job, () => runSweepJob(data, { store: ctx.store, registry: ctx.registry, plugins: ctx.plugins, progress: (p) => job.updateProgress(p) }));
+    }
     default:
       return reject(job, `unknown job name "${job.name}" (a worker serves "shard" and "sweep" jobs)`);
   }
