@@ -1,5 +1,5 @@
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -21,4 +21,29 @@ export function writeJson(dir: string, name: string, value: unknown): string {
   const f = join(dir, name);
   writeFileSync(f, typeof value === 'string' ? value : JSON.stringify(value));
   return f;
+}
+
+/** Starts the command and SIGKILLs it after `ms`, or once `when()` holds (polled), or lets it finish first. */
+export function runAndKill(args: string[], o: { ms?: number; when?: () => boolean; env?: Record<string, string> }): Promise<'killed' | 'finished'> {
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, [MAIN, ...args], { cwd: ROOT, stdio: 'ignore', env: { ...process.env, CI: '1', BILEVEL_REPORT_PNG: '0', ...o.env } });
+    const timer = o.ms !== undefined ? setTimeout(() => p.kill('SIGKILL'), o.ms) : undefined;
+    const poll = o.when ? setInterval(() => { if (o.when!()) p.kill('SIGKILL'); }, 5) : undefined;
+    p.on('exit', (_code, signal) => {
+      clearTimeout(timer);
+      clearInterval(poll);
+      resolve(signal === 'SIGKILL' ? 'killed' : 'finished');
+    });
+  });
+}
+
+export const theta = (dir: string): number[] => JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')).theta;
+export const rows = (dir: string) => readFileSync(join(dir, 'iterations.jsonl'), 'utf8').trim().split('\n').length;
+/** The iteration of dir's checkpoint (0 when none, or while it is being replaced). */
+export function checkpointAt(dir: string): number {
+  try {
+    return existsSync(join(dir, 'checkpoint.json')) ? JSON.parse(readFileSync(join(dir, 'checkpoint.json'), 'utf8')).iterations : 0;
+  } catch {
+    return 0;
+  }
 }

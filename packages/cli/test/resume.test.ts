@@ -1,34 +1,7 @@
-import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { OPTIMIZERS, tinyConfig } from '../../experiment/test/optimizer-configs.js';
-import { bilevel, MAIN, ROOT, tempDir, writeJson } from './cli.js';
-
-/** Starts the command and SIGKILLs it after `ms`, or once `when()` holds (polled), or lets it finish first. */
-function runAndKill(args: string[], o: { ms?: number; when?: () => boolean }): Promise<'killed' | 'finished'> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [MAIN, ...args], { cwd: ROOT, stdio: 'ignore', env: { ...process.env, CI: '1', BILEVEL_REPORT_PNG: '0' } });
-    const timer = o.ms !== undefined ? setTimeout(() => p.kill('SIGKILL'), o.ms) : undefined;
-    const poll = o.when ? setInterval(() => { if (o.when!()) p.kill('SIGKILL'); }, 5) : undefined;
-    p.on('exit', (_code, signal) => {
-      clearTimeout(timer);
-      clearInterval(poll);
-      resolve(signal === 'SIGKILL' ? 'killed' : 'finished');
-    });
-  });
-}
-
-const theta = (dir: string): number[] => JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')).theta;
-const rows = (dir: string) => readFileSync(join(dir, 'iterations.jsonl'), 'utf8').trim().split('\n').length;
-/** The iteration of dir's checkpoint (0 when none, or while it is being replaced). */
-function checkpointAt(dir: string): number {
-  try {
-    return existsSync(join(dir, 'checkpoint.json')) ? JSON.parse(readFileSync(join(dir, 'checkpoint.json'), 'utf8')).iterations : 0;
-  } catch {
-    return 0;
-  }
-}
+import { bilevel, checkpointAt, rows, runAndKill, tempDir, theta, writeJson } from './cli.js';
 
 describe('checkpoints and resume', () => {
   it('a run SIGKILLed three times at random moments and resumed ends with exactly the uninterrupted θ', async () => {
