@@ -5,7 +5,7 @@
 //
 //   npx tsc -b && node tools/compare/compare.mjs examples/compare-tv-kodak96.json --out runs/compare-tv [--force]
 //        [--only label1,label2] [--backend wasm|cpu|webgpu] [--points 25] [--seed 3 | --seeds 0,1,2,3] [--lower-solver newton-cg]
-//        [--count-probes]
+//        [--count-probes] [--engine redis://host:port]
 //   node tools/compare/compare.mjs --replot runs/compare-tv      (rewrites table and plots from results.json)
 //
 // Losses and PSNRs in the plot and in the "loss at N" columns are re-evaluated after the runs at the θ each
@@ -18,11 +18,14 @@
 // (default options) instead of the config's; the re-evaluation keeps the config's solver, so losses stay comparable
 // with runs that used it. The "probes" column is the work (gradients and products) each method spent probing the constants
 // of MAID's bound ω — not lower-level or CG iterations, so not on the papers' cost axis; --count-probes adds it to the
-// work axis, the checkpoints and the work columns.
+// work axis, the checkpoints and the work columns. Every method runs as one sweep job (runSweep, docs/sweeps.md): here,
+// one after another, or with --engine URL (or BILEVEL_ENGINE) on that engine's `bilevel worker`s; the re-evaluation
+// always runs here.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { meanPsnr, tf, useBackend } from '@bilevel/core';
-import { buildExperiment, DEFAULT_CONFIG, defaultRegistry, runExperiment, trainingOracle } from '@bilevel/experiment';
+import { meanPsnr, useBackend } from '@bilevel/core';
+import { buildExperiment, DEFAULT_CONFIG, defaultRegistry, trainingOracle } from '@bilevel/experiment';
+import { checkEngine, engineFrom, runSweep, sweepJob } from '@bilevel/distributed';
 import { cost, csvTable, lastRowWithin, markdownTable, merge, parseArgs, parseSeeds, prepareOut, progressLine, seedSummary, subsample, svgLines, writeJson } from './lib.mjs';
 
 /** Writes table.md, table.csv, loss.svg and psnr.svg (and results.json unless replotting) from the collected runs. */
@@ -93,7 +96,7 @@ if (flags.replot) {
   process.exit(0);
 }
 if (positional.length !== 1 || !flags.out) {
-  console.error('usage: node tools/compare/compare.mjs <compare-config.json> --out <dir> [--force] [--only a,b] [--backend wasm] [--points 25] [--seed N | --seeds a,b,c] [--lower-solver NAME] [--count-probes]\n       node tools/compare/compare.mjs --replot <dir>');
+  console.error('usage: node tools/compare/compare.mjs <compare-config.json> --out <dir> [--force] [--only a,b] [--backend wasm] [--points 25] [--seed N | --seeds a,b,c] [--lower-solver NAME] [--count-probes] [--engine URL]\n       node tools/compare/compare.mjs --replot <dir>');
   process.exit(2);
 }
 let seeds;
@@ -117,6 +120,15 @@ if (lowerSolver !== undefined && !registry.names('lowerSolver').includes(lowerSo
   console.error(`--lower-solver "${lowerSolver}": unknown lower-level solver → use one of: ${registry.names('lowerSolver').join(', ')}`);
   process.exit(2);
 }
+let engine;
+try {
+  if (flags.engine === true) throw new Error('--engine needs a URL, e.g. --engine redis://127.0.0.1:6379');
+  engine = engineFrom(flags.engine);
+  if (engine) await checkEngine(engine);
+} catch (e) {
+  console.error(e.message);
+  process.exit(2);
+}
 const out = resolve(flags.out);
 prepareOut(out, Boolean(flags.force));
 const backend = await useBackend(flags.backend ?? cfg.backend ?? base.backend ?? 'wasm');
@@ -124,39 +136,58 @@ const only = flags.only ? new Set(String(flags.only).split(',')) : undefined;
 const methods = cfg.methods.filter((m) => !only || only.has(m.label));
 const points = Number(flags.points ?? cfg.reevaluate?.points ?? 25);
 const tolerance = cfg.reevaluate?.tolerance ?? base.evaluationTolerance ?? 1e-3;
-say(`compare ${cfg.name ?? ''} on ${backend}: ${methods.map((m) => m.label).join(', ')}`);
+say(`compare ${cfg.name ?? ''} on ${backend}: ${methods.map((m) => m.label).join(', ')}${engine ? ` (jobs on the engine at ${engine.display})` : ''}`);
 
 /**
- * Runs every method on the experiment with `seed` (undefined: the config's), re-evaluates, writes the report to `dir`.
- * `fixedCheckpoints` (the first seed's, with --seeds) replaces checkpoints derived from the reference's work.
+ * Runs every method with `seed` (undefined: the config's) as one sweep job each (runSweep: here, one after another, or on
+ * the engine's workers with --engine), then rebuilds each experiment here for the re-evaluation.
  */
-async function compareOnce(seed, dir, fixedCheckpoints) {
-  const runs = [];
-  for (const m of methods) {
+async function runMethods(seed) {
+  const planned = methods.map((m) => {
     const raw = merge(merge(base, cfg.override ?? {}), { name: m.label, ...(m.budget ? { budget: m.budget } : {}), ...(seed !== undefined ? { seed } : {}) });
     raw.optimizer = structuredClone(m.optimizer); // replaced, not merged
     // --lower-solver's solver (default options) for the run; the config's for the re-evaluation.
     const chosen = raw.lowerSolver ?? DEFAULT_CONFIG.lowerSolver;
     const configured = typeof chosen === 'string' ? { name: chosen } : chosen; // a plugin choice may be its bare name
     if (lowerSolver) raw.lowerSolver = { name: lowerSolver };
-    const experiment = await buildExperiment(raw, { baseDir: dirname(basePath) });
+    raw.backend = backend; // every method on this backend, here or on the workers
+    const job = sweepJob({ label: m.label, config: raw, baseDir: dirname(basePath), keepThetas: true, checkpointEvery: engine ? 5 : 0 });
+    return { m, configured, job };
+  });
+  const lines = new Map(); // a method's progress line starts its clock at the method's first iteration
+  const { results, failed } = await runSweep(planned.map((p) => p.job), {
+    engine,
+    onEvent: (e) => {
+      if (e.type === 'progress') {
+        if (!lines.has(e.job.id)) lines.set(e.job.id, progressLine(e.job.label));
+        lines.get(e.job.id)(e.record);
+      }
+      if (e.type !== 'done' && e.type !== 'skipped') return;
+      const r = e.result;
+      say(`  ${e.job.label}: ${e.type === 'skipped' ? 'finished before: ' : ''}${r.stopReason} (${r.message}) after ${r.iterations} its, ${r.wallSeconds.toFixed(1)} s; loss ${r.upperLoss.toFixed(5)}, train ${r.train.psnr.learned.toFixed(2)} dB${r.test ? `, test ${r.test.psnr.learned.toFixed(2)} dB` : ''}`);
+    },
+  });
+  if (failed.length) throw new Error(`methods failed: ${failed.map((f) => `${f.job.label}: ${f.error}`).join('; ')}`);
+  const runs = [];
+  for (const [i, { m, configured, job }] of planned.entries()) {
+    const { id: _id, label: _label, seed: _seed, regularizer: _reg, rows, thetas, resumedFrom: _from, ...result } = results[i];
+    const experiment = await buildExperiment(job.config, { baseDir: job.baseDir });
     const spec = await experiment.spec();
     const evaluationSolver = lowerSolver
       ? registry.create('lowerSolver', configured.name, configured.options ?? {}, { imageShape: spec.train.clean.shape.slice(1, 3), seed: spec.seed }, 'lowerSolver.options')
       : spec.lowerSolver;
-    const rows = [], thetas = [];
-    const progress = progressLine(m.label);
-    const result = await runExperiment(experiment, {
-      onIteration: (r, theta) => {
-        rows.push({ ...r, ...(countProbes ? { probeCost: r.probeWork ?? 0 } : {}) });
-        thetas.push(Array.from(theta));
-        progress(r);
-      },
-    });
-    tf.dispose([result.images.train.input, result.images.train.learned, ...(result.images.test ? [result.images.test.input, result.images.test.learned] : [])]);
-    say(`  ${m.label}: ${result.stopReason} (${result.message}) after ${result.iterations} its, ${result.wallSeconds.toFixed(1)} s; loss ${result.upperLoss.toFixed(5)}, train ${result.train.psnr.learned.toFixed(2)} dB${result.test ? `, test ${result.test.psnr.learned.toFixed(2)} dB` : ''}`);
-    runs.push({ label: m.label, optimizer: m.optimizer, dashed: m.dashed, experiment, spec, evaluationSolver, rows, thetas, result: { ...result, images: undefined } });
+    const logged = rows.map((r) => ({ ...r, ...(countProbes ? { probeCost: r.probeWork ?? 0 } : {}) }));
+    runs.push({ label: m.label, optimizer: m.optimizer, dashed: m.dashed, experiment, spec, evaluationSolver, rows: logged, thetas, result });
   }
+  return runs;
+}
+
+/**
+ * Runs every method on the experiment with `seed` (undefined: the config's), re-evaluates, writes the report to `dir`.
+ * `fixedCheckpoints` (the first seed's, with --seeds) replaces checkpoints derived from the reference's work.
+ */
+async function compareOnce(seed, dir, fixedCheckpoints) {
+  const runs = await runMethods(seed);
 
   // Work checkpoints for the equal-work columns: given, or fractions of the reference method's total work.
   const reference = runs.find((r) => r.label === (cfg.reference ?? runs[0].label)) ?? runs[0];

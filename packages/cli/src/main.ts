@@ -3,6 +3,7 @@ import { BilevelError, optionListing, PLUGIN_KINDS, useBackend } from '@bilevel/
 import { buildExperiment, configDir, configJsonSchema, defaultRegistry, ORACLE_CHOICES, parseConfig } from '@bilevel/experiment';
 import { reportCommand } from './report/index.js';
 import { readConfig, resumeCommand, runCommand } from './run.js';
+import { sweepCommand } from './sweep.js';
 import { workerCommand } from './worker.js';
 
 const USAGE = `usage:
@@ -13,6 +14,9 @@ const USAGE = `usage:
       [--engine redis://[:password@]host:port] (or BILEVEL_ENGINE: shard jobs go to bilevel workers; --shards default 4)
   bilevel resume <dir> [--backend NAME] [--engine URL]
                                                continue a stopped or killed run from its last checkpoint (on its backend)
+  bilevel sweep <sweep.json> --out <dir> [--engine URL] [--force] [--quiet]
+                                               one job per override and seed (docs/sweeps.md), on the engine's workers
+                                               or here; per-job folders, table.md/.csv, loss.svg, psnr.svg in <dir>
   bilevel worker --engine URL [--concurrency N] [--plugin <package> ...] [--max-job-mb M]
                                                serve the engine's shard and sweep jobs until SIGINT/SIGTERM
   bilevel validate <config.json>               check a config (and its data) without running it
@@ -94,6 +98,12 @@ async function main(argv: string[]): Promise<number> {
     case 'resume': {
       if (!file) throw new BilevelError('resume needs the output folder of a run', USAGE);
       await resumeCommand(file, Boolean(flags.quiet), stringFlag(flags, 'backend'), stringFlag(flags, 'engine'));
+      return 0;
+    }
+    case 'sweep': {
+      if (!file) throw new BilevelError('sweep needs a sweep file', USAGE);
+      if (typeof flags.out !== 'string') throw new BilevelError('sweep needs --out <dir>', 'name the folder for the per-job results, table and plots');
+      await sweepCommand({ file, out: flags.out, engine: stringFlag(flags, 'engine'), force: Boolean(flags.force), quiet: Boolean(flags.quiet) });
       return 0;
     }
     case 'worker':

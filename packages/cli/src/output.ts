@@ -67,7 +67,7 @@ export function svgPlot(title: string, xs: number[], ys: number[], xLabel: strin
 }
 
 /** summary.json content (DESIGN §5). */
-export function summaryOf(name: string, r: ExperimentResult, extra: Record<string, unknown>) {
+export function summaryOf(name: string, r: Omit<ExperimentResult, 'images'>, extra: Record<string, unknown>) {
   return {
     name,
     train: r.train,

@@ -38,6 +38,13 @@ interface Held {
   shards: (ShardEvaluationNumbers & { x: string })[];
 }
 
+/** The largest per-worker total of `f` over the jobs of one call (the call's critical path). */
+function busiest(results: readonly ShardJobResult[], f: (r: ShardJobResult) => number): number {
+  const per = new Map<string, number>();
+  for (const r of results) per.set(r.worker, (per.get(r.worker) ?? 0) + f(r));
+  return Math.max(...per.values());
+}
+
 const NO_ESTIMATES: LipschitzState = { jacobianNorm: 0, lipschitzJ: 0, lipschitzHessian: 0 };
 
 /** Subsets (minibatches) are not distributed yet. */
@@ -67,6 +74,12 @@ export class DistributedOracle implements Oracle {
   private readonly keys: ReturnType<typeof runKeys>;
   private readonly shares: number[];
   private readonly live = new Set<string>();
+  /**
+   * Where the time of oracle calls went: `wallSeconds` waiting for the shards' jobs; per call, the busiest worker's
+   * time in oracle operations (`computeSeconds`) and in whole jobs (`jobSeconds`, with the arrays in and out). The
+   * rest of the wait is dispatch: queueing, job hand-over and results coming back.
+   */
+  readonly engineStats = { calls: 0, wallSeconds: 0, computeSeconds: 0, jobSeconds: 0 };
 
   private constructor(
     private readonly transport: ShardTransport,
@@ -129,7 +142,12 @@ export class DistributedOracle implements Oracle {
       const out = kind === 'q' ? this.keys.q(call, s) : this.keys.x(call, s);
       return { id: `${this.run}-${call}-${s}`, job: make(s, out) };
     });
+    const t0 = performance.now();
     const results = await this.transport.run(jobs);
+    this.engineStats.calls++;
+    this.engineStats.wallSeconds += (performance.now() - t0) / 1000;
+    this.engineStats.computeSeconds += busiest(results, (r) => r.seconds);
+    this.engineStats.jobSeconds += busiest(results, (r) => r.jobSeconds);
     if (kind !== 'none') for (const { job } of jobs) this.live.add((job as { out: string }).out);
     return results;
   }

@@ -10,3 +10,7 @@ export * from './use-engine.js';
 export * from './worker.js';
 export * from './redis-server.js';
 export { SWEEP_JOB_SCHEMA, runSweepJob, type SweepJob } from './sweep-job.js';
+export { storedResult, type SweepJobContext, type SweepProgress, type SweepResult } from './sweep-job.js';
+export { checkpointSlot, sweepKeys, type CheckpointSlot, type SavedCheckpoint, type SavedProgress } from './sweep-checkpoint.js';
+export * from './sweep-spec.js';
+export * from './sweep.js';

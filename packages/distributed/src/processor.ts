@@ -27,7 +27,7 @@ async function makeContext(): Promise<ThreadContext> {
   const plugins = JSON.parse(process.env[PROCESSOR_ENV.plugins] ?? '[]') as string[];
   const store = new RedisStore(openClient(spec));
   const registry = await defaultRegistry(plugins);
-  return { store, registry, plugins, runner: new ShardRunner(store, registry, plugins), maxBytes: Number(process.env[PROCESSOR_ENV.maxBytes] ?? 16 * 2 ** 20) };
+  return { store, registry, plugins, runner: new ShardRunner(store, registry, plugins, process.env[PROCESSOR_ENV.name] ?? 'worker'), maxBytes: Number(process.env[PROCESSOR_ENV.maxBytes] ?? 16 * 2 ** 20) };
 }
 
 /**

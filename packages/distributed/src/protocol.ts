@@ -60,8 +60,13 @@ export interface ShardEvaluationNumbers {
   lower: LowerSolveSummary;
 }
 
-export type ShardJobResult =
+/** What a shard operation returns; `seconds`: the worker's time in the oracle operation itself. */
+export type ShardOutcome = { seconds: number } & (
   | { op: 'init'; x: string }
   | ({ op: 'evaluate'; x: string } & ShardEvaluationNumbers)
   | ({ op: 'hypergradient'; q: string; lipschitz: LipschitzState; qImages?: number[] } & ShardHypergradient)
-  | { op: 'floor'; floor: number };
+  | { op: 'floor'; floor: number }
+);
+
+/** A shard job's answer: its outcome, the whole job's time on the worker (with the arrays in and out), and the worker. */
+export type ShardJobResult = ShardOutcome & { jobSeconds: number; worker: string };

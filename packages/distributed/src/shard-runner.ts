@@ -1,7 +1,7 @@
 import { BilevelError, tf, TOKENS, useBackend, type ImageBatch, type LowerEvaluation, type OracleState, type PluginRegistry, type Tensor } from '@bilevel/core';
 import { buildExperiment, problemParts, type ImagePairs } from '@bilevel/experiment';
 import { buildShardOracles, shardHypergradientOf, zeroCounters, type ShardOracle } from '@bilevel/oracles';
-import { runKeys, type RunSetup, type ShardJob, type ShardJobResult } from './protocol.js';
+import { runKeys, type RunSetup, type ShardJob, type ShardJobResult, type ShardOutcome } from './protocol.js';
 import { checkPlugins } from './plugins.js';
 import type { ArrayStore } from './store.js';
 
@@ -16,22 +16,44 @@ const CACHED_SHARDS = 16;
 export class ShardRunner {
   private readonly oracles = new Map<string, Promise<ShardOracle>>();
 
-  constructor(private readonly store: ArrayStore, private readonly registry: PluginRegistry, private readonly plugins: readonly string[] = []) {}
+  constructor(
+    private readonly store: ArrayStore,
+    private readonly registry: PluginRegistry,
+    private readonly plugins: readonly string[] = [],
+    /** The worker's name in results. */
+    private readonly name = 'in-process',
+  ) {}
 
   async run(job: ShardJob): Promise<ShardJobResult> {
+    const t0 = performance.now();
+    const r = await this.operate(job);
+    return { ...r, jobSeconds: (performance.now() - t0) / 1000, worker: this.name };
+  }
+
+  private async operate(job: ShardJob): Promise<ShardOutcome> {
     const oracle = await this.oracle(job.run, job.shard);
+    let seconds = 0;
+    /** Times the oracle operation itself. */
+    const timed = async <T>(f: () => Promise<T>): Promise<T> => {
+      const t0 = performance.now();
+      try {
+        return await f();
+      } finally {
+        seconds += (performance.now() - t0) / 1000;
+      }
+    };
     switch (job.op) {
       case 'init': {
         const { x } = await oracle.saveState();
         await this.store.put(job.out, x);
-        return { op: 'init', x: job.out };
+        return { op: 'init', x: job.out, seconds };
       }
       case 'evaluate': {
         await this.restore(oracle, await this.store.get(job.x));
-        const ev = await oracle.evaluate(Float64Array.from(job.theta), job.eps);
+        const ev = await timed(() => oracle.evaluate(Float64Array.from(job.theta), job.eps));
         await this.store.put(job.out, await this.imagesOf(oracle, ev));
         oracle.release(ev);
-        return { op: 'evaluate', x: job.out, value: ev.value, upperGradNorm: ev.upperGradNorm, lower: ev.lower };
+        return { op: 'evaluate', x: job.out, value: ev.value, upperGradNorm: ev.upperGradNorm, lower: ev.lower, seconds };
       }
       case 'hypergradient': {
         const [x, q] = await Promise.all([this.store.get(job.x), job.q ? this.store.get(job.q) : null]);
@@ -39,15 +61,17 @@ export class ShardRunner {
           q, lipschitz: job.lipschitz, extra: job.qImages ? { qImages: job.qImages } : {},
           accepted: { theta: job.theta, ...job.evaluation, lower: { ...job.evaluation.lower } },
         });
-        const hg = await oracle.hypergradient(Float64Array.from(job.theta), job.eps, job.delta, oracle.accepted(), job.options);
+        const hg = await timed(() => oracle.hypergradient(Float64Array.from(job.theta), job.eps, job.delta, oracle.accepted(), job.options));
         const after = await oracle.saveState();
         await this.store.put(job.out, after.q!);
         const qImages = Array.isArray(after.extra?.qImages) ? (after.extra.qImages as number[]) : undefined;
-        return { op: 'hypergradient', ...shardHypergradientOf(hg), q: job.out, lipschitz: after.lipschitz, qImages };
+        return { op: 'hypergradient', ...shardHypergradientOf(hg), q: job.out, lipschitz: after.lipschitz, qImages, seconds };
       }
-      case 'floor':
+      case 'floor': {
         await this.restore(oracle, await this.store.get(job.x));
-        return { op: 'floor', floor: await oracle.accuracyFloor(Float64Array.from(job.theta)) };
+        const floor = await timed(() => oracle.accuracyFloor(Float64Array.from(job.theta)));
+        return { op: 'floor', floor, seconds };
+      }
     }
   }
 

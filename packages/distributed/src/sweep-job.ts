@@ -7,9 +7,6 @@ import { checkpointSlot, sweepKeys, type SavedProgress } from './sweep-checkpoin
 import { checkPlugins } from './plugins.js';
 import { MissingKeyError, type ArrayStore } from './store.js';
 
-/** A job's label: also its run folder's name (with `-seed<N>`), so letters, digits, `.`, `_` and `-` only. */
-export const SWEEP_LABEL = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'use 1–64 letters, digits, ".", "_" or "-" (it names a folder)');
-
 /**
  * A sweep job. `baseDir` is where the config's relative data paths resolve ON THE WORKER: data must be at the same path
  * on every worker (a shared folder, or the same checkout everywhere); synthetic data needs none.
@@ -17,7 +14,8 @@ export const SWEEP_LABEL = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'use 1–6
 export const SWEEP_JOB_SCHEMA = z.strictObject({
   /** sha256 of (config with seed, seed, baseDir, keepThetas, code version), 16 hex digits (sweep-spec.ts sweepJob). */
   id: z.string().regex(/^[0-9a-f]{16}$/),
-  label: SWEEP_LABEL,
+  /** What the job is called in progress, tables and plots (a sweep file's labels also name folders: SWEEP_LABEL). */
+  label: z.string().min(1).max(200),
   seed: z.number().int(),
   /** The raw experiment config, its `seed` set to `seed`. */
   config: z.record(z.string(), z.unknown()),

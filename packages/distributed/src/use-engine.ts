@@ -14,7 +14,7 @@ export interface EngineOptions {
   /** Fixed number of image shards (default 4, at most the number of training images). */
   shards?: number;
   /** Called once the oracle is made: where its jobs run and how many workers serve the queue now. */
-  onReady?: (info: { where: string; workers?: number; shards: number }) => void;
+  onReady?: (info: { where: string; workers?: number; shards: number; oracle: DistributedOracle }) => void;
 }
 
 /**
@@ -36,7 +36,7 @@ export function useEngine(experiment: Experiment, o: EngineOptions): void {
       transport, config: experiment.source.raw, backend: tf.getBackend(), clean: spec.train.clean, measurement: spec.train.measurement, shards,
       curvature: (theta) => problem.curvature(theta),
     });
-    o.onReady?.({ where: transport.where, workers: transport instanceof QueueTransport ? await transport.workers() : undefined, shards });
+    o.onReady?.({ where: transport.where, workers: transport instanceof QueueTransport ? await transport.workers() : undefined, shards, oracle });
     return oracle;
   });
 }

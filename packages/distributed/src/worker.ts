@@ -49,7 +49,7 @@ export async function startWorker(engineUrl: string, o: WorkerOptions = {}): Pro
     workerThreadsOptions: {
       env: {
         ...process.env, [PROCESSOR_ENV.engine]: engineUrl, [PROCESSOR_ENV.plugins]: JSON.stringify(o.plugins ?? []),
-        [PROCESSOR_ENV.maxBytes]: String(o.maxJobBytes ?? 16 * 2 ** 20),
+        [PROCESSOR_ENV.maxBytes]: String(o.maxJobBytes ?? 16 * 2 ** 20), [PROCESSOR_ENV.name]: name,
       },
     },
   });

@@ -1,5 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { useBackend } from '@bilevel/core';
+import { benchEngine } from './engine.js';
 import { machine, type BenchRecord } from './harness.js';
 import { benchLowerSolvers } from './lower.js';
 import { benchOperators } from './operators.js';
@@ -18,6 +19,7 @@ const SUITES: { names: string[]; run: () => Promise<BenchRecord[]> }[] = [
   { names: ['lower.tv-kodak96'], run: benchLowerSolvers },
   { names: ['hypergrad.foe-small', 'workers.foe-small.hypergrad.1', 'workers.foe-small.hypergrad.2'], run: benchFoeSmallHypergradient },
   { names: ['workers.ceiling.foe-small-gradX'], run: benchParallelCeiling },
+  { names: ['engine.foe-small.hypergrad.1', 'engine.foe-small.hypergrad.2', 'engine.overhead.tv-kodak96', 'engine.overhead.foe-small'], run: benchEngine },
   { names: ['e2e.tv-kodak96.to27.6dB'], run: benchTvEndToEnd },
   { names: ['overhead.log-checkpoint.tv-kodak96'], run: benchLoggingOverhead },
 ];

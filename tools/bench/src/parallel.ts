@@ -5,9 +5,9 @@ import { tf, type Oracle } from '@bilevel/core';
 import { buildExperiment, trainingOracle, useWorkers, type Experiment } from '@bilevel/experiment';
 import { skipped, type BenchRecord } from './harness.js';
 
-const KODAK = join(process.cwd(), '../shared/data/Kodak24-96');
+export const KODAK = join(process.cwd(), '../shared/data/Kodak24-96');
 /** FoE-small: 8 Kodak96 images, σ = 0.1, 8 filters 5×5 (examples/foe-denoising-small.json). */
-const FOE_SMALL = {
+export const FOE_SMALL = {
   seed: 0,
   data: { train: { source: 'folder', path: KODAK, count: 8 }, noise: { sigma: 0.1 } },
   regularizer: { name: 'foe', options: { filters: 8, size: 5 } },
@@ -19,7 +19,7 @@ const FOE_SMALL = {
  * and warmed up by two calls (JIT, worker start-up); before each timed call its initial state is restored, so every
  * run repeats the same cold-start solve.
  */
-async function timeHypergradient(theta0: Float64Array, make: () => Promise<Oracle>, runs: number): Promise<{ ms: number; grad: number[] }> {
+export async function timeHypergradient(theta0: Float64Array, make: () => Promise<Oracle>, runs: number): Promise<{ ms: number; grad: number[] }> {
   const times: number[] = [];
   let grad: number[] = [];
   const oracle = await make();
@@ -38,7 +38,7 @@ async function timeHypergradient(theta0: Float64Array, make: () => Promise<Oracl
 }
 
 /** Timed hypergradients per oracle (after two warm-up calls). */
-const RUNS = 5;
+export const RUNS = 5;
 
 /** FoE-small hypergradient in-process, and with the sharded oracle on 1 and 2 workers (2 shards). */
 export async function benchFoeSmallHypergradient(): Promise<BenchRecord[]> {
