@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import type { ConnectionOptions } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
 import { BilevelError } from '@bilevel/core';
@@ -54,11 +55,21 @@ export function engineFrom(flag: string | undefined, env: NodeJS.ProcessEnv = pr
  */
 export function redisOptions(spec: EngineSpec, env: NodeJS.ProcessEnv = process.env): RedisOptions {
   const ca = env.BILEVEL_ENGINE_CA;
+  // SNI takes host names only (an IP address is checked against the certificate's IP entries without it).
+  const sni = isIP(spec.host) ? {} : { servername: spec.host };
   return {
     host: spec.host, port: spec.port, db: spec.db, username: spec.username, password: spec.password,
-    tls: spec.tls ? (ca ? { ca: readFileSync(ca), servername: spec.host } : { servername: spec.host }) : undefined,
+    tls: spec.tls ? { ...sni, ...(ca ? { ca: readCa(ca) } : {}) } : undefined,
     maxRetriesPerRequest: null,
   };
+}
+
+function readCa(file: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (e) {
+    throw new EngineError(`cannot read BILEVEL_ENGINE_CA "${file}" (${(e as Error).message})`, 'point it at the PEM file of the CA that signed the server\'s certificate');
+  }
 }
 
 /** The same options as BullMQ's connection (its types describe ioredis's options in their own words). */
@@ -71,6 +82,7 @@ function connectionError(spec: EngineSpec, e: Error): EngineError {
   const m = e.message;
   if (/WRONGPASS|invalid password|invalid username-password/i.test(m)) return new EngineError(`${spec.display} refused the password (${m.split('\n')[0]})`, 'check the password in --engine / BILEVEL_ENGINE (redis://:PASSWORD@host:port)');
   if (/NOAUTH/i.test(m)) return new EngineError(`${spec.display} requires a password`, 'add it to the URL: redis://:PASSWORD@host:port');
+  if (/certificate|self[- ]signed|SSL|TLS|EPROTO/i.test(m)) return new EngineError(`TLS with ${spec.display} failed (${m})`, 'set BILEVEL_ENGINE_CA to the PEM file of the CA that signed the server\'s certificate, and check that the server speaks TLS on that port');
   if (/ECONNREFUSED|ENOTFOUND|ETIMEDOUT|EHOSTUNREACH/i.test(m)) return new EngineError(`cannot reach the engine at ${spec.display} (${m})`, 'start redis-server there (docs/distributed.md) or fix host and port');
   return new EngineError(`the engine at ${spec.display} failed: ${m}`, 'check that it is a Redis ≥ 6.2 (or Valkey) server, and the TLS settings for rediss://');
 }

@@ -26,11 +26,24 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** Starts `redis-server` (Debian package redis-server) without persistence, optionally with a password. */
-export async function startRedisServer(o: { password?: string; binary?: string } = {}): Promise<LocalRedis> {
+/** PEM files of a TLS server: its certificate and key, and the CA that signed it. */
+export interface TlsFiles {
+  cert: string;
+  key: string;
+  ca: string;
+}
+
+/**
+ * Starts `redis-server` (Debian package redis-server) without persistence, optionally with a password, and with
+ * `tls` speaking TLS only (the URL is then rediss://; clients need not present certificates).
+ */
+export async function startRedisServer(o: { password?: string; binary?: string; tls?: TlsFiles } = {}): Promise<LocalRedis> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'bilevel-redis-'));
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, ...(o.password ? ['--requirepass', o.password] : [])];
+  const listen = o.tls
+    ? ['--port', '0', '--tls-port', String(port), '--tls-cert-file', o.tls.cert, '--tls-key-file', o.tls.key, '--tls-ca-cert-file', o.tls.ca, '--tls-auth-clients', 'no']
+    : ['--port', String(port)];
+  const args = [...listen, '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, ...(o.password ? ['--requirepass', o.password] : [])];
   const child: ChildProcess = spawn(o.binary ?? 'redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   await new Promise<void>((resolve, reject) => {
     let out = '';
@@ -49,7 +62,7 @@ export async function startRedisServer(o: { password?: string; binary?: string }
   });
   const auth = o.password ? `:${encodeURIComponent(o.password)}@` : '';
   return {
-    port, url: `redis://${auth}127.0.0.1:${port}`,
+    port, url: `${o.tls ? 'rediss' : 'redis'}://${auth}127.0.0.1:${port}`,
     stop: () => new Promise<void>((resolve) => {
       if (child.exitCode !== null) return resolve();
       child.once('exit', () => {
