@@ -4,8 +4,12 @@ import {
   type BatchCostScaling, type Curvature, type HypergradientOptions, type HypergradientResult, type ImageBatch, type LipschitzState,
   type LowerEvaluation, type Oracle, type OracleCounters, type OracleState, type ShardState, type Tensor,
 } from '@bilevel/core';
-import { reduceEvaluations, reduceHypergradients, shardEvaluationOf, shardRanges, shardShares, UnknownEvaluationError, zeroCounters } from '@bilevel/oracles';
+import {
+  addCounters, carriedEstimates, checkIndices, reduceEvaluations, reduceHypergradients, shardEvaluationOf, shardRanges, shardShares,
+  UnknownEvaluationError, UnknownSubsetError, zeroCounters,
+} from '@bilevel/oracles';
 import { runKeys, type RunSetup, type ShardEvaluationNumbers, type ShardJob, type ShardJobResult } from './protocol.js';
+import { gatherRows, scatterRows } from './rows.js';
 import type { ShardTransport } from './transport.js';
 
 export interface DistributedOracleOptions {
@@ -20,6 +24,16 @@ export interface DistributedOracleOptions {
   shards: number;
   /** μ and L of h(·, θ) over all images (the coordinator's problem.curvature). */
   curvature: (theta: Float32Array) => Curvature;
+}
+
+/**
+ * One shard's part of this oracle's images: their positions in this oracle's image order and, for a subset (minibatch),
+ * their indices within the shard (`local`).
+ */
+interface Part {
+  readonly shard: number;
+  readonly positions: readonly number[];
+  readonly local?: readonly number[];
 }
 
 /** A shard's warm starts: keys of x (the accepted x̃) and q (the last CG solution), and its constant estimates. */
@@ -47,10 +61,10 @@ function busiest(results: readonly ShardJobResult[], f: (r: ShardJobResult) => n
 
 const NO_ESTIMATES: LipschitzState = { jacobianNorm: 0, lipschitzJ: 0, lipschitzHessian: 0 };
 
-/** Subsets (minibatches) are not distributed yet. */
+/** A subset of a subset (no optimizer asks for one). */
 export class DistributedSubsetError extends BilevelError {
   constructor() {
-    super('the distributed oracle does not split minibatches yet', 'run ISGD, Adam and stochastic MAID in-process or with --workers; MAID, HOAG, DFO and fixed-accuracy descent run on the engine');
+    super('DistributedOracle: a subset cannot be split again', 'take subsets of the full oracle');
   }
 }
 
@@ -74,6 +88,8 @@ export class DistributedOracle implements Oracle {
   private readonly keys: ReturnType<typeof runKeys>;
   private readonly shares: number[];
   private readonly live = new Set<string>();
+  private readonly subsets = new Set<DistributedOracle>();
+  readonly size: number;
   /**
    * Where the time of oracle calls went: `wallSeconds` waiting for the shards' jobs; per call, the busiest worker's
    * time in oracle operations (`computeSeconds`) and in whole jobs (`jobSeconds`, with the arrays in and out). The
@@ -84,17 +100,17 @@ export class DistributedOracle implements Oracle {
   private constructor(
     private readonly transport: ShardTransport,
     private readonly run: string,
-    private readonly ranges: [number, number][],
+    private readonly parts: readonly Part[],
     private readonly warm: ShardWarm[],
     private readonly imageShape: readonly [number, number],
     private readonly curvatureOf: (theta: Float32Array) => Curvature,
+    /** The oracle this one is a subset of. */
+    private readonly parent?: DistributedOracle,
   ) {
     this.keys = runKeys(run);
-    this.size = ranges[ranges.length - 1][1];
-    this.shares = shardShares(ranges.map(([a, b]) => b - a), this.size);
+    this.size = parts.reduce((a, p) => a + p.positions.length, 0);
+    this.shares = shardShares(parts.map((p) => p.positions.length), this.size);
   }
-
-  readonly size: number;
 
   /** Uploads the setup and each shard's images once, then has each shard's oracle built and its x₀ stored. */
   static async create(o: DistributedOracleOptions): Promise<DistributedOracle> {
@@ -107,7 +123,8 @@ export class DistributedOracle implements Oracle {
       config: o.config, backend: o.backend, size: n, ranges,
       cleanShape: slices.map(([c]) => c.shape), measurementShape: slices.map(([, m]) => m.shape),
     };
-    const oracle = new DistributedOracle(o.transport, run, ranges, ranges.map(() => ({ x: '', q: null, lipschitz: NO_ESTIMATES })), [h, w], o.curvature);
+    const parts = ranges.map(([a, b], shard) => ({ shard, positions: Array.from({ length: b - a }, (_, i) => a + i) }));
+    const oracle = new DistributedOracle(o.transport, run, parts, ranges.map(() => ({ x: '', q: null, lipschitz: NO_ESTIMATES })), [h, w], o.curvature);
     const store = o.transport.store;
     await oracle.put(keys.setup, () => store.putJson(keys.setup, setup));
     for (const [s, [c, m]] of slices.entries()) {
@@ -116,7 +133,7 @@ export class DistributedOracle implements Oracle {
       await oracle.put(keys.measurement(s), () => store.put(keys.measurement(s), mv));
     }
     tf.dispose(slices.flat());
-    const inits = await oracle.jobs((s, out) => ({ op: 'init', run, shard: s, out }), 'x');
+    const inits = await oracle.jobs((s, out) => ({ op: 'init', ...oracle.target(s), out }), 'x');
     inits.forEach((r, s) => (oracle.warm[s].x = (r as Extract<ShardJobResult, { op: 'init' }>).x));
     return oracle;
   }
@@ -135,12 +152,29 @@ export class DistributedOracle implements Oracle {
     this.live.add(key);
   }
 
-  /** One job per shard (its output key made from this call's number), run on the transport; results in shard order. */
+  /** Writes an array under a new key of this oracle and returns the key. */
+  private async store(key: string, data: Float32Array): Promise<string> {
+    await this.put(key, () => this.transport.store.put(key, data));
+    return key;
+  }
+
+  /** A fresh call number, unique over the run (a subset shares its parent's). */
+  private nextCall(): number {
+    return this.parent ? this.parent.nextCall() : ++this.calls;
+  }
+
+  /** The fields every job on part s carries: the run, the shard and, for a subset, its images there. */
+  private target(s: number): Pick<ShardJob, 'run' | 'shard' | 'subset'> {
+    const p = this.parts[s];
+    return { run: this.run, shard: p.shard, ...(p.local ? { subset: { indices: [...p.local], count: this.size } } : {}) };
+  }
+
+  /** One job per part (its output key made from this call's number), run on the transport; results in part order. */
   private async jobs(make: (s: number, out: string) => ShardJob, kind: 'x' | 'q' | 'none'): Promise<ShardJobResult[]> {
-    const call = ++this.calls;
-    const jobs = this.ranges.map((_, s) => {
-      const out = kind === 'q' ? this.keys.q(call, s) : this.keys.x(call, s);
-      return { id: `${this.run}-${call}-${s}`, job: make(s, out) };
+    const call = this.nextCall();
+    const jobs = this.parts.map((p, s) => {
+      const out = kind === 'q' ? this.keys.q(call, p.shard) : this.keys.x(call, p.shard);
+      return { id: `${this.run}-${call}-${p.shard}`, job: make(s, out) };
     });
     const t0 = performance.now();
     const results = await this.transport.run(jobs);
@@ -162,7 +196,7 @@ export class DistributedOracle implements Oracle {
   }
 
   async accuracyFloor(theta: Float64Array): Promise<number> {
-    const r = await this.jobs((s) => ({ op: 'floor', run: this.run, shard: s, theta: Array.from(theta), x: this.warm[s].x }), 'none');
+    const r = await this.jobs((s) => ({ op: 'floor', ...this.target(s), theta: Array.from(theta), x: this.warm[s].x }), 'none');
     return Math.max(...r.map((f, s) => (f as Extract<ShardJobResult, { op: 'floor' }>).floor / this.shares[s]));
   }
 
@@ -176,7 +210,7 @@ export class DistributedOracle implements Oracle {
     const t0 = performance.now();
     const start = from && this.heldOf(from);
     const results = (await this.jobs((s, out) => ({
-      op: 'evaluate', run: this.run, shard: s, theta: Array.from(theta), eps: epsilon * this.shares[s], x: start ? start.shards[s].x : this.warm[s].x, out,
+      op: 'evaluate', ...this.target(s), theta: Array.from(theta), eps: epsilon * this.shares[s], x: start ? start.shards[s].x : this.warm[s].x, out,
     }), 'x')) as Extract<ShardJobResult, { op: 'evaluate' }>[];
     const shards = results.map(({ x, value, upperGradNorm, lower }) => ({ x, value, upperGradNorm, lower }));
     const ev = reduceEvaluations(shards.map((p) => shardEvaluationOf({ id: 0, theta, ...p })), this.shares, this.nextId++, theta);
@@ -229,7 +263,7 @@ export class DistributedOracle implements Oracle {
       const w = this.warm[s];
       const p = h.shards[s];
       return {
-        op: 'hypergradient', run: this.run, shard: s, theta: Array.from(theta), eps: epsilon * this.shares[s], delta: delta * this.shares[s],
+        op: 'hypergradient', ...this.target(s), theta: Array.from(theta), eps: epsilon * this.shares[s], delta: delta * this.shares[s],
         x: p.x, q: w.q, qImages: w.qImages, lipschitz: w.lipschitz, evaluation: { value: p.value, upperGradNorm: p.upperGradNorm, lower: p.lower },
         options: { valueEstimate, errorBound: withBound }, out,
       };
@@ -244,13 +278,22 @@ export class DistributedOracle implements Oracle {
     return result;
   }
 
-  /** The arrays under `keys` (one per shard) as one array in image order. */
-  private async gather(keys: readonly string[]): Promise<Float32Array> {
-    const parts = await Promise.all(keys.map((k) => this.transport.store.get(k)));
-    const [h, w] = this.imageShape;
-    const all = new Float32Array(this.size * h * w);
-    parts.forEach((v, s) => all.set(v, this.ranges[s][0] * h * w));
+  /** Values per image. */
+  private get pixels(): number {
+    return this.imageShape[0] * this.imageShape[1];
+  }
+
+  /** Per-part arrays as one array in this oracle's image order (`null` parts: zeros). */
+  private assemble(values: readonly (Float32Array | null)[]): Float32Array {
+    const P = this.pixels;
+    const all = new Float32Array(this.size * P);
+    values.forEach((v, s) => v && this.parts[s].positions.forEach((i, k) => all.set(v.subarray(k * P, (k + 1) * P), i * P)));
     return all;
+  }
+
+  /** The arrays under `keys` (one per part) as one array in image order. */
+  private async gather(keys: readonly string[]): Promise<Float32Array> {
+    return this.assemble(await Promise.all(keys.map((k) => this.transport.store.get(k))));
   }
 
   async reconstruction(ev?: LowerEvaluation): Promise<ImageBatch> {
@@ -259,23 +302,100 @@ export class DistributedOracle implements Oracle {
     return tf.tensor4d(await this.gather(keys), [this.size, h, w, 1]);
   }
 
-  async subset(): Promise<Oracle> {
-    throw new DistributedSubsetError();
+  /** Whether image k of part s has a CG solution as its q warm start. */
+  private hasQ(s: number, k: number): boolean {
+    const w = this.warm[s];
+    return w.q !== null && (!w.qImages || w.qImages[k] !== 0);
   }
 
-  async merge(_sub: Oracle, _o: { keep: boolean; costScaling: BatchCostScaling }): Promise<void> {
-    throw new DistributedSubsetError();
+  /**
+   * An oracle over the images `indices`, split by the same shards (each shard's jobs then carry its images of the
+   * batch): warm starts gathered from this one's (q only where every image of the part has one), the constant
+   * estimates carried over, g normalised by |B| (as HypergradientOracle.subset, shard by shard).
+   */
+  async subset(indices: readonly number[]): Promise<Oracle> {
+    if (this.parent) throw new DistributedSubsetError();
+    checkIndices(indices, this.size, 'DistributedOracle.subset');
+    const where = new Map<number, [number, number]>();
+    this.parts.forEach((p, s) => p.positions.forEach((i, k) => where.set(i, [s, k])));
+    const local = this.parts.map(() => [] as number[]);
+    const positions = this.parts.map(() => [] as number[]);
+    indices.forEach((i, b) => {
+      const [s, k] = where.get(i)!;
+      local[s].push(k);
+      positions[s].push(b);
+    });
+    const kept = this.parts.map((_, s) => s).filter((s) => local[s].length > 0);
+    const call = this.nextCall();
+    const P = this.pixels;
+    const warm: ShardWarm[] = [];
+    for (const s of kept) {
+      const w = this.warm[s];
+      const shard = this.parts[s].shard;
+      const x = await this.store(this.keys.x(call, shard), gatherRows(await this.transport.store.get(w.x), local[s], P));
+      const withQ = w.q !== null && local[s].every((k) => this.hasQ(s, k));
+      const q = withQ ? await this.store(this.keys.q(call, shard), gatherRows(await this.transport.store.get(w.q!), local[s], P)) : null;
+      warm.push({ x, q, lipschitz: carriedEstimates(w.lipschitz) });
+    }
+    const parts = kept.map((s) => ({ shard: this.parts[s].shard, positions: positions[s], local: local[s] }));
+    const sub = new DistributedOracle(this.transport, this.run, parts, warm, this.imageShape, this.curvatureOf, this);
+    sub.jacobianNorm = this.jacobianNorm;
+    // The gathered arrays are the subset's to free.
+    for (const w of warm) for (const k of [w.x, w.q]) if (k && this.live.delete(k)) sub.live.add(k);
+    this.subsets.add(sub);
+    return sub;
+  }
+
+  /**
+   * Ends a subset: its work is added (scaled by |B|/n for 'per-image'); with `keep` its warm starts x (and q, where it
+   * has one) are scattered back into this oracle's images and its constant estimates carried over, shard by shard.
+   */
+  async merge(sub: Oracle, o: { keep: boolean; costScaling: BatchCostScaling }): Promise<void> {
+    if (!(sub instanceof DistributedOracle) || !this.subsets.has(sub)) throw new UnknownSubsetError('DistributedOracle');
+    const scale = o.costScaling === 'per-image' ? sub.size / this.size : 1;
+    this.rawCounters.lowerIterations += sub.counters.lowerIterations;
+    this.rawCounters.cgIterations += sub.counters.cgIterations;
+    addCounters(this.counters, sub.counters, scale, o.keep);
+    if (o.keep) {
+      await this.scatter(sub);
+      this.jacobianNorm = sub.jacobianNorm;
+      this.acceptedEvaluation = undefined;
+    }
+    this.subsets.delete(sub);
+    await sub.dispose();
+  }
+
+  /** Writes a subset's warm starts into this oracle's, under new keys. */
+  private async scatter(sub: DistributedOracle): Promise<void> {
+    const call = this.nextCall();
+    const P = this.pixels;
+    const store = this.transport.store;
+    const old: string[] = [];
+    for (const [j, sp] of sub.parts.entries()) {
+      const s = this.parts.findIndex((p) => p.shard === sp.shard);
+      const w = this.warm[s];
+      const sw = sub.warm[j];
+      const rows = sp.local!;
+      old.push(w.x);
+      w.x = await this.store(this.keys.x(call, sp.shard), scatterRows(await store.get(w.x), await store.get(sw.x), rows, P));
+      if (sw.q) {
+        const n = this.parts[s].positions.length;
+        const hasQ = Array.from({ length: n }, (_, k) => this.hasQ(s, k) || rows.includes(k));
+        const q = w.q ? await store.get(w.q) : new Float32Array(n * P);
+        if (w.q) old.push(w.q);
+        w.q = await this.store(this.keys.q(call, sp.shard), scatterRows(q, await store.get(sw.q), rows, P));
+        w.qImages = hasQ.every(Boolean) ? undefined : hasQ.map(Number);
+      }
+      w.lipschitz = carriedEstimates(sw.lipschitz);
+    }
+    const inUse = new Set([...this.held.values()].flatMap((h) => h.shards.map((p) => p.x)));
+    this.drop(old.filter((k) => !inUse.has(k)));
   }
 
   async saveState(): Promise<OracleState> {
-    const [h, w] = this.imageShape;
     const hasQ = this.warm.map((s) => s.q !== null);
     const x = await this.gather(this.warm.map((s) => s.x));
-    let q: Float32Array | null = null;
-    if (hasQ.some(Boolean)) {
-      q = new Float32Array(this.size * h * w);
-      for (const [s, sw] of this.warm.entries()) if (sw.q) q.set(await this.transport.store.get(sw.q), this.ranges[s][0] * h * w);
-    }
+    const q = hasQ.some(Boolean) ? this.assemble(await Promise.all(this.warm.map((sw) => (sw.q ? this.transport.store.get(sw.q) : null)))) : null;
     const a = this.acceptedEvaluation;
     const shards = this.warm.map((sw, s): ShardState => ({
       counters: zeroCounters(), lipschitz: sw.lipschitz,
@@ -291,20 +411,16 @@ export class DistributedOracle implements Oracle {
 
   /** Uploads a checkpoint's warm starts under new keys (a resumed coordinator continues with the same numbers). */
   async restoreState(st: OracleState): Promise<void> {
-    if (!st.shards || st.shards.length !== this.ranges.length) {
-      throw new BilevelError(`the checkpoint has ${st.shards?.length ?? 0} shard states, this oracle ${this.ranges.length} shards`, 'resume with the --shards of the run (run.json)');
+    if (!st.shards || st.shards.length !== this.parts.length) {
+      throw new BilevelError(`the checkpoint has ${st.shards?.length ?? 0} shard states, this oracle ${this.parts.length} shards`, 'resume with the --shards of the run (run.json)');
     }
-    const [h, w] = this.imageShape;
-    const call = ++this.calls;
-    const store = this.transport.store;
+    const call = this.nextCall();
     const old = this.warm.flatMap((sw) => [sw.x, ...(sw.q ? [sw.q] : [])]);
-    for (const [s, [a, b]] of this.ranges.entries()) {
+    for (const [s, p] of this.parts.entries()) {
       const shard = st.shards[s];
       const sw = this.warm[s];
-      sw.x = this.keys.x(call, s);
-      await this.put(sw.x, () => store.put(sw.x, st.x.slice(a * h * w, b * h * w)));
-      sw.q = shard.extra?.hasQ && st.q ? this.keys.q(call, s) : null;
-      if (sw.q) await this.put(sw.q, () => store.put(sw.q!, st.q!.slice(a * h * w, b * h * w)));
+      sw.x = await this.store(this.keys.x(call, p.shard), gatherRows(st.x, p.positions, this.pixels));
+      sw.q = shard.extra?.hasQ && st.q ? await this.store(this.keys.q(call, p.shard), gatherRows(st.q, p.positions, this.pixels)) : null;
       sw.qImages = Array.isArray(shard.extra?.qImages) ? (shard.extra.qImages as number[]) : undefined;
       sw.lipschitz = shard.lipschitz;
       sw.accepted = shard.accepted && { value: shard.accepted.value, upperGradNorm: shard.accepted.upperGradNorm, lower: { ...shard.accepted.lower } };
@@ -325,11 +441,13 @@ export class DistributedOracle implements Oracle {
     }
   }
 
-  /** Deletes the run's keys from the store and closes the transport. */
+  /** Deletes this oracle's keys from the store; the full oracle (not a subset) also ends its subsets and the transport. */
   async dispose(): Promise<void> {
+    if (!this.parent) for (const sub of this.subsets) await sub.dispose();
+    this.subsets.clear();
     await this.transport.store.delete([...this.live]).catch(() => {});
     this.live.clear();
     this.held.clear();
-    await this.transport.close();
+    if (!this.parent) await this.transport.close();
   }
 }

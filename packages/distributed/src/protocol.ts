@@ -38,7 +38,11 @@ const lipschitz = z.strictObject({
   jacobianNorm: finite, lipschitzJ: finite, lipschitzHessian: finite, seed: z.number().int().optional(), direction: z.array(finite).optional(),
   directionMoved: finite.optional(), probedAt: z.array(finite).optional(),
 });
-const base = { run: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/), shard: z.number().int().nonnegative() };
+const base = {
+  run: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/), shard: z.number().int().nonnegative(),
+  /** A minibatch: the shard's images `indices` (0-based within it), g normalised by `count` images (the batch size). */
+  subset: z.strictObject({ indices: z.array(z.number().int().nonnegative()).min(1), count: z.number().int().positive() }).optional(),
+};
 
 /** A shard job: one oracle operation on one shard, a pure function of its inputs (keys are never rewritten). */
 export const SHARD_JOB_SCHEMA = z.discriminatedUnion('op', [

@@ -1,9 +1,15 @@
 import { BilevelError, tf, TOKENS, useBackend, type ImageBatch, type LowerEvaluation, type OracleState, type PluginRegistry, type Tensor } from '@bilevel/core';
 import { buildExperiment, problemParts, type ImagePairs } from '@bilevel/experiment';
-import { buildShardOracles, shardHypergradientOf, zeroCounters, type ShardOracle } from '@bilevel/oracles';
+import { buildShardOracles, shardHypergradientOf, zeroCounters, type HypergradientOracle, type ShardOracle } from '@bilevel/oracles';
 import { runKeys, type RunSetup, type ShardJob, type ShardJobResult, type ShardOutcome } from './protocol.js';
 import { checkPlugins } from './plugins.js';
 import type { ArrayStore } from './store.js';
+
+/** Frees a shard oracle with the data slices it was built on. */
+async function release(o: HypergradientOracle): Promise<void> {
+  await o.dispose();
+  tf.dispose([o.upper.targets, o.problem.measurement]);
+}
 
 /** Shard oracles kept per worker thread (the least recently used is dropped beyond this). */
 const CACHED_SHARDS = 16;
@@ -14,7 +20,7 @@ const CACHED_SHARDS = 16;
  * worker died, computes the same numbers. The shard oracles themselves (data, plugins) are built once per run and shard.
  */
 export class ShardRunner {
-  private readonly oracles = new Map<string, Promise<ShardOracle>>();
+  private readonly oracles = new Map<string, Promise<HypergradientOracle>>();
 
   constructor(
     private readonly store: ArrayStore,
@@ -30,8 +36,19 @@ export class ShardRunner {
     return { ...r, jobSeconds: (performance.now() - t0) / 1000, worker: this.name };
   }
 
+  /** The job's operation on the shard's oracle, or on a subset of it made for the job (and freed after it). */
   private async operate(job: ShardJob): Promise<ShardOutcome> {
-    const oracle = await this.oracle(job.run, job.shard);
+    const shard = await this.oracle(job.run, job.shard);
+    if (!job.subset) return this.operateOn(shard, job);
+    const sub = (await shard.subset(job.subset.indices, { count: job.subset.count })) as ShardOracle;
+    try {
+      return await this.operateOn(sub, job);
+    } finally {
+      await shard.merge(sub, { keep: false, costScaling: 'per-image' });
+    }
+  }
+
+  private async operateOn(oracle: ShardOracle, job: ShardJob): Promise<ShardOutcome> {
     let seconds = 0;
     /** Times the oracle operation itself. */
     const timed = async <T>(f: () => Promise<T>): Promise<T> => {
@@ -75,6 +92,13 @@ export class ShardRunner {
     }
   }
 
+  /** Frees the cached shard oracles. */
+  async dispose(): Promise<void> {
+    const all = [...this.oracles.values()];
+    this.oracles.clear();
+    for (const o of all) await o.then(release, () => {});
+  }
+
   /** Sets the shard oracle's warm start x (and the rest of `s`; the counters restart, the coordinator keeps them). */
   private async restore(oracle: ShardOracle, x: Float32Array, s: Partial<OracleState> = {}): Promise<void> {
     await oracle.restoreState({ q: null, lipschitz: { jacobianNorm: 0, lipschitzJ: 0, lipschitzHessian: 0 }, ...s, x, counters: zeroCounters() });
@@ -88,7 +112,7 @@ export class ShardRunner {
   }
 
   /** The run's shard oracle, built on first use from the setup and the shard's images in the store. */
-  private oracle(run: string, shard: number): Promise<ShardOracle> {
+  private oracle(run: string, shard: number): Promise<HypergradientOracle> {
     const id = `${run}:${shard}`;
     let o = this.oracles.get(id);
     if (o) {
@@ -101,14 +125,14 @@ export class ShardRunner {
     o.catch(() => this.oracles.delete(id));
     this.oracles.set(id, o);
     if (this.oracles.size > CACHED_SHARDS) {
-      const [oldest, dropped] = this.oracles.entries().next().value as [string, Promise<ShardOracle>];
+      const [oldest, dropped] = this.oracles.entries().next().value as [string, Promise<HypergradientOracle>];
       this.oracles.delete(oldest);
-      void dropped.then((d) => d.dispose(), () => {});
+      void dropped.then(release, () => {});
     }
     return o;
   }
 
-  private async build(run: string, shard: number): Promise<ShardOracle> {
+  private async build(run: string, shard: number): Promise<HypergradientOracle> {
     const keys = runKeys(run);
     const setup = await this.store.getJson<RunSetup>(keys.setup);
     if (!setup.ranges[shard]) throw new BilevelError(`run ${run} has no shard ${shard}`, 'the job is malformed: its coordinator sent a shard number outside its shards');

@@ -51,8 +51,12 @@ export function canonicalJson(v: unknown): string {
 }
 
 let code: string | undefined;
-/** The code version in job ids: every package's version and the git commit (uncommitted edits are not seen). */
+/**
+ * The code version in job ids: BILEVEL_CODE_VERSION when set, else every package's version and the git commit of the
+ * current folder (uncommitted edits are not seen).
+ */
 export function codeVersion(): string {
+  if (process.env.BILEVEL_CODE_VERSION) return process.env.BILEVEL_CODE_VERSION;
   if (code === undefined) {
     const { packages, gitCommit } = runManifest();
     code = canonicalJson({ packages, gitCommit: gitCommit ?? null });

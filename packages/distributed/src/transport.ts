@@ -35,5 +35,7 @@ export class LocalTransport implements ShardTransport {
     return out;
   }
 
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    await this.runner.dispose();
+  }
 }

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useBackend } from '@bilevel/core';
 import { parseEngineUrl, queueConnection, QUEUE, useEngine, type EngineOptions } from '@bilevel/distributed';
 import { buildExperiment, DEFAULT_CONFIG, runExperiment, useWorkers } from '@bilevel/experiment';
+import { tinyConfig } from '../../experiment/test/optimizer-configs.js';
 import { redisOrSkip, spawnWorker, startRedisServer, waitFor, type LocalRedis, type WorkerProcess } from './engine-fixture.js';
 
 // The distributed oracle against its in-process reference: the same shard jobs run in this thread. θ must be
@@ -63,6 +64,15 @@ describe.skipIf(skip)('distributed oracle on Redis + BullMQ: 2 worker processes'
   it('FoE-small, 5 iterations: θ identical to the in-process shard jobs', async () => {
     const reference = await learn(foe(5), 'in-process');
     expect(await learn(foe(5), parseEngineUrl(redis.url))).toEqual(reference);
+  });
+
+  it('minibatch optimizers (ISGD, stochastic MAID: subsets split by the shards): θ identical to the in-process shard jobs and to worker threads', async () => {
+    for (const name of ['isgd', 'stochastic-maid']) {
+      const config = { ...tinyConfig(name, 6), regularizer: { name: 'tv', theta0: [-4, -4.5] } };
+      const reference = await learn(config, 'in-process');
+      expect(await learn(config, parseEngineUrl(redis.url)), name).toEqual(reference);
+      expect(await learn(config, 'threads'), name).toEqual(reference);
+    }
   });
 
   it('kill -9 of a worker in the middle of an oracle call: the run completes with the same θ', async () => {

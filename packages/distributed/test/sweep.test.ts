@@ -1,39 +1,13 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { tf } from '@bilevel/core';
-import { buildExperiment, DEFAULT_CONFIG, defaultRegistry, runExperiment } from '@bilevel/experiment';
+import { DEFAULT_CONFIG, defaultRegistry } from '@bilevel/experiment';
 import {
   expandSweep, MemoryStore, readSweep, runSweep, runSweepJob, storedResult, sweepKeys, SweepFileError, type ArrayStore, type SweepJob,
 } from '@bilevel/distributed';
-
-const CLI = resolve(__dirname, '../../cli/dist/main.js');
-
-/** The embedded TV experiment on 4 + 2 generated 32×32 images. */
-const tiny = (iterations: number) => ({
-  ...structuredClone(DEFAULT_CONFIG),
-  data: {
-    ...DEFAULT_CONFIG.data,
-    train: { ...DEFAULT_CONFIG.data.train, count: 4, size: [32, 32] },
-    test: { ...DEFAULT_CONFIG.data.test, count: 2, size: [32, 32] },
-  },
-  budget: { maxIterations: iterations },
-});
-
-const OVERRIDES = [{ label: 'a', set: {} }, { label: 'b', set: { regularizer: { theta0: [-4, -4] } } }];
-
-const tempDir = () => mkdtempSync(join(tmpdir(), 'bilevel-sweep-'));
-
-/** θ of the job's config run alone (no sweep machinery). */
-async function alone(job: SweepJob): Promise<number[]> {
-  const e = await buildExperiment(job.config, { baseDir: job.baseDir });
-  const r = await runExperiment(e);
-  tf.dispose([r.images.train.input, r.images.train.learned, ...(r.images.test ? [r.images.test.input, r.images.test.learned] : [])]);
-  await e.dispose();
-  return r.theta;
-}
+import { CLI } from './engine-fixture.js';
+import { alone, OVERRIDES, tempDir, tvConfig as tiny } from './sweep-fixture.js';
 
 describe('sweep files', () => {
   it('expand to one job per override and seed, override-major, the override deep-merged and the seed applied', () => {

@@ -16,6 +16,12 @@ export interface ProbedConstants {
   work: number;
 }
 
+/** Estimates as another image set carries them over (subset, merge): without these images' same-θ and direction memory. */
+export function carriedEstimates(s: LipschitzState): LipschitzState {
+  const { directionMoved: _m, probedAt: _p, ...carried } = s;
+  return carried;
+}
+
 /**
  * Running-maximum estimates of the constants in MAID's error bound, probed at radius r around x̃:
  *   ‖J‖ ≥ max(‖Jᵀq‖/‖q‖, ‖Jw‖) with w a unit θ-direction, Jw = (∇ₓh(x̃, θ + hw) − ∇ₓh(x̃, θ − hw))/2h, and w then
@@ -117,10 +123,9 @@ export class LipschitzEstimates {
     };
   }
 
-  /** The estimates another image set carries over (subset, merge): without the same-θ and direction-moved memory of these images. */
+  /** The estimates another image set carries over (subset, merge): see carriedEstimates. */
   carryOver(): LipschitzState {
-    const { directionMoved: _m, probedAt: _p, ...carried } = this.snapshot();
-    return carried;
+    return carriedEstimates(this.snapshot());
   }
 
   restore(s: LipschitzState): void {
