@@ -5,7 +5,7 @@ import {
   type LowerEvaluation, type Oracle, type OracleCounters, type OracleState, type ShardState, type Tensor,
 } from '@bilevel/core';
 import {
-  addCounters, carriedEstimates, checkIndices, reduceEvaluations, reduceHypergradients, shardEvaluationOf, shardRanges, shardShares,
+  addSubsetWork, carriedEstimates, checkIndices, reduceEvaluations, reduceHypergradients, shardEvaluationOf, shardRanges, shardShares, splitBatch,
   UnknownEvaluationError, UnknownSubsetError, zeroCounters,
 } from '@bilevel/oracles';
 import { runKeys, type RunSetup, type ShardEvaluationNumbers, type ShardJob, type ShardJobResult } from './protocol.js';
@@ -316,15 +316,7 @@ export class DistributedOracle implements Oracle {
   async subset(indices: readonly number[]): Promise<Oracle> {
     if (this.parent) throw new DistributedSubsetError();
     checkIndices(indices, this.size, 'DistributedOracle.subset');
-    const where = new Map<number, [number, number]>();
-    this.parts.forEach((p, s) => p.positions.forEach((i, k) => where.set(i, [s, k])));
-    const local = this.parts.map(() => [] as number[]);
-    const positions = this.parts.map(() => [] as number[]);
-    indices.forEach((i, b) => {
-      const [s, k] = where.get(i)!;
-      local[s].push(k);
-      positions[s].push(b);
-    });
+    const { local, positions } = splitBatch(this.parts, indices);
     const kept = this.parts.map((_, s) => s).filter((s) => local[s].length > 0);
     const call = this.nextCall();
     const P = this.pixels;
@@ -352,10 +344,7 @@ export class DistributedOracle implements Oracle {
    */
   async merge(sub: Oracle, o: { keep: boolean; costScaling: BatchCostScaling }): Promise<void> {
     if (!(sub instanceof DistributedOracle) || !this.subsets.has(sub)) throw new UnknownSubsetError('DistributedOracle');
-    const scale = o.costScaling === 'per-image' ? sub.size / this.size : 1;
-    this.rawCounters.lowerIterations += sub.counters.lowerIterations;
-    this.rawCounters.cgIterations += sub.counters.cgIterations;
-    addCounters(this.counters, sub.counters, scale, o.keep);
+    addSubsetWork(this, sub, this.size, o);
     if (o.keep) {
       await this.scatter(sub);
       this.jacobianNorm = sub.jacobianNorm;

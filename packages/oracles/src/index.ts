@@ -3,6 +3,7 @@ export * from './lipschitz.js';
 export * from './in-process.js';
 export * from './sharded/shards.js';
 export * from './sharded/reduce.js';
+export * from './sharded/split.js';
 export * from './sharded/factory.js';
 export { WorkerError, WorkerPool, type WorkerInit } from './sharded/pool.js';
 export * from './sharded/sharded-oracle.js';

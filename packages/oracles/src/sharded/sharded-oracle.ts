@@ -4,9 +4,10 @@ import {
   type BatchCostScaling, type Curvature, type HypergradientOptions, type HypergradientResult, type ImageBatch, type LowerEvaluation,
   type Oracle, type OracleCounters, type OracleState, type ShardState,
 } from '@bilevel/core';
-import { addCounters, checkIndices, UnknownEvaluationError, UnknownSubsetError, zeroCounters } from '../common.js';
+import { checkIndices, UnknownEvaluationError, UnknownSubsetError, zeroCounters } from '../common.js';
 import { WorkerPool, type WorkerInit } from './pool.js';
 import { reduceEvaluations, reduceHypergradients } from './reduce.js';
+import { addSubsetWork, splitBatch } from './split.js';
 import { assignShards, shardRanges, transferables, type ShardEvaluation, type ShardHypergradient, type ShardSnapshot, type WorkerRequest } from './shards.js';
 
 export interface ShardedOracleOptions<I = unknown> {
@@ -196,15 +197,7 @@ export class ShardedOracle implements Oracle {
   /** An oracle over the images `indices`, split by the shards: each takes the batch's images it holds. */
   async subset(indices: readonly number[]): Promise<Oracle> {
     checkIndices(indices, this.size, 'ShardedOracle.subset');
-    const where = new Map<number, [number, number]>();
-    this.parts.forEach((p, s) => p.positions.forEach((i, k) => where.set(i, [s, k])));
-    const local = this.parts.map(() => [] as number[]);
-    const positions = this.parts.map(() => [] as number[]);
-    indices.forEach((i, b) => {
-      const [s, k] = where.get(i)!;
-      local[s].push(k);
-      positions[s].push(b);
-    });
+    const { local, positions } = splitBatch(this.parts, indices);
     const kept = this.parts.map((p, s) => ({ ...p, positions: positions[s] })).filter((p) => p.positions.length > 0);
     const sub = new ShardedOracle(this.pool, this.pool.nextId(), kept, indices.length, this.imageShape, this.curvatureOf);
     sub.jacobianNorm = this.jacobianNorm;
@@ -216,10 +209,7 @@ export class ShardedOracle implements Oracle {
   /** Ends a subset: each shard merges its part (see HypergradientOracle.merge); the work is added scaled by |B|/n or not. */
   async merge(sub: Oracle, o: { keep: boolean; costScaling: BatchCostScaling }): Promise<void> {
     if (!(sub instanceof ShardedOracle) || !this.subsets.has(sub)) throw new UnknownSubsetError('ShardedOracle');
-    const scale = o.costScaling === 'per-image' ? sub.size / this.size : 1;
-    this.rawCounters.lowerIterations += sub.counters.lowerIterations;
-    this.rawCounters.cgIterations += sub.counters.cgIterations;
-    addCounters(this.counters, sub.counters, scale, o.keep);
+    addSubsetWork(this, sub, this.size, o);
     await this.call(() => ({ op: 'merge', sub: sub.on, keep: o.keep, costScaling: 'per-image' }));
     sub.held.clear();
     if (o.keep) {
