@@ -1,60 +1,27 @@
+import { eigs, lusolve, multiply, pinv } from 'mathjs';
 import { norm } from './common.js';
 
-/** Eigen-decomposition of a small symmetric matrix (cyclic Jacobi): H = Q diag(λ) Qᵀ, Q's columns the eigenvectors. */
+/** Eigen-decomposition of a small symmetric matrix (mathjs `eigs`): H = Q diag(λ) Qᵀ, Q's columns the eigenvectors. */
 export function symmetricEigen(H: number[][]): { values: number[]; vectors: number[][] } {
   const n = H.length;
-  const A = H.map((r) => [...r]);
-  const V: number[][] = Array.from({ length: n }, (_, i) => Array.from({ length: n }, (_, j) => (i === j ? 1 : 0)));
-  for (let sweep = 0; sweep < 100; sweep++) {
-    let off = 0;
-    for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) off += A[i][j] ** 2;
-    if (off < 1e-30) break;
-    for (let p = 0; p < n; p++) for (let q = p + 1; q < n; q++) {
-      if (Math.abs(A[p][q]) < 1e-300) continue;
-      const theta = (A[q][q] - A[p][p]) / (2 * A[p][q]);
-      const t = Math.sign(theta || 1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
-      const c = 1 / Math.sqrt(t * t + 1), s = t * c;
-      for (let k = 0; k < n; k++) {
-        const akp = A[k][p], akq = A[k][q];
-        A[k][p] = c * akp - s * akq;
-        A[k][q] = s * akp + c * akq;
-      }
-      for (let k = 0; k < n; k++) {
-        const apk = A[p][k], aqk = A[q][k];
-        A[p][k] = c * apk - s * aqk;
-        A[q][k] = s * apk + c * aqk;
-      }
-      for (let k = 0; k < n; k++) {
-        const vkp = V[k][p], vkq = V[k][q];
-        V[k][p] = c * vkp - s * vkq;
-        V[k][q] = s * vkp + c * vkq;
-      }
-    }
-  }
-  return { values: A.map((r, i) => r[i]), vectors: V };
+  // Symmetrised, so that round-off cannot make eigs return complex pairs.
+  const S = H.map((r, i) => r.map((v, j) => (v + H[j][i]) / 2));
+  const { eigenvectors } = eigs(S);
+  const vectors = Array.from({ length: n }, () => new Array<number>(n).fill(0));
+  const values = eigenvectors.map((e, k) => {
+    (e.vector as number[]).forEach((v, i) => (vectors[i][k] = v));
+    return e.value as number;
+  });
+  return { values, vectors };
 }
 
-/** Solves the symmetric system A x = b (Gaussian elimination with partial pivoting). */
+/** Solves the symmetric system A x = b (mathjs LU with partial pivoting; the pseudo-inverse when A is singular). */
 function solve(A: number[][], b: number[]): number[] {
-  const n = b.length;
-  const M = A.map((r, i) => [...r, b[i]]);
-  for (let c = 0; c < n; c++) {
-    let p = c;
-    for (let r = c + 1; r < n; r++) if (Math.abs(M[r][c]) > Math.abs(M[p][c])) p = r;
-    [M[c], M[p]] = [M[p], M[c]];
-    const piv = M[c][c] || 1e-300;
-    for (let r = c + 1; r < n; r++) {
-      const f = M[r][c] / piv;
-      for (let k = c; k <= n; k++) M[r][k] -= f * M[c][k];
-    }
+  try {
+    return (lusolve(A, b) as number[][]).map((r) => r[0]);
+  } catch {
+    return multiply(pinv(A), b) as number[];
   }
-  const x = new Array<number>(n).fill(0);
-  for (let r = n - 1; r >= 0; r--) {
-    let s = M[r][n];
-    for (let k = r + 1; k < n; k++) s -= M[r][k] * x[k];
-    x[r] = s / (M[r][r] || 1e-300);
-  }
-  return x;
 }
 
 /** min gᵀs + ½sᵀHs subject to ‖s‖ ≤ Δ (eigen-decomposition and bisection on the secular equation; hard case handled). */
