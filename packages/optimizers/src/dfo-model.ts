@@ -1,12 +1,25 @@
-import { eigs, lusolve, multiply, pinv } from 'mathjs';
+import { BilevelError } from '@bilevel/core';
 import { norm } from './common.js';
+
+type MathJs = typeof import('mathjs');
+let mathjs: MathJs | undefined;
+
+/** Loads mathjs (about a second: only DFO needs it, so it is not loaded with the package). */
+export async function loadLinearAlgebra(): Promise<void> {
+  mathjs ??= await import('mathjs');
+}
+
+function math(): MathJs {
+  if (!mathjs) throw new BilevelError('DFO\'s linear algebra is not loaded', 'await loadLinearAlgebra() first (Dfo.step does)');
+  return mathjs;
+}
 
 /** Eigen-decomposition of a small symmetric matrix (mathjs `eigs`): H = Q diag(λ) Qᵀ, Q's columns the eigenvectors. */
 export function symmetricEigen(H: number[][]): { values: number[]; vectors: number[][] } {
   const n = H.length;
   // Symmetrised, so that round-off cannot make eigs return complex pairs.
   const S = H.map((r, i) => r.map((v, j) => (v + H[j][i]) / 2));
-  const { eigenvectors } = eigs(S);
+  const { eigenvectors } = math().eigs(S);
   const vectors = Array.from({ length: n }, () => new Array<number>(n).fill(0));
   const values = eigenvectors.map((e, k) => {
     (e.vector as number[]).forEach((v, i) => (vectors[i][k] = v));
@@ -17,10 +30,11 @@ export function symmetricEigen(H: number[][]): { values: number[]; vectors: numb
 
 /** Solves the symmetric system A x = b (mathjs LU with partial pivoting; the pseudo-inverse when A is singular). */
 function solve(A: number[][], b: number[]): number[] {
+  const m = math();
   try {
-    return (lusolve(A, b) as number[][]).map((r) => r[0]);
+    return (m.lusolve(A, b) as number[][]).map((r) => r[0]);
   } catch {
-    return multiply(pinv(A), b) as number[];
+    return m.multiply(m.pinv(A), b) as number[];
   }
 }
 

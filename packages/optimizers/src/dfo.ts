@@ -1,8 +1,8 @@
 import { addOptionIssue, z, type LowerEvaluation, type Oracle, type OuterOptimizer, type Stop, type StepContext, type StepRecord, type StepResult } from '@bilevel/core';
 import { distance, FLOOR_POLICIES, fraction, norm, positive, whenFieldsValid } from './common.js';
-import { predictedDecrease, quadraticModel, trustRegionStep, type QuadraticModel, type Sample } from './dfo-model.js';
+import { loadLinearAlgebra, predictedDecrease, quadraticModel, trustRegionStep, type QuadraticModel, type Sample } from './dfo-model.js';
 
-export { symmetricEigen, trustRegionStep } from './dfo-model.js';
+export { loadLinearAlgebra, symmetricEigen, trustRegionStep } from './dfo-model.js';
 
 /** The derivative-free trust region's options, declared once (with radiusMin < radius0 ≤ radiusMax and eta1 ≤ eta2). */
 export const DFO_SCHEMA = z.strictObject({
@@ -200,6 +200,7 @@ export class Dfo implements OuterOptimizer<DfoState> {
   /** One trust-region iteration: model, step, (certified) trial value, ratio test, radius update. */
   private async iterate(oracle: Oracle, run: DfoRun, ctx: StepContext): Promise<{ record?: StepRecord; stop?: Stop }> {
     const o = this.options;
+    await loadLinearAlgebra();
     const m = quadraticModel(run.samples, run.center, run.radius);
     const s = trustRegionStep(m.g, m.H, run.radius);
     const sNorm = norm(s);

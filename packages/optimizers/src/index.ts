@@ -22,7 +22,7 @@ export type { HoagOptions, HoagSchedule, HoagState } from './hoag.js';
 export type { IsgdOptions, IsgdState, StochasticUpdate } from './isgd.js';
 export type { StochasticMaidOptions, StochasticMaidState } from './stochastic-maid.js';
 export type { DfoOptions, DfoSample, DfoState } from './dfo.js';
-export { symmetricEigen, trustRegionStep } from './dfo.js';
+export { loadLinearAlgebra, symmetricEigen, trustRegionStep } from './dfo.js';
 export {
   MinibatchSampler, batchFields, epochLimit, initialSampler, nextBatch, onBatch,
   type BatchOptions, type Minibatch, type MinibatchSamplerState,

@@ -1,10 +1,11 @@
-import { describe, expect, it } from 'vitest';
-import { Dfo, DFO_DEFAULTS, symmetricEigen, trustRegionStep } from '@bilevel/optimizers';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { Dfo, DFO_DEFAULTS, loadLinearAlgebra, symmetricEigen, trustRegionStep } from '@bilevel/optimizers';
 import { expectRecords, expectResumeExact, runSmall, tensorCounts } from './helpers.js';
 
 const m = (g: number[], H: number[][], s: number[]) => g.reduce((a, gi, i) => a + gi * s[i], 0) + 0.5 * s.reduce((a, si, i) => a + si * H[i].reduce((b, h, j) => b + h * s[j], 0), 0);
 
 describe('derivative-free trust region', () => {
+  beforeAll(loadLinearAlgebra);
   it('solves the trust-region subproblem (interior, boundary, indefinite and hard case)', () => {
     const e = symmetricEigen([[2, 1], [1, 3]]);
     expect(e.values.reduce((a, b) => a + b)).toBeCloseTo(5, 10);
