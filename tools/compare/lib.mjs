@@ -4,7 +4,7 @@ import { mkdirSync, readdirSync, rmSync, existsSync, writeFileSync } from 'node:
 // Tables and plots live in @bilevel/cli (bilevel sweep writes the same ones).
 export { COLORS, csvTable, markdownTable, svgLines } from '@bilevel/cli';
 
-/** Deep merge of plain objects (arrays and scalars of `b` replace those of `a`): the sweep file's override merge. */
+/** Deep merge of plain objects (arrays and scalars of `b` replace those of `a`; null removes a key): the sweep file's merge. */
 export { deepMerge as merge } from '@bilevel/distributed';
 
 /** Parses `--key value` / `--flag` arguments after the positional ones. */

@@ -25,7 +25,12 @@ export const runFolder = (r: { label: string; seed: number }) => `${r.label}-see
 export function openSweepDir(dir: string, sweepFile: string, force: boolean): SweepResult[] {
   const file = join(dir, 'results.json');
   if (!force && existsSync(file)) {
-    const prior = JSON.parse(readFileSync(file, 'utf8')) as ResultsFile;
+    let prior: ResultsFile;
+    try {
+      prior = JSON.parse(readFileSync(file, 'utf8')) as ResultsFile;
+    } catch (e) {
+      throw new BilevelError(`${file} is unreadable (${(e as Error).message})`, 'pass --force to start the sweep over in that folder, or choose another --out');
+    }
     if (prior.sweep === sweepFile) return prior.results;
     throw new BilevelError(`output folder "${dir}" holds the results of another sweep (${prior.sweep})`, 'choose another --out, or pass --force to overwrite it');
   }

@@ -43,7 +43,8 @@ export async function sweepCommand(o: SweepCommandOptions): Promise<SweepOutcome
   const say = (s: string) => o.quiet || process.stdout.write(s + '\n');
   const view = new SweepProgressView(plan.jobs.length);
   const results = new Map<string, SweepResult>(known.map((r) => [r.id, r]));
-  say(`sweep ${plan.name}: ${plan.jobs.length} jobs on ${engine ? `the engine at ${engine.display}` : 'this process'}`);
+  const jobs = (n: number) => `${n} job${n === 1 ? '' : 's'}`;
+  say(`sweep ${plan.name}: ${jobs(plan.jobs.length)} on ${engine ? `the engine at ${engine.display}` : 'this process'}`);
   const outcome = await runSweep(plan.jobs, {
     engine, known, force: o.force,
     onEvent: (e) => {
@@ -59,10 +60,11 @@ export async function sweepCommand(o: SweepCommandOptions): Promise<SweepOutcome
   view.done();
   saveResults(o.out, file, plan, results);
   writeSweepReport(o.out, plan, outcome.results);
-  say(`${outcome.results.length - outcome.skipped} jobs run, ${outcome.skipped} skipped (finished before), ${outcome.failed.length} failed; wrote ${o.out}/table.md, table.csv, loss.svg, psnr.svg, results.json and a folder per job`);
+  say(`${jobs(outcome.results.length - outcome.skipped)} run, ${outcome.skipped} skipped (finished before), ${outcome.failed.length} failed; wrote ${o.out}/table.md, table.csv, loss.svg, psnr.svg, results.json and a folder per job`);
   if (outcome.failed.length) {
-    const list = outcome.failed.map((f) => `  ${f.job.label} seed ${f.job.seed} (${f.job.id}): ${f.error.split('\n')[0]}`).join('\n');
-    throw new BilevelError(`${outcome.failed.length} of ${plan.jobs.length} sweep jobs failed:\n${list}`, 'fix the cause and run the same command again: finished jobs are skipped');
+    // Each job's reason, its first lines (a config error lists its problems under its first line).
+    const list = outcome.failed.map((f) => `  ${f.job.label} seed ${f.job.seed} (${f.job.id}): ${f.error.split('\n').slice(0, 6).join('\n    ')}`).join('\n');
+    throw new BilevelError(`${outcome.failed.length} of ${jobs(plan.jobs.length)} failed:\n${list}`, 'fix the cause and run the same command again: finished jobs are skipped');
   }
   return outcome;
 }

@@ -11,6 +11,7 @@ import {
 import { runKeys, type RunSetup, type ShardEvaluationNumbers, type ShardJob, type ShardJobResult } from './protocol.js';
 import { gatherRows, scatterRows } from './rows.js';
 import type { ShardTransport } from './transport.js';
+import { codeIdentity } from './version.js';
 
 export interface DistributedOracleOptions {
   transport: ShardTransport;
@@ -120,7 +121,7 @@ export class DistributedOracle implements Oracle {
     const keys = runKeys(run);
     const slices = ranges.map(([a, b]) => [tf.slice(o.clean, a, b - a), tf.slice(o.measurement, a, b - a)]);
     const setup: RunSetup = {
-      config: o.config, backend: o.backend, size: n, ranges,
+      code: codeIdentity(), config: o.config, backend: o.backend, size: n, ranges,
       cleanShape: slices.map(([c]) => c.shape), measurementShape: slices.map(([, m]) => m.shape),
     };
     const parts = ranges.map(([a, b], shard) => ({ shard, positions: Array.from({ length: b - a }, (_, i) => a + i) }));

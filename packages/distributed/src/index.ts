@@ -14,3 +14,4 @@ export { storedResult, type SweepJobContext, type SweepProgress, type SweepResul
 export { checkpointSlot, sweepKeys, type CheckpointSlot, type SavedCheckpoint, type SavedProgress } from './sweep-checkpoint.js';
 export * from './sweep-spec.js';
 export * from './sweep.js';
+export * from './version.js';

@@ -1,13 +1,15 @@
 // The sandboxed BullMQ processor of `bilevel worker`: it runs in a worker thread, so a CPU-bound solve never blocks
 // the main thread's lock renewal (BullMQ would otherwise declare the job stalled and hand it to another worker).
-import { UnrecoverableError, type SandboxedJob } from 'bullmq';
+import type { SandboxedJob } from 'bullmq';
 import { ConfigError, ConfigErrors, UnknownPluginError, z, type PluginRegistry } from '@bilevel/core';
 import { defaultRegistry } from '@bilevel/experiment';
 import { openClient, parseEngineUrl } from './engine.js';
+import { unrecoverable } from './failures.js';
 import { PROCESSOR_ENV } from './processor-env.js';
 import { PluginNotInstalledError } from './plugins.js';
 import { SHARD_JOB_SCHEMA } from './protocol.js';
 import { ShardRunner } from './shard-runner.js';
+import { CodeMismatchError } from './version.js';
 import { RedisStore } from './store.js';
 import { runSweepJob, SWEEP_JOB_SCHEMA } from './sweep-job.js';
 
@@ -30,16 +32,6 @@ async function makeContext(): Promise<ThreadContext> {
   return { store, registry, plugins, runner: new ShardRunner(store, registry, plugins, process.env[PROCESSOR_ENV.name] ?? 'worker'), maxBytes: Number(process.env[PROCESSOR_ENV.maxBytes] ?? 16 * 2 ** 20) };
 }
 
-/**
- * An error that fails a job at once, without retries. The name is made an own property: the sandbox sends only own
- * properties to the main thread, where BullMQ recognises the error by its name.
- */
-function unrecoverable(message: string): UnrecoverableError {
-  const e = new UnrecoverableError(message);
-  Object.defineProperty(e, 'name', { value: 'UnrecoverableError', enumerable: true });
-  return e;
-}
-
 /** A job that can never succeed: failed at once with the reason. */
 function reject(job: SandboxedJob, reason: string): never {
   throw unrecoverable(`job ${job.id} (${job.name}) rejected: ${reason}`);
@@ -50,7 +42,7 @@ async function failFast<T>(job: SandboxedJob, work: () => Promise<T>): Promise<T
   try {
     return await work();
   } catch (e) {
-    if (e instanceof PluginNotInstalledError || e instanceof UnknownPluginError || e instanceof ConfigErrors || e instanceof ConfigError) reject(job, (e as Error).message);
+    if (e instanceof PluginNotInstalledError || e instanceof CodeMismatchError || e instanceof UnknownPluginError || e instanceof ConfigErrors || e instanceof ConfigError) reject(job, (e as Error).message);
     throw e;
   }
 }

@@ -1,5 +1,6 @@
 import { z, type LipschitzState, type LowerSolveSummary } from '@bilevel/core';
 import type { ShardHypergradient } from '@bilevel/oracles';
+import type { CodeIdentity } from './version.js';
 
 /** The one BullMQ queue of bilevel: shard jobs of distributed oracles (name "shard") and sweep jobs (name "sweep"). */
 export const QUEUE = 'bilevel';
@@ -9,6 +10,8 @@ export const SWEEP_PRIORITY = 10;
 
 /** What every shard job of a run reads, written once by the coordinator under `<run>:setup`. */
 export interface RunSetup {
+  /** The coordinator's code (workers with other code refuse the run: their numbers would differ). */
+  code: CodeIdentity;
   /** The experiment config (plugin names and options; never code). */
   config: unknown;
   backend: string;

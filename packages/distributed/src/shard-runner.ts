@@ -3,6 +3,7 @@ import { buildExperiment, problemParts, type ImagePairs } from '@bilevel/experim
 import { buildShardOracles, shardHypergradientOf, zeroCounters, type HypergradientOracle, type ShardOracle } from '@bilevel/oracles';
 import { runKeys, type RunSetup, type ShardJob, type ShardJobResult, type ShardOutcome } from './protocol.js';
 import { checkPlugins } from './plugins.js';
+import { checkSameCode } from './version.js';
 import type { ArrayStore } from './store.js';
 
 /** Frees a shard oracle with the data slices it was built on. */
@@ -136,6 +137,7 @@ export class ShardRunner {
     const keys = runKeys(run);
     const setup = await this.store.getJson<RunSetup>(keys.setup);
     if (!setup.ranges[shard]) throw new BilevelError(`run ${run} has no shard ${shard}`, 'the job is malformed: its coordinator sent a shard number outside its shards');
+    checkSameCode(setup.code);
     checkPlugins(setup.config, this.plugins);
     await useBackend(setup.backend);
     const [cleanValues, measurementValues] = await Promise.all([this.store.get(keys.clean(shard)), this.store.get(keys.measurement(shard))]);

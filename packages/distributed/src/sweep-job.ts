@@ -1,9 +1,9 @@
 // One job of a sweep: one experiment config with its seed, run to the end on one worker (or in this process), resumed
 // from its own checkpoint when a worker that ran it before died.
-import { UnrecoverableError } from 'bullmq';
 import { BilevelError, tf, useBackend, z, type IterationRecord, type ParameterLayout, type PluginRegistry } from '@bilevel/core';
 import { buildExperiment, decodeCheckpoint, encodeCheckpoint, runExperiment, type Experiment, type ExperimentResult } from '@bilevel/experiment';
 import { checkpointSlot, sweepKeys, type SavedProgress } from './sweep-checkpoint.js';
+import { unrecoverable } from './failures.js';
 import { checkPlugins } from './plugins.js';
 import { MissingKeyError, type ArrayStore } from './store.js';
 
@@ -76,19 +76,20 @@ async function prepare(job: SweepJob, ctx: SweepJobContext): Promise<Experiment>
     await useBackend(typeof job.config.backend === 'string' ? job.config.backend : undefined);
     return await buildExperiment(job.config, { baseDir: job.baseDir, registry: ctx.registry });
   } catch (e) {
-    if (e instanceof BilevelError) throw new UnrecoverableError(`sweep job ${job.label} seed ${job.seed} (${job.id}): ${e.message}`);
+    if (e instanceof BilevelError) throw unrecoverable(e.message);
     throw e;
   }
 }
 
-/** The result as JSON carries it (so a local run returns exactly what a worker would). */
-function resultOf(job: SweepJob, experiment: Experiment, r: ExperimentResult, saved: SavedProgress, resumedFrom: number | undefined): Promise<SweepResult> {
+/** The result as JSON carries it (so a local run returns exactly what a worker would); frees the result's images. */
+async function resultOf(job: SweepJob, experiment: Experiment, r: ExperimentResult, log: SavedProgress, resumedFrom: number | undefined): Promise<SweepResult> {
   const { images, ...numbers } = r;
   tf.dispose([images.train.input, images.train.learned, ...(images.test ? [images.test.input, images.test.learned] : [])]);
-  return experiment.spec().then((spec) => JSON.parse(JSON.stringify({
-    id: job.id, label: job.label, seed: job.seed, ...numbers, regularizer: { name: spec.regularizer.name, layout: spec.regularizer.layout },
-    rows: saved.rows, ...(saved.thetas ? { thetas: saved.thetas } : {}), ...(resumedFrom ? { resumedFrom } : {}),
-  })) as SweepResult);
+  const { regularizer } = await experiment.spec();
+  return JSON.parse(JSON.stringify({
+    id: job.id, label: job.label, seed: job.seed, ...numbers, regularizer: { name: regularizer.name, layout: regularizer.layout },
+    rows: log.rows, ...(log.thetas ? { thetas: log.thetas } : {}), ...(resumedFrom ? { resumedFrom } : {}),
+  })) as SweepResult;
 }
 
 /**

@@ -3,8 +3,8 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { BilevelError, z } from '@bilevel/core';
-import { runManifest } from '@bilevel/experiment';
 import type { SweepJob } from './sweep-job.js';
+import { codeIdentity } from './version.js';
 
 /** An override's label: also its run folders' name (with `-seed<N>`), so letters, digits, `.`, `_` and `-` only. */
 export const SWEEP_LABEL = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'use 1–64 letters, digits, ".", "_" or "-" (it names a folder)');
@@ -15,7 +15,7 @@ export const SWEEP_SCHEMA = z.strictObject({
   name: z.string().min(1).optional(),
   /** The base experiment config: a path relative to the sweep file, or the config itself. */
   base: z.union([z.string().min(1), object]),
-  /** One job group per override: `set` is deep-merged into the base (arrays and scalars replace). Default: the base alone. */
+  /** One job group per override: `set` is merged into the base as a JSON Merge Patch (RFC 7396). Default: the base alone. */
   overrides: z.array(z.strictObject({ label: SWEEP_LABEL, set: object.default({}) })).min(1).optional(),
   /** One job per seed and override (the config's `seed`: noise and initialisation). Default: the base's seed. */
   seeds: z.array(z.number().int().nonnegative()).min(1).optional(),
@@ -30,13 +30,19 @@ export class SweepFileError extends BilevelError {}
 
 const HINT = 'see docs/sweeps.md for the sweep file format';
 
-/** Deep merge of plain objects: arrays and scalars of `b` replace those of `a` (as tools/compare's override). */
+/**
+ * A JSON Merge Patch (RFC 7396): objects merge key by key, `null` removes a key, anything else (arrays, scalars)
+ * replaces. `a` is not modified.
+ */
 export function deepMerge(a: unknown, b: unknown): unknown {
   const plain = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
   if (b === undefined) return a;
-  if (!plain(a) || !plain(b)) return structuredClone(b);
-  const out: Record<string, unknown> = { ...a };
-  for (const [k, v] of Object.entries(b)) out[k] = deepMerge(a[k], v);
+  if (!plain(b)) return structuredClone(b);
+  const out: Record<string, unknown> = plain(a) ? { ...a } : {};
+  for (const [k, v] of Object.entries(b)) {
+    if (v === null) delete out[k];
+    else out[k] = deepMerge(out[k], v);
+  }
   return out;
 }
 
@@ -50,18 +56,12 @@ export function canonicalJson(v: unknown): string {
   return JSON.stringify(v) ?? 'null';
 }
 
-let code: string | undefined;
 /**
  * The code version in job ids: BILEVEL_CODE_VERSION when set, else every package's version and the git commit of the
  * current folder (uncommitted edits are not seen).
  */
 export function codeVersion(): string {
-  if (process.env.BILEVEL_CODE_VERSION) return process.env.BILEVEL_CODE_VERSION;
-  if (code === undefined) {
-    const { packages, gitCommit } = runManifest();
-    code = canonicalJson({ packages, gitCommit: gitCommit ?? null });
-  }
-  return code;
+  return process.env.BILEVEL_CODE_VERSION ?? canonicalJson(codeIdentity());
 }
 
 export interface JobInput {

@@ -54,22 +54,26 @@ function outcomeOf(jobs: readonly SweepJob[], settled: Settled[]): SweepOutcome 
   return out;
 }
 
+/** A job finished before: reported, not run. */
+function skip(job: SweepJob, result: SweepResult, o: SweepOptions): Settled {
+  o.onEvent?.({ type: 'skipped', job, result });
+  return { result, skipped: true };
+}
+
 const pluginsOf = (job: SweepJob) => (Array.isArray(job.config.plugins) ? job.config.plugins.filter((p): p is string => typeof p === 'string') : []);
 
 /** Every job in this process, in order (a MemoryStore holds checkpoints, unless the jobs name a checkpointDir). */
-async function runHere(jobs: readonly SweepJob[], o: SweepOptions): Promise<Settled[]> {
+async function runHere(jobs: readonly SweepJob[], known: ReadonlyMap<string, SweepResult>, o: SweepOptions): Promise<Settled[]> {
   const emit = o.onEvent ?? (() => {});
   const plugins = [...new Set(jobs.flatMap(pluginsOf))];
   const registry = await defaultRegistry(plugins);
   const store = new MemoryStore();
-  const known = new Map((o.known ?? []).map((r) => [r.id, r]));
   emit({ type: 'ready', where: 'this process' });
   const settled: Settled[] = [];
   for (const job of jobs) {
     const had = o.force ? undefined : known.get(job.id);
     if (had) {
-      emit({ type: 'skipped', job, result: had });
-      settled.push({ result: had, skipped: true });
+      settled.push(skip(job, had, o));
       continue;
     }
     if (o.force) await checkpointSlot(job, store).clear();
@@ -86,38 +90,44 @@ async function runHere(jobs: readonly SweepJob[], o: SweepOptions): Promise<Sett
   return settled;
 }
 
-/** Removes a job's result, checkpoint and BullMQ job (--force); a job running now cannot be removed. */
-async function forget(queue: Queue, store: ArrayStore, job: SweepJob): Promise<void> {
-  await store.delete([sweepKeys(job.id).result]);
-  await checkpointSlot(job, store).clear();
-  const existing = await queue.getJob(queueJobId(job));
-  if (!existing) return;
+/** What submitting a job to the engine needs. */
+interface Submission {
+  queue: Queue;
+  events: QueueEvents;
+  store: ArrayStore;
+  known: ReadonlyMap<string, SweepResult>;
+  o: SweepOptions;
+}
+
+/** Removes a job's BullMQ job, result and checkpoint (--force); a job running now cannot be removed. */
+async function forget(s: Submission, job: SweepJob): Promise<void> {
+  const existing = await s.queue.getJob(queueJobId(job));
   try {
-    await existing.remove();
+    await existing?.remove();
   } catch (e) {
     throw new BilevelError(`sweep job ${job.label} seed ${job.seed} (${job.id}) is running on a worker now, so it cannot be restarted (${(e as Error).message})`,
       'wait until it finishes, or resubmit without --force');
   }
+  await s.store.delete([sweepKeys(job.id).result]);
+  await checkpointSlot(job, s.store).clear();
 }
 
 /** Queues one job (or finds it queued, finished or failed: a failed one is retried) and waits for its result. */
-async function submit(queue: Queue, events: QueueEvents, store: ArrayStore, job: SweepJob, o: SweepOptions): Promise<Settled> {
-  if (o.force) await forget(queue, store, job);
-  else {
-    const done = (o.known ?? []).find((r) => r.id === job.id) ?? (await storedResult(store, job.id));
-    if (done) {
-      o.onEvent?.({ type: 'skipped', job, result: done });
-      return { result: done, skipped: true };
-    }
-  }
-  let queued: Job | undefined = await queue.getJob(queueJobId(job));
-  if (queued && (await queued.isFailed())) await queued.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
-  queued ??= await queue.add('sweep', job, {
-    jobId: queueJobId(job), priority: SWEEP_PRIORITY, attempts: ATTEMPTS, backoff: { type: 'exponential', delay: BACKOFF_MS },
-    removeOnComplete: { age: 86400 }, removeOnFail: { age: 7 * 86400 },
-  });
+async function submit(s: Submission, job: SweepJob): Promise<Settled> {
+  const { queue, o } = s;
   try {
-    const result = (await queued.waitUntilFinished(events)) as SweepResult;
+    if (o.force) await forget(s, job);
+    else {
+      const had = s.known.get(job.id) ?? (await storedResult(s.store, job.id));
+      if (had) return skip(job, had, o);
+    }
+    let queued: Job | undefined = await queue.getJob(queueJobId(job));
+    if (queued && (await queued.isFailed())) await queued.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
+    queued ??= await queue.add('sweep', job, {
+      jobId: queueJobId(job), priority: SWEEP_PRIORITY, attempts: ATTEMPTS, backoff: { type: 'exponential', delay: BACKOFF_MS },
+      removeOnComplete: { age: 86400 }, removeOnFail: { age: 7 * 86400 },
+    });
+    const result = (await queued.waitUntilFinished(s.events)) as SweepResult;
     o.onEvent?.({ type: 'done', job, result });
     return { result, skipped: false };
   } catch (e) {
@@ -128,7 +138,7 @@ async function submit(queue: Queue, events: QueueEvents, store: ArrayStore, job:
 }
 
 /** Every job on the engine's workers at once (BullMQ orders them by priority, then by when they were added). */
-async function runOnEngine(jobs: readonly SweepJob[], spec: EngineSpec, o: SweepOptions): Promise<Settled[]> {
+async function runOnEngine(jobs: readonly SweepJob[], known: ReadonlyMap<string, SweepResult>, spec: EngineSpec, o: SweepOptions): Promise<Settled[]> {
   await checkEngine(spec);
   const connection = queueConnection(spec);
   const queue = new Queue(QUEUE, { connection });
@@ -143,8 +153,8 @@ async function runOnEngine(jobs: readonly SweepJob[], spec: EngineSpec, o: Sweep
   try {
     await Promise.all([queue.waitUntilReady(), events.waitUntilReady()]);
     o.onEvent?.({ type: 'ready', where: spec.display, workers: (await queue.getWorkers()).length });
-    const store = new RedisStore(redis);
-    return await Promise.all(jobs.map((job) => submit(queue, events, store, job, o)));
+    const s: Submission = { queue, events, store: new RedisStore(redis), known, o };
+    return await Promise.all(jobs.map((job) => submit(s, job)));
   } finally {
     events.off('progress', onProgress);
     await Promise.all([queue.close(), events.close()]);
@@ -160,6 +170,7 @@ async function runOnEngine(jobs: readonly SweepJob[], spec: EngineSpec, o: Sweep
 export async function runSweep(jobs: readonly SweepJob[], o: SweepOptions = {}): Promise<SweepOutcome> {
   const ids = new Set(jobs.map((j) => j.id));
   if (ids.size !== jobs.length) throw new BilevelError('the sweep lists the same job twice', 'give every job its own config or seed');
-  const settled = o.engine ? await runOnEngine(jobs, o.engine, o) : await runHere(jobs, o);
+  const known = new Map((o.known ?? []).map((r) => [r.id, r]));
+  const settled = o.engine ? await runOnEngine(jobs, known, o.engine, o) : await runHere(jobs, known, o);
   return outcomeOf(jobs, settled);
 }

@@ -1,6 +1,8 @@
 import { Queue, QueueEvents } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkEngine, EngineError, engineFrom, parseEngineUrl, queueConnection, QUEUE } from '@bilevel/distributed';
+import {
+  checkEngine, codeIdentity, EngineError, engineFrom, openClient, parseEngineUrl, queueConnection, QUEUE, RedisStore, runKeys,
+} from '@bilevel/distributed';
 import { DEFAULT_CONFIG } from '@bilevel/experiment';
 import { redisOrSkip, spawnWorker, startRedisServer, type LocalRedis, type WorkerProcess } from './engine-fixture.js';
 
@@ -75,14 +77,17 @@ describe.skipIf(skip)('a worker and bad input', () => {
     expect(worker.child.exitCode).toBeNull();
   });
 
-  it('a job naming a plugin package the worker was not started with is rejected', async () => {
-    const { RedisStore, openClient, runKeys } = await import('@bilevel/distributed');
+  it('a run naming a plugin package the worker was not started with, or made by other code, is rejected at once', async () => {
     const client = openClient(parseEngineUrl(redis.url));
-    const keys = runKeys('pluginrun');
-    await new RedisStore(client).putJson(keys.setup, {
-      config: { ...DEFAULT_CONFIG, plugins: ['bilevel-plugin-evil'] }, backend: 'wasm', size: 1, ranges: [[0, 1]], cleanShape: [[1, 8, 8, 1]], measurementShape: [[1, 8, 8, 1]],
+    const store = new RedisStore(client);
+    const setup = (run: string, config: object, code = codeIdentity()) => store.putJson(runKeys(run).setup, {
+      code, config, backend: 'wasm', size: 1, ranges: [[0, 1]], cleanShape: [[1, 8, 8, 1]], measurementShape: [[1, 8, 8, 1]],
     });
-    expect(await failureOf('shard', { op: 'init', run: 'pluginrun', shard: 0, out: keys.x(1, 0) })).toMatch(/"bilevel-plugin-evil", which this worker does not serve .* --plugin bilevel-plugin-evil/s);
+    await setup('pluginrun', { ...DEFAULT_CONFIG, plugins: ['bilevel-plugin-evil'] });
+    expect(await failureOf('shard', { op: 'init', run: 'pluginrun', shard: 0, out: runKeys('pluginrun').x(1, 0) })).toMatch(/"bilevel-plugin-evil", which this worker does not serve .* --plugin bilevel-plugin-evil/s);
+    const other = { ...codeIdentity(), packages: { ...codeIdentity().packages, '@bilevel/core': '9.9.9' } };
+    await setup('oldrun', DEFAULT_CONFIG, other);
+    expect(await failureOf('shard', { op: 'init', run: 'oldrun', shard: 0, out: runKeys('oldrun').x(1, 0) })).toMatch(/other code than the run: @bilevel\/core 9\.9\.9 \(run\) vs 0\.1\.0 \(worker\)/);
     client.disconnect();
     expect(worker.child.exitCode).toBeNull();
   });

@@ -11,14 +11,17 @@ import { alone, OVERRIDES, tempDir, tvConfig as tiny } from './sweep-fixture.js'
 
 describe('sweep files', () => {
   it('expand to one job per override and seed, override-major, the override deep-merged and the seed applied', () => {
-    const { jobs, name } = expandSweep({ base: tiny(4), overrides: [...OVERRIDES, { label: 'c', set: { budget: { maxSeconds: 9 } } }], seeds: [0, 1, 2] }, tempDir());
+    const { jobs, name } = expandSweep({ base: tiny(4), overrides: [...OVERRIDES, { label: 'c', set: { budget: { maxSeconds: 9 }, data: { test: null } } }], seeds: [0, 1, 2] }, tempDir());
     expect(name).toBe(DEFAULT_CONFIG.name);
     expect(jobs.map((j) => `${j.label}${j.seed}`)).toEqual(['a0', 'a1', 'a2', 'b0', 'b1', 'b2', 'c0', 'c1', 'c2']);
     for (const j of jobs) expect(j.config.seed).toBe(j.seed);
     const b = jobs[3].config as ReturnType<typeof tiny>;
     expect(b.regularizer).toEqual({ name: 'tv', theta0: [-4, -4] });
     expect(b.data.train.size).toEqual([32, 32]);
-    expect((jobs[6].config as ReturnType<typeof tiny>).budget).toEqual({ maxIterations: 4, maxSeconds: 9 });
+    const c = jobs[6].config as ReturnType<typeof tiny>;
+    expect(c.budget).toEqual({ maxIterations: 4, maxSeconds: 9 });
+    // A JSON Merge Patch: null removes the key.
+    expect(Object.keys(c.data)).toEqual(['train', 'noise']);
     expect(jobs[0].checkpointEvery).toBe(5);
   });
 
