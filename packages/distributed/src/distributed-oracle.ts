@@ -346,6 +346,7 @@ export class DistributedOracle implements Oracle {
   async merge(sub: Oracle, o: { keep: boolean; costScaling: BatchCostScaling }): Promise<void> {
     if (!(sub instanceof DistributedOracle) || !this.subsets.has(sub)) throw new UnknownSubsetError('DistributedOracle');
     addSubsetWork(this, sub, this.size, o);
+    for (const k of ['calls', 'wallSeconds', 'computeSeconds', 'jobSeconds'] as const) this.engineStats[k] += sub.engineStats[k];
     if (o.keep) {
       await this.scatter(sub);
       this.jacobianNorm = sub.jacobianNorm;
