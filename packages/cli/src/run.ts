@@ -3,7 +3,7 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { BilevelError, useBackend, type RunCheckpoint } from '@bilevel/core';
 import {
-  buildExperiment, configDir, DEFAULT_CONFIG, loadCheckpoint, parseConfig, runExperiment, runManifest, saveCheckpoint, truncateLog, useWorkers,
+  buildExperiment, configDir, DEFAULT_CONFIG, loadCheckpoint, parseConfig, restorePreviousCheckpoint, runExperiment, runManifest, saveCheckpoint, truncateLog, useWorkers,
   type Experiment, type ExperimentResult, type SplitMetrics,
 } from '@bilevel/experiment';
 import { checkEngine, DEFAULT_SHARDS, engineFrom, useEngine, type EngineSpec } from '@bilevel/distributed';
@@ -83,8 +83,12 @@ export async function resumeCommand(dir: string, quiet = false, backend?: string
   const record = JSON.parse(readFileSync(f, 'utf8')) as RunRecord;
   const engine = engineFrom(engineUrl);
   if (record.engine && !engine) throw new BilevelError(`${dir} ran on the engine at ${record.engine}`, 'pass --engine redis://[:password@]host:port (or set BILEVEL_ENGINE) to resume it there');
-  const checkpoint = loadCheckpoint(dir);
-  return execute(backend ? { ...record, backend } : record, dir, { quiet, resume: checkpoint ?? null, engine });
+  const loaded = loadCheckpoint(dir);
+  if (loaded?.warning) {
+    process.stderr.write(`bilevel: warning: ${loaded.warning}\n`);
+    restorePreviousCheckpoint(dir);
+  }
+  return execute(backend ? { ...record, backend } : record, dir, { quiet, resume: loaded?.checkpoint ?? null, engine });
 }
 
 const quality = (s: SplitMetrics) => `PSNR ${s.psnr.input.toFixed(2)} → ${s.psnr.learned.toFixed(2)} dB, SSIM ${s.ssim.input.toFixed(3)} → ${s.ssim.learned.toFixed(3)}`;

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { OPTIMIZERS, tinyConfig } from '../../experiment/test/optimizer-configs.js';
@@ -26,6 +27,12 @@ describe('checkpoints and resume', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(theta(killed)).toEqual(theta(straight));
     expect(rows(killed)).toBe(total);
+    // Time over the segments: seconds never go back, and every resume that ran an iteration starts a new segment.
+    const log = readFileSync(join(killed, 'iterations.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { seconds: number; segment: number; segmentStart?: number });
+    expect(log.every((r, i) => i === 0 || r.seconds >= log[i - 1].seconds)).toBe(true);
+    expect(log.every((r, i) => i === 0 || r.segment >= log[i - 1].segment)).toBe(true);
+    expect(log.at(-1)!.segment).toBeGreaterThan(1);
+    expect(log.filter((r) => r.segmentStart !== undefined).length).toBe(new Set(log.map((r) => r.segment)).size);
   }, 300_000);
 
   describe('every optimizer: killed with SIGKILL after a checkpoint and resumed, it ends with the uninterrupted θ', () => {

@@ -1,8 +1,16 @@
-import { renameSync, writeFileSync } from 'node:fs';
+import { renameSync, rmSync, writeFileSync } from 'node:fs';
 
-/** Writes `data` to `file` atomically (write a sibling temp file, then rename): a kill leaves the old file or the new one. */
+/**
+ * Writes `data` to `file` atomically (write a sibling temp file, then rename): a kill leaves the old file or the new
+ * one, and a failed write (disk full) removes the temp file and leaves the old file.
+ */
 export function writeAtomic(file: string, data: string | Buffer): void {
   const tmp = `${file}.tmp-${process.pid}`;
-  writeFileSync(tmp, data);
-  renameSync(tmp, file);
+  try {
+    writeFileSync(tmp, data);
+    renameSync(tmp, file);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw e;
+  }
 }

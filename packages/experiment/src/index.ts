@@ -7,7 +7,10 @@ export { Experiment, type ExperimentSpec, type ImagePairs, type SplitEvaluator, 
 export { ORACLE_CHOICES, bindOracle, inProcessOracle, lowerSolverEvaluator, problemFor, problemParts, type OracleChoice, type ProblemParts } from './oracles.js';
 export { PIGGYBACK_SCHEMA, bindPiggyback, piggybackLayout } from './piggyback.js';
 export { runExperiment, trainingOracle, evaluateSplit, type ExperimentResult, type RunHooks, type SplitMetrics, type QualityPair } from './runner.js';
-export { saveCheckpoint, loadCheckpoint, truncateLog, encodeCheckpoint, decodeCheckpoint } from './checkpoint.js';
+export {
+  saveCheckpoint, loadCheckpoint, restorePreviousCheckpoint, truncateLog, encodeCheckpoint, decodeCheckpoint, CheckpointWriteError, CorruptCheckpointError,
+  type LoadedCheckpoint,
+} from './checkpoint.js';
 export { writeAtomic } from './files.js';
 export { DEFAULT_CONFIG } from './defaults.js';
 export { runManifest } from './manifest.js';

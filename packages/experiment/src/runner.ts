@@ -119,7 +119,8 @@ export async function runExperiment(experiment: Experiment, hooks: RunHooks = {}
     theta: Array.from(result.theta), stopReason: result.stopReason, message: result.message, iterations: result.iterations,
     upperLoss: upper, lowerIterations: counters.lowerIterations, cgIterations: counters.cgIterations, probeWork: counters.probeWork,
     ...(counters.hostReads !== undefined ? { hostReads: counters.hostReads } : {}),
-    wallSeconds: (performance.now() - t0) / 1000,
+    // Over all segments of the run: a resumed run adds the seconds of its checkpoint.
+    wallSeconds: (hooks.resume?.seconds ?? 0) + (performance.now() - t0) / 1000,
     train: train.metrics, test: test?.metrics,
     images: { train: { input: train.input, learned: train.learned }, test: test ? { input: test.input, learned: test.learned } : undefined },
   };

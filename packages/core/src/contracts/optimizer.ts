@@ -1,7 +1,7 @@
 import type { Oracle } from './oracle.js';
 
 /** Why an outer optimizer stopped. */
-export type StopReason = 'converged' | 'budget' | 'accuracy-floor' | 'max-iterations' | 'interrupted';
+export type StopReason = 'converged' | 'budget' | 'accuracy-floor' | 'max-iterations' | 'interrupted' | 'numerical-error';
 
 /** A reason to stop with its explanation. */
 export interface Stop {
@@ -25,9 +25,14 @@ export interface StepRecord {
 /** One row of iterations.jsonl. */
 export interface IterationRecord extends StepRecord {
   iter: number;
+  /** Seconds since the run started, over all its segments (a resumed run continues the count of its checkpoint). */
   seconds: number;
   lowerIterations: number;
   cgIterations: number;
+  /** The run's segment: 1, then one more at every resume. */
+  segment?: number;
+  /** On a segment's first row: when the segment started (ms since the Unix epoch). */
+  segmentStart?: number;
 }
 
 /** What a run is allowed to spend; the driver stops with 'budget' past any of them. */
@@ -42,7 +47,7 @@ export interface Budget {
 export interface StepContext {
   /** A reason to stop now (interruption, work or time budget): steps poll it between costly trials. */
   check(): Stop | undefined;
-  /** Seconds since the run (or its resumption) started. */
+  /** Seconds since the run started (over all its segments). */
   readonly seconds: number;
 }
 

@@ -4,10 +4,16 @@ import type { OracleCounters } from '../contracts/oracle.js';
 /** The shared stopping rules: interruption, iteration count and work/time budgets. */
 export class StopRules {
   private readonly t0 = performance.now();
-  constructor(private readonly budget: Budget, private readonly counters: OracleCounters, private readonly shouldStop?: () => boolean) {}
+  constructor(
+    private readonly budget: Budget,
+    private readonly counters: OracleCounters,
+    private readonly shouldStop?: () => boolean,
+    /** Seconds already spent by earlier segments of the run (a resume's checkpoint). */
+    private readonly offset = 0,
+  ) {}
 
   get seconds(): number {
-    return (performance.now() - this.t0) / 1000;
+    return this.offset + (performance.now() - this.t0) / 1000;
   }
 
   /** A reason to stop before starting iteration `iter` (0-based), or undefined. */
