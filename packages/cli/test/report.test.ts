@@ -10,7 +10,9 @@ const hasChromium = existsSync(CHROMIUM);
 if (!hasChromium) {
   console.warn(`report.test.ts: skipping the headless-browser checks: ${CHROMIUM} is absent (install it with: apt-get install -y chromium)`);
 }
-const KODAK = resolve(ROOT, '../shared/data/Kodak24-96');
+// The example's data set "kodak24-96" through BILEVEL_DATA_MIRROR = ../shared/data, into a cache of its own.
+const DATA = resolve(ROOT, '../shared/data');
+const KODAK = join(DATA, 'Kodak24-96');
 
 /** A run folder as `bilevel run` leaves it, for a FoE/CRR-like layout: filter banks [5,5,1,6] and [4,3,3], spline curves. */
 function fakeRun(dir: string): void {
@@ -81,11 +83,12 @@ describe('bilevel report', () => {
     // A TV run: Kodak 96×96 when ../shared/data is there (with a short budget), else the synthetic default.
     if (existsSync(KODAK)) {
       const config = JSON.parse(readFileSync(join(ROOT, 'examples/tv-denoising-kodak96.json'), 'utf8'));
-      config.data.train.path = KODAK;
       config.budget = { maxIterations: 12 };
-      const r = bilevel(['run', writeJson(base, 'kodak.json', config), '--out', tv, '--quiet'], { BILEVEL_REPORT_PNG: '1' });
+      const env = { BILEVEL_REPORT_PNG: '1', BILEVEL_DATA_MIRROR: DATA, BILEVEL_DATA_DIR: join(base, 'data-cache') };
+      const r = bilevel(['run', writeJson(base, 'kodak.json', config), '--out', tv, '--quiet'], env);
       expect(r.code, r.stderr).toBe(0);
     } else {
+      console.log(`report.test.ts: ${KODAK} is absent (no ../shared/data): the TV run uses the synthetic default instead`);
       const r = bilevel(['run', '--default', '--out', tv, '--quiet', '--test-every', '5'], { BILEVEL_REPORT_PNG: '1' });
       expect(r.code, r.stderr).toBe(0);
     }

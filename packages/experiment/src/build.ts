@@ -2,7 +2,7 @@ import { dirname, resolve } from 'node:path';
 import {
   collectIssues, ConfigError, InvalidDataError, readScalars, tf, type ConfigIssue, type ImageBatch, type PluginRegistry,
 } from '@bilevel/core';
-import { addNoise, loadImages, toBatch } from '@bilevel/datasets';
+import { addNoise, ensureImageSource, loadImages, toBatch } from '@bilevel/datasets';
 import { parseConfig, type ExperimentConfig, type ImageSource } from './config.js';
 import { composeContainer, type CleanImages, type NoiseModel } from './container.js';
 import { defaultRegistry } from './plugins.js';
@@ -17,6 +17,8 @@ export interface BuildOptions {
   noise?: NoiseModel;
   /** Clean images given instead of loading `data` (no test split then): a distributed worker's shard (taken over). */
   clean?: CleanImages;
+  /** Fetch named data sets that are not cached yet (default true); false: report them as config issues instead. */
+  download?: boolean;
 }
 
 /** Throws InvalidDataError when a tensor holds NaN or Inf. */
@@ -26,7 +28,13 @@ async function checkFinite(t: ImageBatch, what: string): Promise<void> {
 }
 
 /** Loads one split's clean images; problems become issues (undefined then). */
-async function loadSplit(source: ImageSource, path: string, baseDir: string, issues: ConfigIssue[]): Promise<ImageBatch | undefined> {
+async function loadSplit(source: ImageSource, path: string, baseDir: string, issues: ConfigIssue[], download: boolean): Promise<ImageBatch | undefined> {
+  try {
+    await ensureImageSource(source, path, { download });
+  } catch (e) {
+    collectIssues(issues, path, () => { throw e; });
+    return undefined;
+  }
   const batch = collectIssues(issues, path, () => {
     const b = toBatch(loadImages(source, path, baseDir));
     if (b.shape[0] === 0) throw new ConfigError(path, 'the image set is empty', 'point it at a folder with PNG images or raise count');
@@ -53,8 +61,9 @@ export async function buildExperiment(raw: unknown, o: BuildOptions = {}): Promi
   const baseDir = o.baseDir ?? process.cwd();
   const issues: ConfigIssue[] = [];
   if (o.clean) return new Experiment(composeContainer(config, registry, o.clean, o.noise ?? addNoise, issues), config, { raw, baseDir });
-  const train = await loadSplit(config.data.train, 'data.train', baseDir, issues);
-  const test = config.data.test ? await loadSplit(config.data.test, 'data.test', baseDir, issues) : undefined;
+  const download = o.download ?? true;
+  const train = await loadSplit(config.data.train, 'data.train', baseDir, issues, download);
+  const test = config.data.test ? await loadSplit(config.data.test, 'data.test', baseDir, issues, download) : undefined;
   // Without training images, plugins are still checked (on an 8×8 stand-in) so that all problems are reported together.
   const clean = { train: train ?? (tf.zeros([1, 8, 8, 1]) as ImageBatch), test };
   const container = composeContainer(config, registry, clean, o.noise ?? addNoise, issues);

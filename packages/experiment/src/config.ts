@@ -1,8 +1,14 @@
 import { z } from 'zod';
-import { ConfigErrors, type ConfigIssue, type ImageSource, type NoiseSpec, type Options } from '@bilevel/core';
+import { ConfigErrors, type ConfigIssue, type ImageSource as FileOrGeneratedSource, type NoiseSpec, type Options } from '@bilevel/core';
+import { DATASET_NAMES, type DatasetSource } from '@bilevel/datasets';
 import { experimentSchema } from './schema.js';
 
-export type { ImageSource, NoiseSpec };
+export type { NoiseSpec };
+
+/** Where a split's images come from: a folder, synthetic images, phantoms, or a named data set (docs/datasets.md). */
+export type ImageSource = FileOrGeneratedSource | DatasetSource;
+
+const SOURCE_FIX = `set source to "folder" (with path), "synthetic" or "phantoms" (with count and size), or a data set: ${DATASET_NAMES.map((n) => `"${n}"`).join(', ')} (\`bilevel data list\`)`;
 
 /** A plugin chosen by name, with its options. */
 export interface PluginChoice {
@@ -47,7 +53,7 @@ function describeIssue(issue: z.core.$ZodIssue): ConfigIssue {
     case 'invalid_value':
       return { path, problem: issue.message, fix: `use one of ${(i.values ?? []).map((v) => JSON.stringify(v)).join(', ')}` };
     case 'invalid_union':
-      return { path, problem: issue.message, fix: path.endsWith('source') || path.endsWith('train') || path.endsWith('test') ? 'set source to "folder" (with path), "synthetic" or "phantoms" (with count and size)' : 'give a plugin name or { "name": ..., "options": {...} }' };
+      return { path, problem: issue.message, fix: path.endsWith('source') || path.endsWith('train') || path.endsWith('test') ? SOURCE_FIX : 'give a plugin name or { "name": ..., "options": {...} }' };
     default:
       return { path, problem: issue.message, fix: i.params?.fix ?? 'see docs/running.md, "Config format"' };
   }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { BACKENDS, optionsJsonSchema, type OptionsSchema, type PluginKind, type PluginRegistry } from '@bilevel/core';
+import { DATASET_NAMES } from '@bilevel/datasets';
 import { ORACLE_CHOICES } from './oracles.js';
 
 // The one source of truth for config files: parseConfig validates with it, `bilevel schema` exports it as JSON Schema.
@@ -15,14 +16,23 @@ const plugin = (fallback: string | undefined, what: string) => {
   return fallback ? s.default({ name: fallback, options: {} }) : s;
 };
 
+/** Which files of a folder or data set, and how they are brought to one size. */
+const selection = {
+  count: z.number().int().min(1).optional(),
+  offset: z.number().int().min(0).optional(),
+  size: size.optional(),
+  fit: z.enum(['resize', 'crop']).optional().describe("how images are brought to `size`: 'resize' (bilinear, default) or 'crop' (centre crop; images must be at least that large)"),
+};
+
 export const imageSourceSchema = z.discriminatedUnion('source', [
   z.strictObject({
     source: z.literal('folder'),
     path: name.describe('folder of PNG images (relative to the config file)'),
-    count: z.number().int().min(1).optional(),
-    offset: z.number().int().min(0).optional(),
-    size: size.optional(),
-    fit: z.enum(['resize', 'crop']).optional().describe("how images are brought to `size`: 'resize' (bilinear, default) or 'crop' (centre crop; images must be at least that large)"),
+    ...selection,
+  }),
+  z.strictObject({
+    source: z.enum(DATASET_NAMES).describe('a named data set (docs/datasets.md, `bilevel data list`), fetched into the cache (BILEVEL_DATA_DIR or ~/.cache/bilevel) on first use, from BILEVEL_DATA_MIRROR first'),
+    ...selection,
   }),
   z.strictObject({
     source: z.literal('synthetic'),

@@ -96,7 +96,7 @@ function examplesDir(a: Args, file: string): string {
 }
 
 function dataDir(a: Args, sub: string): string {
-  return findDir('data', sub, [a.data, join(HERE, 'data'), join(process.cwd(), 'data'), resolve(process.cwd(), '../shared/data'), resolve(HERE, '../../../../shared/data')]);
+  return findDir('data', sub, [a.data, process.env.BILEVEL_DATA_MIRROR, join(HERE, 'data'), join(process.cwd(), 'data'), resolve(process.cwd(), '../shared/data'), resolve(HERE, '../../../../shared/data')]);
 }
 
 /** Milliseconds of one call of `fn` fenced by a one-number read of its result (median of `runs`), and pipelined. */
@@ -146,11 +146,11 @@ async function benchFoeKernels(a: Args): Promise<Json> {
   }
 }
 
-/** A config file of examples/, with its train (and test) folder pointed at `data`. */
+/** A config file of examples/, with its train (and test) split read from the folder `data` instead of its named data set. */
 function exampleConfig(a: Args, file: string, data: string): Json & { data: { train: Json; test?: Json }; budget: Json } {
   const config = JSON.parse(readFileSync(examplesDir(a, file), 'utf8'));
-  config.data.train.path = data;
-  if (config.data.test) config.data.test.path = data;
+  config.data.train = { ...config.data.train, source: 'folder', path: data };
+  if (config.data.test) config.data.test = { ...config.data.test, source: 'folder', path: data };
   return config;
 }
 

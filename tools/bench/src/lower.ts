@@ -7,7 +7,7 @@ import { AnisotropicTV } from '@bilevel/regularizers-tv';
 import { Fista, newtonCg } from '@bilevel/solvers';
 import { measure, skipped, type BenchRecord } from './harness.js';
 
-const KODAK = join(process.cwd(), '../shared/data/Kodak24-96');
+const KODAK = join(process.env.BILEVEL_DATA_MIRROR ?? join(process.cwd(), '../shared/data'), 'Kodak24-96'); // a local mirror (docs/datasets.md)
 
 /** Warm-started solves met in TV Kodak96 runs: from the solution at `from` (accuracy `start`) to `to` at accuracy ε. */
 const CASES = [

@@ -5,7 +5,7 @@ import { tf, type Oracle } from '@bilevel/core';
 import { buildExperiment, trainingOracle, useWorkers, type Experiment } from '@bilevel/experiment';
 import { skipped, type BenchRecord } from './harness.js';
 
-export const KODAK = join(process.cwd(), '../shared/data/Kodak24-96');
+export const KODAK = join(process.env.BILEVEL_DATA_MIRROR ?? join(process.cwd(), '../shared/data'), 'Kodak24-96'); // a local mirror (docs/datasets.md)
 /** FoE-small: 8 Kodak96 images, σ = 0.1, 8 filters 5×5 (examples/foe-denoising-small.json). */
 export const FOE_SMALL = {
   seed: 0,

@@ -10,7 +10,7 @@ import { AnisotropicTV } from '@bilevel/regularizers-tv';
 import { ConjugateGradient, Fista } from '@bilevel/solvers';
 import { measure, skipped, type BenchRecord } from './harness.js';
 
-const KODAK = join(process.cwd(), '../shared/data/Kodak24-96');
+const KODAK = join(process.env.BILEVEL_DATA_MIRROR ?? join(process.cwd(), '../shared/data'), 'Kodak24-96'); // a local mirror (docs/datasets.md)
 
 /** ∇ₓh of the MAID-reference TV problem at 24×96×96 (random images). */
 export async function benchTvGradient(): Promise<BenchRecord[]> {
