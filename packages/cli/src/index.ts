@@ -1,3 +1,8 @@
+/**
+ * {@include ../README.md}
+ *
+ * @module @bilevel/cli
+ */
 export { runCommand, resumeCommand, readConfig, type RunOptions } from './run.js';
 export { prepareOutDir, IterationLog, summaryOf, svgPlot, comparisonPng, writeFigures } from './output.js';
 export { reportCommand, writeReport, runReport, type ReportOptions, type ReportResult } from './report/index.js';

@@ -1,8 +1,9 @@
 import { appendFileSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BilevelError, readTensors, tf, type ImageBatch, type IterationRecord } from '@bilevel/core';
+import { BilevelError, psnrPerImage, readTensors, tf, type ImageBatch, type IterationRecord } from '@bilevel/core';
 import { encodePng } from '@bilevel/datasets';
 import { writeAtomic, type ExperimentResult } from '@bilevel/experiment';
+import { drawCentred, GLYPH_HEIGHT, textWidth } from './figure-labels.js';
 
 export { writeAtomic };
 
@@ -31,21 +32,43 @@ export class IterationLog {
   }
 }
 
-/** Tiles rows of images (each row: ground truth | input | learned) into one grayscale PNG. */
-export async function comparisonPng(rows: ImageBatch[], count = 4): Promise<Buffer> {
-  const n = Math.min(count, rows[0].shape[0]);
-  const [, h, w] = rows[0].shape;
-  const gap = 2, W = rows.length * w + (rows.length - 1) * gap, H = n * h + (n - 1) * gap;
-  const data = new Float32Array(W * H).fill(1);
+/** Column titles of the example figures. */
+export const EXAMPLE_COLUMNS: readonly string[] = ['ground truth', 'input', 'learned'];
+
+/** The caption under an image of column c > 0: its PSNR against column 0's image ("31.05 dB"). */
+export const psnrCaption = (db: number) => `${db.toFixed(2)} dB`;
+
+/** Geometry of a labelled figure: font scale, band height (title or caption), column width, gap, size. */
+export function figureLayout(columns: number, rows: number, h: number, w: number, titles: readonly string[]) {
+  const scale = Math.min(4, Math.max(1, Math.floor(w / 96)));
+  const pad = 2 * scale, band = GLYPH_HEIGHT * scale + 2 * pad, gap = 4;
+  const colW = Math.max(w, ...titles.map((t) => textWidth(t, scale) + 2 * pad), textWidth(psnrCaption(99.99), scale) + 2 * pad);
+  return { scale, pad, band, gap, colW, width: columns * colW + (columns - 1) * gap, height: band + rows * (h + band) };
+}
+
+/**
+ * Tiles batches into one labelled grayscale PNG: a column per batch under its title (default: ground truth | input |
+ * learned), a row per image (up to `count`), and under each image of columns after the first its PSNR against the
+ * first column's image (per image, data range 1, clipped to [0, 1]: the convention of summary.json).
+ */
+export async function comparisonPng(batches: ImageBatch[], count = 4, titles: readonly string[] = EXAMPLE_COLUMNS): Promise<Buffer> {
+  const n = Math.min(count, batches[0].shape[0]);
+  const [, h, w] = batches[0].shape;
+  const L = figureLayout(batches.length, n, h, w, titles);
+  const canvas = { width: L.width, height: L.height, data: new Float32Array(L.width * L.height).fill(1) };
+  const psnr = await Promise.all(batches.map((b, c) => (c === 0 ? [] : psnrPerImage(b, batches[0]))));
   // readTensors disposes what it reads: read clones, the batches stay the caller's.
-  const values = await readTensors(...rows.map((b) => b.clone()));
-  rows.forEach((_batch, c) => {
-    const v = values[c];
-    for (let i = 0; i < n; i++) for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
-      data[(i * (h + gap) + y) * W + c * (w + gap) + x] = v[(i * h + y) * w + x];
+  const values = await readTensors(...batches.map((b) => b.clone()));
+  batches.forEach((_batch, c) => {
+    const x0 = c * (L.colW + L.gap), left = x0 + Math.floor((L.colW - w) / 2);
+    drawCentred(canvas, x0, L.colW, L.pad, titles[c] ?? '', L.scale);
+    for (let i = 0; i < n; i++) {
+      const top = L.band + i * (h + L.band);
+      for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) canvas.data[(top + y) * L.width + left + x] = values[c][(i * h + y) * w + x];
+      if (c > 0) drawCentred(canvas, x0, L.colW, top + h + L.pad, psnrCaption(psnr[c][i]), L.scale);
     }
   });
-  return encodePng({ height: H, width: W, data });
+  return encodePng({ height: L.height, width: L.width, data: canvas.data });
 }
 
 /** A small SVG line plot of one series against another. */
@@ -86,7 +109,7 @@ export function summaryOf(name: string, r: Omit<ExperimentResult, 'images'>, ext
   };
 }
 
-/** Writes the example tiles (ground truth | input | learned) next to summary.json and disposes the images; report.html comes from ./report. */
+/** Writes the labelled example figures (ground truth | input | learned, with PSNR) next to summary.json and disposes the images; report.html comes from ./report. */
 export async function writeFigures(dir: string, r: ExperimentResult, clean: { train: ImageBatch; test?: ImageBatch }): Promise<void> {
   writeAtomic(join(dir, 'train-examples.png'), await comparisonPng([clean.train, r.images.train.input, r.images.train.learned]));
   if (r.images.test && clean.test) writeAtomic(join(dir, 'test-examples.png'), await comparisonPng([clean.test, r.images.test.input, r.images.test.learned]));

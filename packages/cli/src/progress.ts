@@ -1,5 +1,25 @@
 import type { IterationRecord } from '@bilevel/core';
 
+/** The fields of the progress line: name, short meaning (the legend a run prints), full meaning (`bilevel run --help`). */
+const FIELDS: readonly (readonly [string, string, string])[] = [
+  ['iter', 'outer iteration', 'outer iteration: one update of θ ("it" on the progress bar)'],
+  ['t', 'seconds so far', 'wall-clock seconds since the run started'],
+  ['loss', 'upper loss f(θ)', 'upper-level loss f(θ) = mean over training images of ½‖x̃ − x*‖² (x̃ the lower-level solution, x* the clean image)'],
+  ['psnr', 'train PSNR', 'mean PSNR of x̃ against the clean training images (dB; data range 1)'],
+  ['ε', 'lower-level accuracy', 'accuracy asked of the lower-level solver: certified bound on ‖x̃ − x̂(θ)‖ (the optimizer adapts it)'],
+  ['‖z‖', 'hypergradient norm', 'norm of the computed (inexact) hypergradient z ≈ ∇f(θ); small near a stationary θ'],
+  ['α', 'step size', 'step size of the update of θ'],
+  ['lower', 'solver iterations', 'lower-level solver iterations so far (all images, cumulative)'],
+  ['cg', 'CG iterations', 'conjugate-gradient iterations so far for the adjoint systems B q = ∇g (cumulative)'],
+];
+
+/** The progress line's legend for `bilevel run --help`. */
+export const PROGRESS_LEGEND = 'Progress (stderr; one line per outer iteration, or a bar with ETA on a terminal):\n' +
+  FIELDS.map(([name, , long]) => `  ${name.padEnd(6)} ${long}`).join('\n');
+
+/** The one-line legend a run prints before its first progress line. */
+export const PROGRESS_LEGEND_LINE = `legend: ${FIELDS.map(([name, short]) => `${name} = ${short}`).join(', ')} (bilevel run --help says more)`;
+
 /** A progress bar with ETA on a TTY, one line per outer iteration otherwise (each prefixed by `label`, if given). */
 export class Progress {
   private readonly tty: boolean;
@@ -13,6 +33,11 @@ export class Progress {
   ) {
     this.tty = Boolean(out.isTTY) && !process.env.CI;
     this.prefix = label ? `${label}: ` : '';
+  }
+
+  /** Writes the one-line legend of the progress line (once, before the first iteration). */
+  legend(): void {
+    this.out.write(`${this.prefix}${PROGRESS_LEGEND_LINE}\n`);
   }
 
   update(r: IterationRecord): void {

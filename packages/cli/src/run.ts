@@ -9,6 +9,7 @@ import {
 import { checkEngine, DEFAULT_SHARDS, engineFrom, useEngine, type EngineSpec } from '@bilevel/distributed';
 import { IterationLog, prepareOutDir, summaryOf, writeAtomic, writeFigures } from './output.js';
 import { Progress } from './progress.js';
+import { stopOutcome } from './stop-reasons.js';
 import { runReport } from './report/index.js';
 
 export interface RunOptions {
@@ -103,12 +104,15 @@ async function writeResults(out: string, experiment: Experiment, result: Experim
   await writeFigures(out, result, { train: spec.train.clean, test: spec.test?.clean });
   writeAtomic(join(out, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');
   writeAtomic(join(out, 'theta.json'), JSON.stringify({ regularizer: spec.regularizer.name, layout: spec.regularizer.layout, theta: result.theta }, null, 2) + '\n');
-  say(`stopped: ${result.stopReason} (${result.message}) after ${result.iterations} iterations, ${result.wallSeconds.toFixed(1)} s`);
+  say(stopOutcome(result.stopReason, spec.optimizer.name));
+  say(`  after ${result.iterations} outer iterations in ${result.wallSeconds.toFixed(1)} s: ${result.message}`);
   say(`train: ${quality(result.train)}`);
   if (result.test) say(`test:  ${quality(result.test)}`);
-  say(`θ = [${result.theta.slice(0, 8).map((t) => t.toFixed(4)).join(', ')}${result.theta.length > 8 ? ', …' : ''}]`);
+  const blocks = spec.regularizer.layout.blocks.map((b) => b.name);
+  say(`θ (${spec.regularizer.name}: ${blocks.slice(0, 4).join(', ')}${blocks.length > 4 ? ', …' : ''}) = [${result.theta.slice(0, 8).map((t) => t.toFixed(4)).join(', ')}${result.theta.length > 8 ? ', …' : ''}]`);
   const report = await runReport(out, (w) => process.stderr.write(`bilevel: warning: ${w}\n`));
-  say(`wrote ${out}/summary.json, iterations.jsonl, theta.json${report ? `, report.html (${report.figures.length} figures${report.pngs.length ? ' + PNG' : ''})` : ''}`);
+  const examples = spec.test ? 'train-examples.png, test-examples.png' : 'train-examples.png';
+  say(`wrote ${out}/: summary.json, iterations.jsonl, theta.json, ${examples}${report ? `, report.html (${report.figures.length} figures, also as SVG${report.pngs.length ? ' and PNG' : ''})` : ''}`);
 }
 
 /** SIGINT/SIGTERM set a flag the driver polls (it then checkpoints and stops); `off` removes the handlers. */
@@ -153,6 +157,7 @@ async function execute(record: RunRecord, out: string, o: ExecuteOptions): Promi
   else if (o.resume === null) say(`no checkpoint in ${out}: restarting from the beginning`);
   const [n, h, w] = spec.train.clean.shape;
   say(`bilevel: ${config.name} on ${backend}: ${n} train${spec.test ? ` / ${spec.test.clean.shape[0]} test` : ''} images ${h}×${w}, ${spec.regularizer.name} (${spec.regularizer.layout.size} parameters), ${spec.optimizer.name}${record.workers ? `, ${record.workers} workers` : ''}${record.engine ? `, engine ${record.engine}` : ''}`);
+  if (!o.quiet) progress.legend();
   const sig = signals();
   try {
     const result = await runExperiment(experiment, {

@@ -4,6 +4,7 @@ import { parseConfig } from '@bilevel/experiment';
 import { checkEngine, engineFrom, readSweep, runSweep, type SweepOutcome, type SweepPlan, type SweepResult } from '@bilevel/distributed';
 import { openSweepDir, saveResults, writeRunFolder, writeSweepReport } from './sweep-output.js';
 import { SweepProgressView } from './sweep-progress.js';
+import { outcomeCounts } from './stop-reasons.js';
 
 export interface SweepCommandOptions {
   file: string;
@@ -61,6 +62,7 @@ export async function sweepCommand(o: SweepCommandOptions): Promise<SweepOutcome
   saveResults(o.out, file, plan, results);
   writeSweepReport(o.out, plan, outcome.results);
   say(`${jobs(outcome.results.length - outcome.skipped)} run, ${outcome.skipped} skipped (finished before), ${outcome.failed.length} failed; wrote ${o.out}/table.md, table.csv, loss.svg, psnr.svg, results.json and a folder per job`);
+  for (const line of outcomeCounts(outcome.results.map((r) => r.stopReason))) say(line);
   if (outcome.failed.length) {
     // Each job's reason, its first lines (a config error lists its problems under its first line).
     const list = outcome.failed.map((f) => `  ${f.job.label} seed ${f.job.seed} (${f.job.id}): ${f.error.split('\n').slice(0, 6).join('\n    ')}`).join('\n');

@@ -75,7 +75,7 @@ describe('bad input: clear error naming the field, non-zero exit, no results wri
     ['unknown top-level field', { ...base, optimiser: 'maid' }, /optimiser: unknown field/],
     ['unknown regularizer', { ...base, regularizer: { name: 'tvv' } }, /regularizer\.name: unknown regularizer "tvv"[\s\S]*tv-isotropic/],
     ['unknown optimizer', { ...base, optimizer: 'adam9' }, /optimizer\.name: unknown optimizer "adam9"/],
-    ['unknown operator', { ...base, operator: { name: 'mri' } }, /operator\.name: unknown operator "mri"/],
+    ['unknown operator', { ...base, operator: { name: 'ultrasound' } }, /operator\.name: unknown operator "ultrasound"/],
     ['unknown backend', { ...base, backend: 'cuda' }, /backend: /],
     ['negative noise', data({ noise: { sigma: -1 } }), /data\.noise\.sigma/],
     ['noise as string', data({ noise: { sigma: '0.1' } }), /data\.noise\.sigma/],

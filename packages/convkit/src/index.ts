@@ -1,3 +1,8 @@
+/**
+ * {@include ../README.md}
+ *
+ * @module @bilevel/convkit
+ */
 // Convolution building blocks shared by the convolutional regularizer plugins (FoE, ICNN, CRR) and plugin authors.
 export { conv2dAdjoint, conv2dFilterGrad, defaultEngine, ENGINE_OPTION_DOC, extension, filterBank, type Boundary, type ConvEngineName, type FilterBank, type Prepared } from './conv.js';
 export { PatchGeometry } from './patches.js';

@@ -1,3 +1,8 @@
+/**
+ * {@include ../README.md}
+ *
+ * @module @bilevel/core
+ */
 import 'reflect-metadata';
 
 export * from './tensor.js';

@@ -1,3 +1,8 @@
+/**
+ * {@include ../README.md}
+ *
+ * @module @bilevel/distributed
+ */
 export * from './engine.js';
 export * from './store.js';
 export * from './protocol.js';

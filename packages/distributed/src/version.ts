@@ -1,7 +1,7 @@
 import { BilevelError } from '@bilevel/core';
 import { runManifest } from '@bilevel/experiment';
 
-/** What code computes: every @bilevel package's version, tfjs's, and the git commit of the current folder (if any). */
+/** What code computes: every `@bilevel/*` package's version, tfjs's, and the git commit of the current folder (if any). */
 export interface CodeIdentity {
   packages: Record<string, string | undefined>;
   gitCommit: string | null;

@@ -1,3 +1,8 @@
+/**
+ * {@include ../README.md}
+ *
+ * @module @bilevel/experiment
+ */
 export { parseConfig, type ExperimentConfig, type ImageSource, type NoiseSpec, type PluginChoice } from './config.js';
 export { configJsonSchema, experimentSchema, imageSourceSchema, noiseSchema } from './schema.js';
 export { builtinModules, defaultRegistry, importPluginModules } from './plugins.js';

@@ -72,7 +72,7 @@ export class BlurOperator implements ForwardOperator {
     this.minEigenvalueAtA = blurMinEigenvalue(kernel, h, w, boundary);
   }
 
-  /** [kh, kw, n, 1]: the kernel for each of n images; `rotated` is the adjoint's kernel. */
+  /** Shape [kh, kw, n, 1]: the kernel for each of n images; `rotated` is the adjoint's kernel. */
   private filter(n: number, rotated: boolean): tf.Tensor4D {
     const key = `${n}:${rotated}`;
     let f = this.filters.get(key);

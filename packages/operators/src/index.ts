@@ -1,3 +1,8 @@
+/**
+ * {@include ../README.md}
+ *
+ * @module @bilevel/operators
+ */
 import { bindPlugins, ContainerModule, definePlugin, z, type PluginDescriptor } from '@bilevel/core';
 import { BlurOperator, BOUNDARIES, blurMinEigenvalue, type Boundary } from './blur.js';
 import { FBP_FILTERS, fbpAngleWeights, filterKernel, filterMatrix, type FbpFilter } from './fbp.js';

@@ -1,3 +1,8 @@
+/**
+ * {@include ../README.md}
+ *
+ * @module @bilevel/optimizers
+ */
 import { bindPlugins, ContainerModule, definePlugin, type PluginDescriptor } from '@bilevel/core';
 import { withSeed } from './common.js';
 import { Dfo, DFO_SCHEMA } from './dfo.js';

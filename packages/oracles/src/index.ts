@@ -1,3 +1,8 @@
+/**
+ * {@include ../README.md}
+ *
+ * @module @bilevel/oracles
+ */
 export * from './common.js';
 export * from './lipschitz.js';
 export * from './in-process.js';

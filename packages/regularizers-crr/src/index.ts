@@ -1,3 +1,8 @@
+/**
+ * {@include ../README.md}
+ *
+ * @module @bilevel/regularizers-crr
+ */
 import { addOptionIssue, bindPlugins, ContainerModule, definePlugin, z, type PluginDescriptor } from '@bilevel/core';
 import { convOptionsShape } from '@bilevel/convkit';
 import { ConvexRidge, CRR_DEFAULTS, crrParameterCount } from './crr.js';

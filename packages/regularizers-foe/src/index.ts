@@ -1,3 +1,8 @@
+/**
+ * {@include ../README.md}
+ *
+ * @module @bilevel/regularizers-foe
+ */
 import { bindPlugins, ContainerModule, definePlugin, z, type PluginDescriptor } from '@bilevel/core';
 import { boundaryOption, engineOption } from '@bilevel/convkit';
 import { FieldsOfExperts, FOE_DEFAULTS, foeParameterCount } from './foe.js';

@@ -1,3 +1,8 @@
+/**
+ * {@include ../README.md}
+ *
+ * @module @bilevel/regularizers-icnn
+ */
 import { bindPlugins, ContainerModule, definePlugin, z, type PluginDescriptor } from '@bilevel/core';
 import { convOptionsShape } from '@bilevel/convkit';
 import { Icnn, ICNN_DEFAULTS, icnnParameterCount } from './icnn.js';

@@ -1,3 +1,8 @@
+/**
+ * {@include ../README.md}
+ *
+ * @module @bilevel/regularizers-tv
+ */
 import { bindPlugins, ContainerModule, definePlugin, z, type PluginDescriptor } from '@bilevel/core';
 import { AnisotropicTV } from './anisotropic.js';
 import { IsotropicTV } from './isotropic.js';

@@ -1,3 +1,8 @@
+/**
+ * {@include ../README.md}
+ *
+ * @module @bilevel/solvers
+ */
 import { bindPlugins, ContainerModule, definePlugin, z, type PluginDescriptor } from '@bilevel/core';
 import { ConjugateGradient } from './cg.js';
 import { Fista, FISTA_DEFAULTS, newtonCg } from './fista.js';

@@ -1,3 +1,8 @@
+/**
+ * {@include ../README.md}
+ *
+ * @module @bilevel/testing
+ */
 export * from './checks.js';
 export * from './suites.js';
 export * from './plugin.js';

@@ -88,7 +88,7 @@ export class PiggybackOracle implements Oracle {
   private bound: { key: string; op: BoundConvOperator } | undefined;
   /** The ε at which the last joint (forward + adjoint) iteration stalled in float32 (primal, or dual / dualRatio), until one is certified again. */
   private stalledAt: number | undefined;
-  /** [1, 1, 2C, C]: sums the two components of each group; [1, 1, C, 2C]: copies a group value to its components. */
+  /** Shape [1, 1, 2C, C]: sums the two components of each group; shape [1, 1, C, 2C]: copies a group value to its components. */
   private readonly pair: tf.Tensor4D;
   private readonly spread: tf.Tensor4D;
 
