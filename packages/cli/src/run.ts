@@ -4,9 +4,10 @@ import { join } from 'node:path';
 import { BilevelError, useBackend, type RunCheckpoint } from '@bilevel/core';
 import {
   buildExperiment, configDir, DEFAULT_CONFIG, loadCheckpoint, parseConfig, restorePreviousCheckpoint, runExperiment, runManifest, saveCheckpoint, truncateLog, useWorkers,
-  type Experiment, type ExperimentResult, type SplitMetrics,
+  readJsonc, type Experiment, type ExperimentResult, type SplitMetrics,
 } from '@bilevel/experiment';
 import { checkEngine, DEFAULT_SHARDS, engineFrom, useEngine, type EngineSpec } from '@bilevel/distributed';
+import { lockRunFolder } from './lock.js';
 import { IterationLog, prepareOutDir, summaryOf, writeAtomic, writeFigures } from './output.js';
 import { Progress } from './progress.js';
 import { stopOutcome } from './stop-reasons.js';
@@ -45,19 +46,9 @@ interface RunRecord {
   engine?: string;
 }
 
-/** Reads a config file as JSON, with errors that name the file. */
+/** Reads a config file (JSON with comments allowed), with errors that name the file, line and column. */
 export function readConfig(file: string): unknown {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch {
-    throw new BilevelError(`cannot read config "${file}"`, 'check the path');
-  }
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    throw new BilevelError(`config "${file}" is not valid JSON: ${(e as Error).message}`, 'fix the JSON syntax');
-  }
+  return readJsonc(file, 'config');
 }
 
 /** `bilevel run`: validates, composes, runs, and writes summary.json, iterations.jsonl and figures into `out`. */
@@ -71,7 +62,19 @@ export async function runCommand(o: RunOptions): Promise<ExperimentResult> {
   const engine = engineFrom(o.engine);
   if (engine && o.workers) throw new BilevelError('--engine and --workers both shard the training oracle', 'use one: --engine for workers on other machines, --workers for threads on this one');
   if (engine) Object.assign(record, { engine: engine.display, shards: o.shards ?? DEFAULT_SHARDS });
-  return execute(record, o.out, { force: Boolean(o.force), quiet: Boolean(o.quiet), engine });
+  return locked(o.out, () => execute(record, o.out, { force: Boolean(o.force), quiet: Boolean(o.quiet), engine }));
+}
+
+const warn = (message: string) => process.stderr.write(`bilevel: warning: ${message}\n`);
+
+/** Runs `f` holding the run folder's lock (one process per run folder: lock.ts). */
+async function locked<T>(dir: string, f: () => Promise<T>): Promise<T> {
+  const lock = await lockRunFolder(dir, warn);
+  try {
+    return await f();
+  } finally {
+    await lock.release();
+  }
 }
 
 /**
@@ -84,12 +87,14 @@ export async function resumeCommand(dir: string, quiet = false, backend?: string
   const record = JSON.parse(readFileSync(f, 'utf8')) as RunRecord;
   const engine = engineFrom(engineUrl);
   if (record.engine && !engine) throw new BilevelError(`${dir} ran on the engine at ${record.engine}`, 'pass --engine redis://[:password@]host:port (or set BILEVEL_ENGINE) to resume it there');
-  const loaded = loadCheckpoint(dir);
-  if (loaded?.warning) {
-    process.stderr.write(`bilevel: warning: ${loaded.warning}\n`);
-    restorePreviousCheckpoint(dir);
-  }
-  return execute(backend ? { ...record, backend } : record, dir, { quiet, resume: loaded?.checkpoint ?? null, engine });
+  return locked(dir, () => {
+    const loaded = loadCheckpoint(dir);
+    if (loaded?.warning) {
+      warn(loaded.warning);
+      restorePreviousCheckpoint(dir);
+    }
+    return execute(backend ? { ...record, backend } : record, dir, { quiet, resume: loaded?.checkpoint ?? null, engine });
+  });
 }
 
 const quality = (s: SplitMetrics) => `PSNR ${s.psnr.input.toFixed(2)} → ${s.psnr.learned.toFixed(2)} dB, SSIM ${s.ssim.input.toFixed(3)} → ${s.ssim.learned.toFixed(3)}`;

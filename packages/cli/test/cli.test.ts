@@ -68,7 +68,8 @@ describe('bad input: clear error naming the field, non-zero exit, no results wri
   writeFileSync(join(dir, 'mixed', 'a.png'), encodePng({ height: 16, width: 16, data: new Float32Array(256).fill(0.5) }));
   writeFileSync(join(dir, 'mixed', 'b.png'), encodePng({ height: 20, width: 16, data: new Float32Array(320).fill(0.5) }));
   const cases: [string, unknown, RegExp][] = [
-    ['not JSON', '{ "data": ', /not valid JSON/],
+    ['not JSON', '{ "data": ', /config ".*" line 1, column 11: expected a value/],
+    ['a bad comma', '{\n  // comments are fine\n  "seed": 1,,\n}', /line 3, column 13: expected a property name/],
     ['config is an array', '[1, 2]', /\$: .*expected object/],
     ['missing data', { regularizer: { name: 'tv' } }, /data: /],
     ['missing regularizer', { data: base.data }, /regularizer: /],

@@ -1,8 +1,8 @@
 // The sweep file (docs/sweeps.md): a base experiment config, overrides and seeds, expanded to one job each.
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { BilevelError, z } from '@bilevel/core';
+import { ConfigFileError, readJsonc } from '@bilevel/experiment';
 import type { SweepJob } from './sweep-job.js';
 import { codeIdentity } from './version.js';
 
@@ -89,16 +89,11 @@ export function sweepJob(o: JobInput, version = codeVersion()): SweepJob {
 }
 
 function readJson(file: string, what: string): unknown {
-  let text: string;
   try {
-    text = readFileSync(file, 'utf8');
-  } catch {
-    throw new SweepFileError(`cannot read ${what} "${file}"`, 'check the path');
-  }
-  try {
-    return JSON.parse(text);
+    return readJsonc(file, what);
   } catch (e) {
-    throw new SweepFileError(`${what} "${file}" is not valid JSON: ${(e as Error).message}`, 'fix the JSON syntax');
+    if (e instanceof ConfigFileError) throw new SweepFileError(e.message);
+    throw e;
   }
 }
 

@@ -63,7 +63,7 @@ describe('sweep files', () => {
     fails({ base: 'configs/base.json', overrides: [{ label: 'x', set: {} }, { label: 'x', set: { gamma: 1 } }] }, /label "x" appears twice/);
     fails({ base: 'configs/base.json', overrides: [{ label: 'x', set: {} }, { label: 'y', set: {} }] }, /overrides "x" and "y" give the same job/);
     writeFileSync(file, '{ not json');
-    expect(() => readSweep(file)).toThrow(/is not valid JSON/);
+    expect(() => readSweep(file)).toThrow(/sweep file ".*" line 1, column 3: /);
   });
 });
 

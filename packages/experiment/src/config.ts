@@ -43,7 +43,7 @@ function describeIssue(issue: z.core.$ZodIssue): ConfigIssue {
   const i = issue as z.core.$ZodIssue & { expected?: string; minimum?: number; inclusive?: boolean; keys?: string[]; values?: unknown[]; options?: unknown[]; params?: { fix?: string } };
   switch (issue.code) {
     case 'invalid_type':
-      return { path, problem: issue.message, fix: i.expected === 'undefined' ? 'remove it' : `set ${path} to a ${i.expected}` };
+      return { path, problem: issue.message, fix: i.expected === 'undefined' ? 'remove it' : `set ${path} to ${/^[aeiou]/.test(i.expected ?? '') ? 'an' : 'a'} ${i.expected}` };
     case 'too_small':
       return { path, problem: issue.message, fix: `use a value ${i.inclusive ? '≥' : '>'} ${String(i.minimum)}` };
     case 'too_big':

@@ -17,6 +17,7 @@ export {
   type LoadedCheckpoint,
 } from './checkpoint.js';
 export { writeAtomic } from './files.js';
+export { readJsonc, ConfigFileError } from './config-file.js';
 export { DEFAULT_CONFIG } from './defaults.js';
 export { runManifest } from './manifest.js';
 export { createShardOracles, shardFactoryUrl, type ShardInit } from './shard-factory.js';

@@ -1,0 +1,73 @@
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { dirname, resolve } from 'node:path';
+import lockfile from 'proper-lockfile';
+import { BilevelError } from '@bilevel/core';
+
+/** Who holds a run folder's lock (written beside the lock, for the messages). */
+interface Owner {
+  pid: number;
+  host: string;
+  since: string;
+}
+
+/** A run folder held by this process until `release`. */
+export interface RunLock {
+  release(): Promise<void>;
+}
+
+/** Another live process writes the run folder. */
+export class RunFolderLockedError extends BilevelError {}
+
+function readOwner(file: string): Owner | undefined {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as Owner;
+  } catch {
+    return undefined;
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * One run folder, one process (`run`, `resume`): a lock beside the folder (`<dir>.lock`, proper-lockfile: refreshed
+ * while the run lives, stale 60 s after its process stopped refreshing) and its owner (`<dir>.lock-owner.json`: PID,
+ * host, start). A lock whose process on this host is gone (killed) is taken over at once, with a warning; a live one
+ * is refused naming the process.
+ */
+export async function lockRunFolder(folder: string, warn: (message: string) => void): Promise<RunLock> {
+  // Beside the folder (so `run --force`, which empties it, keeps the lock); its parent is made if missing.
+  const dir = resolve(folder);
+  mkdirSync(dirname(dir), { recursive: true });
+  const ownerFile = `${dir}.lock-owner.json`;
+  const owner = readOwner(ownerFile);
+  if (owner && owner.host === hostname() && !alive(owner.pid) && existsSync(`${dir}.lock`)) {
+    rmSync(`${dir}.lock`, { recursive: true, force: true });
+    warn(`took over the lock of ${dir}: process ${owner.pid}, which held it since ${owner.since}, is gone`);
+  }
+  let release: () => Promise<void>;
+  try {
+    release = await lockfile.lock(dir, {
+      realpath: false, stale: 60_000, update: 15_000, retries: 0,
+      onCompromised: (e) => warn(`the lock of ${dir} was lost (${e.message}); another process may write the folder now`),
+    });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ELOCKED') throw e;
+    const who = owner ? `process ${owner.pid} on ${owner.host} (since ${owner.since})` : 'another process';
+    throw new RunFolderLockedError(`${dir} is being written by ${who}`, 'wait until it ends or stop it: two processes may not write one run folder');
+  }
+  writeFileSync(ownerFile, JSON.stringify({ pid: process.pid, host: hostname(), since: new Date().toISOString() } satisfies Owner));
+  return {
+    release: async () => {
+      rmSync(ownerFile, { force: true });
+      await release();
+    },
+  };
+}
