@@ -19,6 +19,9 @@ export interface RunLock {
 /** Another live process writes the run folder. */
 export class RunFolderLockedError extends BilevelError {}
 
+/** Age after which a lock held from another host is stale (its process cannot be checked from here). */
+const STALE_MS = 24 * 3600 * 1000;
+
 function readOwner(file: string): Owner | undefined {
   try {
     return JSON.parse(readFileSync(file, 'utf8')) as Owner;
@@ -37,10 +40,12 @@ function alive(pid: number): boolean {
 }
 
 /**
- * One run folder, one process (`run`, `resume`): a lock beside the folder (`<dir>.lock`, proper-lockfile: refreshed
- * while the run lives, stale 60 s after its process stopped refreshing) and its owner (`<dir>.lock-owner.json`: PID,
- * host, start). A lock whose process on this host is gone (killed) is taken over at once, with a warning; a live one
- * is refused naming the process.
+ * One run folder, one process (`run`, `resume`): a lock beside the folder (`<dir>.lock`, proper-lockfile) and its
+ * owner (`<dir>.lock-owner.json`: PID, host, start). Staleness is decided by the owner's PID on this host, not by the
+ * lock's age: a CPU-bound run may not refresh the lock for minutes (its solver loop starves timers), so an age rule
+ * would hand a live run's folder to a second process. A lock whose process on this host is gone (killed) is taken over
+ * at once, with a warning; a live one is refused naming the process; one held from another host counts as stale only
+ * after a day.
  */
 export async function lockRunFolder(folder: string, warn: (message: string) => void): Promise<RunLock> {
   // Beside the folder (so `run --force`, which empties it, keeps the lock); its parent is made if missing.
@@ -55,13 +60,13 @@ export async function lockRunFolder(folder: string, warn: (message: string) => v
   let release: () => Promise<void>;
   try {
     release = await lockfile.lock(dir, {
-      realpath: false, stale: 60_000, update: 15_000, retries: 0,
+      realpath: false, stale: STALE_MS, update: STALE_MS / 4, retries: 0,
       onCompromised: (e) => warn(`the lock of ${dir} was lost (${e.message}); another process may write the folder now`),
     });
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ELOCKED') throw e;
     const who = owner ? `process ${owner.pid} on ${owner.host} (since ${owner.since})` : 'another process';
-    throw new RunFolderLockedError(`${dir} is being written by ${who}`, 'wait until it ends or stop it: two processes may not write one run folder');
+    throw new RunFolderLockedError(`${dir} is being written by ${who}`, `wait until it ends or stop it: two processes may not write one run folder (if that process is gone, delete ${dir}.lock)`);
   }
   writeFileSync(ownerFile, JSON.stringify({ pid: process.pid, host: hostname(), since: new Date().toISOString() } satisfies Owner));
   return {

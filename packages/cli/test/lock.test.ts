@@ -1,11 +1,23 @@
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { lockRunFolder } from '../src/lock.js';
 import { bilevel, MAIN, ROOT, tempDir, writeJson } from './cli.js';
 import { tinyConfig } from '../../experiment/test/optimizer-configs.js';
 
 describe('one run folder, one process', () => {
+  it('a live holder whose lock was not refreshed for hours (a CPU-bound run starves timers) is still refused', async () => {
+    const out = join(tempDir(), 'busy');
+    const held = await lockRunFolder(out, () => {});
+    const old = new Date(Date.now() - 3 * 3600 * 1000);
+    utimesSync(`${out}.lock`, old, old);
+    await expect(lockRunFolder(out, () => {})).rejects.toThrow(new RegExp(`busy is being written by process ${process.pid} on `));
+    await held.release();
+    const again = await lockRunFolder(out, () => {});
+    await again.release();
+  });
+
   it('a second run --force or resume into a live run folder is refused naming the process; after a SIGKILL resume takes the lock over', async () => {
     const base = tempDir();
     // A run long enough to be caught alive: many iterations of the tiny config.
