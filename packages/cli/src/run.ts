@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { BilevelError, useBackend, type RunCheckpoint } from '@bilevel/core';
 import {
@@ -8,6 +8,8 @@ import {
 } from '@bilevel/experiment';
 import { checkEngine, DEFAULT_SHARDS, engineFrom, useEngine, type EngineSpec } from '@bilevel/distributed';
 import { lockRunFolder } from './lock.js';
+import { checkOutDir } from './out-check.js';
+import { checkCheckpoint, readRunRecord, refuseFinished, type RunRecord } from './resume-checks.js';
 import { IterationLog, prepareOutDir, summaryOf, writeAtomic, writeFigures } from './output.js';
 import { Progress } from './progress.js';
 import { stopOutcome } from './stop-reasons.js';
@@ -33,19 +35,6 @@ export interface RunOptions {
   engine?: string;
 }
 
-/** What `bilevel resume` needs to rebuild the same experiment (run.json). */
-interface RunRecord {
-  config: Record<string, unknown>;
-  baseDir: string;
-  backend?: string;
-  checkpointEvery: number;
-  testEvery: number;
-  workers?: number;
-  shards?: number;
-  /** The engine the run used, without its password (resume needs --engine or BILEVEL_ENGINE again). */
-  engine?: string;
-}
-
 /** Reads a config file (JSON with comments allowed), with errors that name the file, line and column. */
 export function readConfig(file: string): unknown {
   return readJsonc(file, 'config');
@@ -53,6 +42,7 @@ export function readConfig(file: string): unknown {
 
 /** `bilevel run`: validates, composes, runs, and writes summary.json, iterations.jsonl and figures into `out`. */
 export async function runCommand(o: RunOptions): Promise<ExperimentResult> {
+  checkOutDir(o.out, Boolean(o.force));
   const raw = (o.useDefault ? structuredClone(DEFAULT_CONFIG) : readConfig(o.config!)) as Record<string, unknown>;
   if (o.seed !== undefined) raw.seed = o.seed;
   const record: RunRecord = {
@@ -82,13 +72,13 @@ async function locked<T>(dir: string, f: () => Promise<T>): Promise<T> {
  * (the one the run used), or on `backend` when given (θ then agrees only to that backend's float32 round-off).
  */
 export async function resumeCommand(dir: string, quiet = false, backend?: string, engineUrl?: string): Promise<ExperimentResult> {
-  const f = join(dir, 'run.json');
-  if (!existsSync(f)) throw new BilevelError(`${dir} has no run.json`, 'resume takes the --out folder of an earlier `bilevel run`');
-  const record = JSON.parse(readFileSync(f, 'utf8')) as RunRecord;
+  const record = readRunRecord(dir);
+  refuseFinished(dir);
   const engine = engineFrom(engineUrl);
   if (record.engine && !engine) throw new BilevelError(`${dir} ran on the engine at ${record.engine}`, 'pass --engine redis://[:password@]host:port (or set BILEVEL_ENGINE) to resume it there');
   return locked(dir, () => {
     const loaded = loadCheckpoint(dir);
+    if (loaded) checkCheckpoint(dir, loaded.checkpoint);
     if (loaded?.warning) {
       warn(loaded.warning);
       restorePreviousCheckpoint(dir);
@@ -150,6 +140,7 @@ async function execute(record: RunRecord, out: string, o: ExecuteOptions): Promi
   }
   const { config } = experiment;
   const spec = await experiment.spec();
+  if (o.resume) checkCheckpoint(out, o.resume, config.regularizer ? spec.regularizer.layout.size : undefined);
   if (o.resume === undefined) {
     prepareOutDir(out, Boolean(o.force));
     // The backend actually used (flag, config or BILEVEL_BACKEND), so that `resume` continues on it.

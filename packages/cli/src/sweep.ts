@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { BilevelError, ConfigError, ConfigErrors } from '@bilevel/core';
 import { parseConfig } from '@bilevel/experiment';
 import { checkEngine, engineFrom, readSweep, runSweep, type SweepOutcome, type SweepPlan, type SweepResult } from '@bilevel/distributed';
+import { checkOutDir } from './out-check.js';
 import { openSweepDir, saveResults, writeRunFolder, writeSweepReport } from './sweep-output.js';
 import { SweepProgressView } from './sweep-progress.js';
 import { outcomeCounts } from './stop-reasons.js';
@@ -35,6 +36,7 @@ function checkConfigs(file: string, plan: SweepPlan): void {
  * earlier submission (stored on the engine, or in DIR/results.json) are skipped.
  */
 export async function sweepCommand(o: SweepCommandOptions): Promise<SweepOutcome> {
+  checkOutDir(o.out, true);
   const file = resolve(o.file);
   const plan = readSweep(o.file);
   checkConfigs(o.file, plan);
