@@ -47,18 +47,25 @@ export function readRunRecord(dir: string): RunRecord {
 /** Stop reasons after which a run can go on: it was stopped (signal), or its time ran out. */
 const CONTINUABLE = new Set(['interrupted', 'budget']);
 
-/** Refuses a run that finished (summary.json with a final stop reason). */
-export function refuseFinished(dir: string): void {
+/**
+ * Refuses a run that finished (summary.json with a final stop reason) — except one that stopped at its iteration
+ * budget whose run.json now allows more iterations (a run extended on purpose).
+ */
+export function refuseFinished(dir: string, record: RunRecord): void {
   const f = join(dir, 'summary.json');
   if (!existsSync(f)) return;
-  let stopReason: unknown;
+  let summary: { stopReason?: unknown; outerIterations?: unknown };
   try {
-    stopReason = (JSON.parse(readFileSync(f, 'utf8')) as { stopReason?: unknown }).stopReason;
+    summary = JSON.parse(readFileSync(f, 'utf8')) as typeof summary;
   } catch {
     return; // A torn summary is rewritten by the resumed run.
   }
+  const { stopReason, outerIterations } = summary;
+  const max = (record.config.budget as { maxIterations?: unknown } | undefined)?.maxIterations;
+  if (stopReason === 'max-iterations' && typeof max === 'number' && typeof outerIterations === 'number' && max > outerIterations) return;
   if (typeof stopReason === 'string' && !CONTINUABLE.has(stopReason)) {
-    throw new BilevelError(`${dir} is a finished run (stopped: ${stopReason}); there is nothing to resume`, 'its results are in summary.json; to run it again use `bilevel run <config> --out <another folder>` (or --force)');
+    throw new BilevelError(`${dir} is a finished run (stopped: ${stopReason}); there is nothing to resume`,
+      'its results are in summary.json; to run it again use `bilevel run <config> --out <another folder>` (or --force); to give a run that used up its iterations more, raise budget.maxIterations in its run.json');
   }
 }
 

@@ -73,7 +73,7 @@ async function locked<T>(dir: string, f: () => Promise<T>): Promise<T> {
  */
 export async function resumeCommand(dir: string, quiet = false, backend?: string, engineUrl?: string): Promise<ExperimentResult> {
   const record = readRunRecord(dir);
-  refuseFinished(dir);
+  refuseFinished(dir, record);
   const engine = engineFrom(engineUrl);
   if (record.engine && !engine) throw new BilevelError(`${dir} ran on the engine at ${record.engine}`, 'pass --engine redis://[:password@]host:port (or set BILEVEL_ENGINE) to resume it there');
   return locked(dir, () => {
