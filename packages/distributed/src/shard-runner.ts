@@ -1,4 +1,4 @@
-import { BilevelError, tf, TOKENS, useBackend, type ImageBatch, type LowerEvaluation, type OracleState, type PluginRegistry, type Tensor } from '@bilevel/core';
+import { BilevelError, readTensors, tf, TOKENS, useBackend, type ImageBatch, type LowerEvaluation, type OracleState, type PluginRegistry, type Tensor } from '@bilevel/core';
 import { buildExperiment, problemParts, type ImagePairs } from '@bilevel/experiment';
 import { buildShardOracles, shardHypergradientOf, zeroCounters, type HypergradientOracle, type ShardOracle } from '@bilevel/oracles';
 import { runKeys, type RunSetup, type ShardJob, type ShardJobResult, type ShardOutcome } from './protocol.js';
@@ -105,10 +105,9 @@ export class ShardRunner {
     await oracle.restoreState({ q: null, lipschitz: { jacobianNorm: 0, lipschitzJ: 0, lipschitzHessian: 0 }, ...s, x, counters: zeroCounters() });
   }
 
+  /** A copy of ev's x̃ (through the project's read helper, as the worker-threads oracle reads it). */
   private async imagesOf(oracle: ShardOracle, ev: LowerEvaluation): Promise<Float32Array> {
-    const x = await oracle.reconstruction(ev);
-    const v = (await x.data()) as Float32Array;
-    x.dispose();
+    const [v] = await readTensors(await oracle.reconstruction(ev));
     return v.slice();
   }
 
