@@ -70,10 +70,11 @@ export function refuseFinished(dir: string, record: RunRecord): void {
 }
 
 /** The rows of `dir`/iterations.jsonl, each checked to be a JSON object. */
-function logRows(dir: string): number {
+function logRows(dir: string, kept: number): number {
   const f = join(dir, 'iterations.jsonl');
   const lines = existsSync(f) ? readFileSync(f, 'utf8').split('\n').filter((l) => l.trim()) : [];
-  lines.forEach((l, i) => {
+  // Only the rows the checkpoint keeps must parse: a row past it (torn by a kill, a full disk) is dropped on resume.
+  lines.slice(0, kept).forEach((l, i) => {
     try {
       if (!isObject(JSON.parse(l))) throw new Error('not an object');
     } catch {
@@ -85,7 +86,7 @@ function logRows(dir: string): number {
 
 /** The checkpoint is at most as far as the log, and its θ has as many entries as the config's regularizer. */
 export function checkCheckpoint(dir: string, c: RunCheckpoint, parameters?: number): void {
-  const rows = logRows(dir);
+  const rows = logRows(dir, Number.isInteger(c.iterations) ? c.iterations : 0);
   if (!Number.isInteger(c.iterations) || c.iterations < 0 || c.iterations > rows) {
     throw new BilevelError(`${join(dir, 'checkpoint.json')} is at iteration ${String(c.iterations)} but iterations.jsonl has ${rows} rows`, 'the folder was edited: restore it, or start the run again with `bilevel run … --force`');
   }

@@ -27,7 +27,7 @@ describe('one run folder, one process', () => {
     const exited = new Promise<void>((r) => first.once('exit', () => r()));
     for (let i = 0; i < 400 && !existsSync(join(out, 'checkpoint.json')); i++) await new Promise((r) => setTimeout(r, 50));
     expect(existsSync(join(out, 'checkpoint.json'))).toBe(true);
-    const owner = JSON.parse(readFileSync(`${out}.lock-owner.json`, 'utf8')) as { pid: number };
+    const owner = JSON.parse(readFileSync(`${out}.lock/owner.json`, 'utf8')) as { pid: number };
     expect(owner.pid).toBe(first.pid);
 
     const forced = bilevel(['run', config, '--out', out, '--force', '--quiet']);
@@ -44,6 +44,6 @@ describe('one run folder, one process', () => {
     expect(taken.code, taken.stderr).toBe(0);
     expect(taken.stderr).toMatch(new RegExp(`took over the lock of .*run: process ${first.pid}, which held it since .*, is gone`));
     expect(existsSync(join(out, 'summary.json'))).toBe(true);
-    expect(existsSync(`${out}.lock-owner.json`) || existsSync(`${out}.lock`)).toBe(false);
+    expect(existsSync(`${out}.lock`)).toBe(false);
   }, 240_000);
 });

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BilevelError, type RunCheckpoint } from '@bilevel/core';
 import { writeAtomic } from './files.js';
@@ -126,7 +126,7 @@ export function loadCheckpoint(dir: string): LoadedCheckpoint | undefined {
 
 /** Makes the checkpoint used by a resume the current one again (after loadCheckpoint fell back to the previous one). */
 export function restorePreviousCheckpoint(dir: string): void {
-  copyFileSync(join(dir, PREVIOUS), join(dir, FILE));
+  writeAtomic(join(dir, FILE), readFileSync(join(dir, PREVIOUS)));
 }
 
 /** Keeps the first `rows` lines of iterations.jsonl (the log position of a checkpoint). */
@@ -134,6 +134,7 @@ export function truncateLog(file: string, rows: number): string[] {
   const lines = existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter((l) => l.trim()) : [];
   if (lines.length < rows) throw new BilevelError(`${file} has ${lines.length} rows but the checkpoint is at iteration ${rows}`, 'the output folder was edited: restart the run with --force');
   const kept = lines.slice(0, rows);
-  writeFileSync(file, kept.map((l) => l + '\n').join(''));
+  // Atomic: a kill mid-rewrite leaves the old log (still ≥ the checkpoint's rows), never an emptied one.
+  writeAtomic(file, kept.map((l) => l + '\n').join(''));
   return kept;
 }
