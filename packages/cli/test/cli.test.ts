@@ -138,7 +138,7 @@ describe('bilevel run with the piggyback oracle (config "oracle")', () => {
     const dir = tempDir();
     const base = {
       seed: 0, data: { train: { source: 'synthetic', count: 2, size: [16, 16], seed: 4 }, noise: { sigma: 0.1 } },
-      optimizer: { name: 'maid', options: { epsilon0: 0.1, delta0: 0.1, step0: 0.01 } }, budget: { maxIterations: 3 },
+      optimizer: { name: 'maid', options: { epsilon0: 3e-3, delta0: 6e-3, step0: 0.01 } }, budget: { maxIterations: 3 },
     };
     const standard = join(dir, 'standard');
     let r = bilevel(['run', writeJson(dir, 'standard.json', { ...base, oracle: { name: 'piggyback', options: { discretization: 'standard', huber: 3e-4 } } }), '--out', standard, '--quiet']);

@@ -27,6 +27,7 @@ export type * from './contracts/data.js';
 export * from './driver/stop-rules.js';
 export * from './driver/run.js';
 export * from './hypergradient/bounds.js';
+export { machineEpsilon } from './precision.js';
 export type { PluginContext, PluginDescriptor, PluginKind, PluginKinds } from './contracts/plugin.js';
 export { PLUGIN_KINDS } from './contracts/plugin.js';
 export { ContainerModule } from 'inversify';

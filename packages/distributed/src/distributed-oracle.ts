@@ -139,6 +139,11 @@ export class DistributedOracle implements Oracle {
     return oracle;
   }
 
+  /** Unknowns per image. */
+  get pixels(): number {
+    return this.imageShape[0] * this.imageShape[1];
+  }
+
   get upperLipschitz(): number {
     return 1 / this.size;
   }
@@ -277,11 +282,6 @@ export class DistributedOracle implements Oracle {
     }, this.counters);
     this.jacobianNorm = result.stats.jacobianNorm;
     return result;
-  }
-
-  /** Values per image. */
-  private get pixels(): number {
-    return this.imageShape[0] * this.imageShape[1];
   }
 
   /** Per-part arrays as one array in this oracle's image order (`null` parts: zeros). */

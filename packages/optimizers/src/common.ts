@@ -1,13 +1,13 @@
-import { BilevelError, FLOAT32_EPS, z, type BatchCostScaling, type LowerEvaluation, type Oracle } from '@bilevel/core';
+import { BilevelError, machineEpsilon, z, type BatchCostScaling, type LowerEvaluation, type Oracle } from '@bilevel/core';
 
 /** What to do when a schedule asks for an accuracy below the float32 floor. */
 export const FLOOR_POLICIES = ['clamp', 'stop'] as const;
 export type FloorPolicy = (typeof FLOOR_POLICIES)[number];
 
-/** The smallest CG residual worth asking for (as MAID): 4u‖∇g‖ L/μ. */
+/** The smallest CG residual worth asking for (as MAID): 4u‖∇g‖ L/μ, u the backend's unit round-off. */
 export function deltaFloor(oracle: Pick<Oracle, 'curvature'>, theta: Float64Array, upperGradNorm: number): number {
   const { mu, L } = oracle.curvature(theta);
-  return 4 * FLOAT32_EPS * upperGradNorm * (L / mu);
+  return 4 * machineEpsilon() * upperGradNorm * (L / mu);
 }
 
 export function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {

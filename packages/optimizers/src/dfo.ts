@@ -1,5 +1,6 @@
 import { addOptionIssue, z, type LowerEvaluation, type Oracle, type OuterOptimizer, type Stop, type StepContext, type StepRecord, type StepResult } from '@bilevel/core';
 import { distance, FLOOR_POLICIES, fraction, norm, positive, whenFieldsValid } from './common.js';
+import { toleranceScale } from './tolerances.js';
 import { loadLinearAlgebra, predictedDecrease, quadraticModel, trustRegionStep, type QuadraticModel, type Sample } from './dfo-model.js';
 
 export { loadLinearAlgebra, symmetricEigen, trustRegionStep } from './dfo-model.js';
@@ -17,7 +18,7 @@ export const DFO_SCHEMA = z.strictObject({
   shrink: fraction().default(0.5).describe('Δ factor after a failed step'),
   grow: z.number().min(1).default(2).describe('Δ factor after a very successful step'),
   /** Lower-level accuracy at Δ₀; dynamically ε_k = min(epsilon0, epsilon0·(Δ_k/Δ₀)²)·(tightening). */
-  epsilon0: positive().default(1e-1).describe('lower-level accuracy at Δ₀ (ε ∝ Δ²)'),
+  epsilon0: positive().default(3e-4).describe('lower-level accuracy at Δ₀, RMS per unknown (ε ∝ Δ²)'),
   /** Dynamic accuracy test: the certified errors of f̃(θ_k) and f̃(θ_k + s) must be ≤ noiseRatio·(m(0) − m(s)). */
   noiseRatio: positive().default(0.25).describe('certified f errors ≤ noiseRatio × predicted decrease, else tighten ε'),
   /** Below the float32 floor: 'clamp' keeps the floor accuracy (stops when the test still fails), 'stop' stops at once. */
@@ -78,10 +79,10 @@ class DfoRun {
     return { theta0, radius: this.radius, tightening: this.tightening, samples: this.samples.map(toPlain), center: toPlain(this.center), centerIndex: this.samples.indexOf(this.center) };
   }
 
-  /** ε = min(ε₀, ε₀(Δ/Δ₀)²)·tightening, raised to the float32 floor at `at`. */
+  /** ε = min(ε₀, ε₀(Δ/Δ₀)²)·tightening (ε₀ per element; returned Euclidean, × toleranceScale), raised to the float32 floor at `at`. */
   async accuracy(at: Float64Array): Promise<{ epsilon: number; atFloor: boolean }> {
     const o = this.o;
-    const e = Math.min(o.epsilon0, o.epsilon0 * (this.radius / o.radius0) ** 2) * this.tightening;
+    const e = Math.min(o.epsilon0, o.epsilon0 * (this.radius / o.radius0) ** 2) * this.tightening * toleranceScale(this.oracle).x;
     const floor = await this.oracle.accuracyFloor(at);
     return e < floor ? { epsilon: floor, atFloor: true } : { epsilon: e, atFloor: false };
   }
@@ -233,7 +234,7 @@ export class Dfo implements OuterOptimizer<DfoState> {
     }
     return {
       record: {
-        upperLoss: run.center.value, epsilon: acc.epsilon, delta: 0, omega: 0, gradNorm: norm(m.g), step: accepted ? sNorm : 0, backtracks,
+        upperLoss: run.center.value, epsilon: acc.epsilon / toleranceScale(oracle).x, delta: 0, omega: 0, gradNorm: norm(m.g), step: accepted ? sNorm : 0, backtracks,
         radius: run.radius, rho, fErrorBound: run.center.error,
       },
     };

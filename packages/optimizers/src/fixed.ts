@@ -2,6 +2,7 @@ import { z, type LowerEvaluation, type Oracle, type OuterOptimizer, type Stop, t
 import { acceptedEvaluation, dot, fraction, nonNegative, norm, positive } from './common.js';
 import { memoryAfterStep, type LbfgsMemory } from './lbfgs.js';
 import { stepMetric } from './maid-parts.js';
+import { toleranceScale } from './tolerances.js';
 
 export const FIXED_ACCURACY_METRICS = ['identity', 'lbfgs'] as const;
 export type FixedAccuracyMetric = (typeof FIXED_ACCURACY_METRICS)[number];
@@ -9,8 +10,8 @@ export type FixedAccuracyMetric = (typeof FIXED_ACCURACY_METRICS)[number];
 /** Fixed-accuracy descent's options, declared once. */
 export const FIXED_ACCURACY_SCHEMA = z.strictObject({
   /** The fixed lower-level accuracy ε and CG (adjoint) residual δ. */
-  epsilon: positive().default(1e-3).describe('fixed lower-level accuracy ε'),
-  delta: positive().default(1e-3).describe('fixed CG residual δ'),
+  epsilon: positive().default(1e-5).describe('fixed lower-level accuracy ε, RMS per unknown'),
+  delta: positive().default(1e-5).describe('fixed CG residual δ, RMS per unknown in image units'),
   /** Initial step, Armijo constant, backtracking factor, step growth after a success, steps tried per iteration. */
   step0: positive().default(1e-2).describe('initial step'),
   lambda: nonNegative().default(1e-4).describe('Armijo constant'),
@@ -72,8 +73,9 @@ export class FixedAccuracyDescent implements OuterOptimizer<FixedAccuracyState> 
     const o = this.options;
     const s = structuredClone(state);
     const theta = Float64Array.from(s.theta);
-    const current = s.evaluated ? acceptedEvaluation(oracle, this.name) : await oracle.evaluate(theta, o.epsilon);
-    const hg = await oracle.hypergradient(theta, o.epsilon, o.delta, current, { errorBound: false });
+    const sc = toleranceScale(oracle);
+    const current = s.evaluated ? acceptedEvaluation(oracle, this.name) : await oracle.evaluate(theta, o.epsilon * sc.x);
+    const hg = await oracle.hypergradient(theta, o.epsilon * sc.x, o.delta * sc.residual, current, { errorBound: false });
     const zNorm = norm(hg.grad);
     if (s.firstGradNorm === 0) s.firstGradNorm = zNorm;
     const stop = (st: Stop): StepResult<FixedAccuracyState> => {
@@ -106,7 +108,7 @@ export class FixedAccuracyDescent implements OuterOptimizer<FixedAccuracyState> 
       const zd = dot(z, d);
       for (let i = 0; i < o.maxBacktracks; i++) {
         const a = (quasiNewton ? 1 : s.step) * o.backtrack ** i;
-        const ev = await oracle.evaluate(theta.map((t, j) => t - a * d[j]), o.epsilon);
+        const ev = await oracle.evaluate(theta.map((t, j) => t - a * d[j]), o.epsilon * toleranceScale(oracle).x);
         if (ev.value <= current.value - o.lambda * a * zd) {
           ctx.check(); // polled after every trial as before (same shouldStop calls); an accepted trial is kept whatever it says
           return { accepted: { ev, step: a, commit, quasiNewton }, backtracks };

@@ -1,12 +1,14 @@
 import { addOptionIssue, z, type LowerEvaluation, type Oracle, type OuterOptimizer, type Stop, type StepContext, type StepResult } from '@bilevel/core';
 import { deltaFloor, distance, FLOOR_POLICIES, fraction, nonNegative, norm, positive, whenFieldsValid } from './common.js';
+import { toleranceScale } from './tolerances.js';
 
 /** A-priori accuracy schedules of HOAG (Pedregosa 2016), k = 1, 2, …: geometric ε₀·ρ^(k−1), quadratic ε₀/k², cubic ε₀/k³. */
 export const HOAG_SCHEDULES = ['geometric', 'quadratic', 'cubic', 'custom'] as const;
 export type HoagSchedule = (typeof HOAG_SCHEDULES)[number];
 
 /** ε₀ and δ₀ when neither they nor a custom schedule's first accuracy are given. */
-const HOAG_EPSILON0 = 1e-1;
+/** ε₀ = δ₀ per element (RMS): 10⁻¹ Euclidean on 8 images of 96×96, the reference's scale. */
+const HOAG_EPSILON0 = 3e-4;
 
 /** HOAG's options, declared once; ε₀ and δ₀ default to the custom schedule's first accuracy (see hoagOptions). */
 export const HOAG_SCHEMA = z.strictObject({
@@ -100,12 +102,16 @@ export class Hoag implements OuterOptimizer<HoagState> {
     return Float64Array.from(state.theta);
   }
 
-  /** Iteration k = iter + 1: ε_k, δ_k of the (tightened) schedule, raised to the float32 floors ('clamp'), and x̃_k. */
+  /**
+   * Iteration k = iter + 1: ε_k, δ_k of the (tightened) schedule — per element, returned Euclidean (× toleranceScale) as
+   * the oracle and the reference's tests use them — raised to the float32 floors ('clamp'), and x̃_k.
+   */
   private async accuracies(oracle: Oracle, theta: Float64Array, k: number, s: HoagState): Promise<{ stop: Stop } | { ev: LowerEvaluation; epsilon: number; delta: number; atFloor: boolean }> {
     const o = this.options;
     const floorStop = (message: string) => ({ stop: { reason: 'accuracy-floor' as const, message } });
-    let epsilon = this.scheduled(k) * s.tightening;
-    let delta = epsilon * (o.delta0 / o.epsilon0);
+    const sc = toleranceScale(oracle);
+    let epsilon = this.scheduled(k) * s.tightening * sc.x;
+    let delta = this.scheduled(k) * s.tightening * (o.delta0 / o.epsilon0) * sc.residual;
     const floor = await oracle.accuracyFloor(theta);
     let atFloor = false;
     if (epsilon < floor) {
@@ -151,6 +157,8 @@ export class Hoag implements OuterOptimizer<HoagState> {
     const a = await this.accuracies(oracle, theta, s.iter + 1, s);
     if ('stop' in a) return { state: s, stop: a.stop };
     const { ev, epsilon, delta, atFloor } = a;
+    const sc = toleranceScale(oracle);
+    const perElement = { epsilon: epsilon / sc.x, delta: delta / sc.residual };
     const outcome = this.adapt(s, theta, ev.value, epsilon);
     if (outcome === -1) {
       // A jump g_k ≥ rejectRatio·g_{k−1}: back to θ_{k−1}, the step shrunk (L ← lShrink·L) and the schedule tightened.
@@ -159,7 +167,7 @@ export class Hoag implements OuterOptimizer<HoagState> {
       s.previous = undefined;
       s.iter++;
       s.tightening *= o.tighten;
-      return { state: s, record: { upperLoss: ev.value, epsilon, delta, omega: Number.NaN, gradNorm: 0, step: 0, backtracks: 1, L: s.L, rejected: 1 } };
+      return { state: s, record: { upperLoss: ev.value, ...perElement, omega: Number.NaN, gradNorm: 0, step: 0, backtracks: 1, L: s.L, rejected: 1 } };
     }
     // ω is needed only at the float32 floor (the stop test below); elsewhere its probes are skipped.
     const hg = await oracle.hypergradient(theta, ev.lower.certifiedError, delta, ev, { errorBound: atFloor });
@@ -178,6 +186,6 @@ export class Hoag implements OuterOptimizer<HoagState> {
     s.previous = { theta: Array.from(theta), value: ev.value, epsilon };
     s.theta = Array.from(theta, (t, j) => t - step * hg.grad[j]);
     s.iter++;
-    return { state: s, record: { upperLoss: ev.value, epsilon, delta, omega: hg.errorBound, gradNorm: zNorm, step, backtracks: 0, L: s.L, accepted: outcome } };
+    return { state: s, record: { upperLoss: ev.value, ...perElement, omega: hg.errorBound, gradNorm: zNorm, step, backtracks: 0, L: s.L, accepted: outcome } };
   }
 }

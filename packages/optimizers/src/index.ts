@@ -19,6 +19,8 @@ export {
   type Accuracy, type FloorStatus, type MetricState, type ShrinkRule, type StepMetric, type ValueBound,
 } from './maid-parts.js';
 export { lbfgsDirection, memoryAfterStep, type LbfgsMemory } from './lbfgs.js';
+export { deriveStart, needsDerivation, type StartDerivation } from './maid-start.js';
+export { toleranceScale, type ToleranceScale } from './tolerances.js';
 export { Hoag, HOAG_DEFAULTS, HOAG_SCHEDULES, HOAG_SCHEMA, hoagOptions } from './hoag.js';
 export { Isgd, ISGD_DEFAULTS, ISGD_SCHEMA, ADAM_DEFAULTS, ADAM_SCHEMA } from './isgd.js';
 export { StochasticMaid, STOCHASTIC_MAID_DEFAULTS, STOCHASTIC_MAID_SCHEMA } from './stochastic-maid.js';

@@ -1,5 +1,6 @@
 import { z, type HypergradientResult, type Oracle, type OuterOptimizer, type Stop, type StepContext, type StepResult } from '@bilevel/core';
 import { batchFields, epochLimit, initialSampler, nextBatch, onBatch, type MinibatchSamplerState } from './batches.js';
+import { toleranceScale } from './tolerances.js';
 import { batchShape, DECAY_KINDS, decay, deltaFloor, FLOOR_POLICIES, nonNegative, norm, positive, type DecayKind } from './common.js';
 
 export type StochasticUpdate = 'sgd' | 'adam';
@@ -12,8 +13,8 @@ function scheduleShape(step0: number, stepSchedule: DecayKind) {
     stepSchedule: z.enum(DECAY_KINDS).default(stepSchedule).describe('α_k = α₀·s(k): constant | poly (k+1)^−stepPower | log 1/log₂(k+2)'),
     stepPower: nonNegative().default(0.5).describe('q of the poly step schedule'),
     /** ε_k = epsilon0 · s(k) (accuracySchedule, accuracyPower); δ_k = ε_k δ₀/ε₀. */
-    epsilon0: positive().default(1e-1).describe('ε₀'),
-    delta0: positive().default(1e-1).describe('δ₀ (δ_k = ε_k δ₀/ε₀)'),
+    epsilon0: positive().default(3e-4).describe('ε₀, RMS per unknown'),
+    delta0: positive().default(3e-4).describe('δ₀, RMS per unknown in image units (δ_k = ε_k δ₀/ε₀)'),
     accuracySchedule: z.enum(DECAY_KINDS).default('poly').describe('ε_k = ε₀·s(k): constant | poly (k+1)^−accuracyPower | log'),
     accuracyPower: nonNegative().default(1).describe('p of the poly accuracy schedule'),
   };
@@ -97,11 +98,15 @@ export class Isgd implements OuterOptimizer<IsgdState> {
     return Float64Array.from(state.theta);
   }
 
-  /** z_B at θ on the batch oracle at (ε_k, δ_k), δ_k raised to the CG floor; x̃ becomes the batch's warm start. */
+  /**
+   * z_B at θ on the batch oracle at (ε_k, δ_k) (per element, × the batch oracle's toleranceScale), δ_k raised to the CG
+   * floor; x̃ becomes the batch's warm start. Returns the accuracies per element.
+   */
   private async batchGradient(bo: Oracle, theta: Float64Array, k: number): Promise<{ stop: Stop } | { hg: HypergradientResult; epsilon: number; delta: number }> {
     const o = this.options;
-    let epsilon = this.accuracyAt(k);
-    let delta = epsilon * (o.delta0 / o.epsilon0);
+    const sc = toleranceScale(bo);
+    let epsilon = this.accuracyAt(k) * sc.x;
+    let delta = this.accuracyAt(k) * (o.delta0 / o.epsilon0) * sc.residual;
     const floor = await bo.accuracyFloor(theta);
     if (epsilon < floor) {
       if (o.atFloor === 'stop') return { stop: { reason: 'accuracy-floor', message: `the schedule asks ε = ${epsilon.toExponential(2)} below the float32 floor ${floor.toExponential(2)}` } };
@@ -116,7 +121,7 @@ export class Isgd implements OuterOptimizer<IsgdState> {
     const hg = await bo.hypergradient(theta, ev.lower.certifiedError, delta, ev, { errorBound: false });
     await bo.accept(ev);
     bo.release(ev);
-    return { hg, epsilon, delta };
+    return { hg, epsilon: epsilon / sc.x, delta: delta / sc.residual };
   }
 
   /** θ ← θ − α_k z (sgd) or θ ← θ − α_k m̂/(√v̂ + ϵ) (adam, moments in `s`); returns ‖θ⁺ − θ‖. */

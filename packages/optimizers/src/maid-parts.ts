@@ -1,6 +1,7 @@
 import type { LowerEvaluation, Oracle, Stop, ValueEstimate } from '@bilevel/core';
 import { deltaFloor, distance, dot, norm, type FloorPolicy } from './common.js';
 import { lbfgsDirection, type LbfgsMemory } from './lbfgs.js';
+import type { ToleranceScale } from './tolerances.js';
 
 /**
  * MAID's parts (DESIGN §2) as small functions over plain numbers: the step metric, the certified descent direction,
@@ -86,7 +87,7 @@ export function valueBounds(ev: LowerEvaluation, estimate: ValueEstimate | undef
   return { value: ev.value, width: ev.upperGradNorm * e + 0.5 * Lg * e * e };
 }
 
-/** The accuracies MAID adapts. */
+/** The accuracies MAID adapts, per element (RMS; see toleranceScale). */
 export interface Accuracy {
   epsilon: number;
   delta: number;
@@ -109,11 +110,11 @@ export interface FloorStatus {
 const floorStop = (message: string): Stop => ({ reason: 'accuracy-floor', message });
 
 /**
- * ε against the float32 floor u κ ‖x‖/4 of the oracle: below it 'stop' stops, 'clamp' raises ε to it (once per
- * iteration: a second time stops) and makes the iteration uncertified.
+ * ε against the oracle's float floor u κ ‖x‖/4 (per element: u κ rms(x)/4, u the dtype's round-off): below it 'stop'
+ * stops, 'clamp' raises ε to it (once per iteration: a second time stops) and makes the iteration uncertified.
  */
-export async function epsilonFloor(oracle: Oracle, theta: Float64Array, s: Accuracy, f: FloorStatus, policy: FloorPolicy): Promise<Stop | undefined> {
-  const floor = await oracle.accuracyFloor(theta);
+export async function epsilonFloor(oracle: Oracle, theta: Float64Array, s: Accuracy, f: FloorStatus, policy: FloorPolicy, sc: ToleranceScale): Promise<Stop | undefined> {
+  const floor = (await oracle.accuracyFloor(theta)) / sc.x;
   if (s.epsilon < floor) {
     if (policy === 'stop' || f.uncertified) return floorStop(`ε = ${s.epsilon.toExponential(2)} fell below the float32 floor ${floor.toExponential(2)}`);
     s.epsilon = floor;
@@ -124,17 +125,19 @@ export async function epsilonFloor(oracle: Oracle, theta: Float64Array, s: Accur
 }
 
 /**
- * The lower-level solve at θ stalled in float32 ('stop' stops; 'clamp' raises ε to its certified error), and δ against
- * the CG floor 4u‖∇g‖L/μ ('stop' stops; 'clamp' raises δ to it): either clamp makes the iteration uncertified.
+ * The lower-level solve at θ stalled at the float floor — detected by the solver, not guessed ('stop' stops; 'clamp'
+ * raises ε to its certified error) — and δ against the CG floor 4u‖∇g‖L/μ ('stop' stops; 'clamp' raises δ to it):
+ * either clamp makes the iteration uncertified. Accuracies per element (sc).
  */
-export function solveFloors(oracle: Oracle, theta: Float64Array, current: LowerEvaluation, s: Accuracy, f: FloorStatus, policy: FloorPolicy): Stop | undefined {
+export function solveFloors(oracle: Oracle, theta: Float64Array, current: LowerEvaluation, s: Accuracy, f: FloorStatus, policy: FloorPolicy, sc: ToleranceScale): Stop | undefined {
+  const stalled = current.lower.certifiedError / sc.x;
   if (current.lower.stop === 'float32-floor') {
-    if (policy === 'stop') return floorStop(`the lower-level solver stalled at ‖∇h‖/μ = ${current.lower.certifiedError.toExponential(2)} > ε (float32)`);
-    s.epsilon = Math.max(s.epsilon, current.lower.certifiedError);
+    if (policy === 'stop') return floorStop(`the lower-level solver stalled at ‖∇h‖/μ = ${stalled.toExponential(2)} per element > ε (float32)`);
+    s.epsilon = Math.max(s.epsilon, stalled);
     f.uncertified = true;
-    f.cause = `the lower-level solver stalled at ‖∇h‖/μ = ${current.lower.certifiedError.toExponential(2)} (float32)`;
+    f.cause = `the lower-level solver stalled at ‖∇h‖/μ = ${stalled.toExponential(2)} per element (float32)`;
   }
-  const dFloor = deltaFloor(oracle, theta, current.upperGradNorm);
+  const dFloor = deltaFloor(oracle, theta, current.upperGradNorm) / sc.residual;
   if (s.delta < dFloor) {
     if (policy === 'stop') return floorStop(`δ = ${s.delta.toExponential(2)} fell below the float32 floor ${dFloor.toExponential(2)}`);
     s.delta = dFloor;

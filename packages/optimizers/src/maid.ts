@@ -4,6 +4,8 @@ import {
 } from '@bilevel/core';
 import { acceptedEvaluation, FLOOR_POLICIES, fraction, nonNegative, positive } from './common.js';
 import { memoryAfterStep } from './lbfgs.js';
+import { deriveStart, needsDerivation, type StartDerivation } from './maid-start.js';
+import { toleranceScale, type ToleranceScale } from './tolerances.js';
 import {
   certifiedDirection, certifyingAccuracy, closerTo, epsilonFloor, quasiNewtonStep, shrinkAccuracy, solveFloors, stepMetric,
   valueBounds, type FloorStatus, type MetricState, type ShrinkRule, type StepMetric, type ValueBound,
@@ -17,9 +19,11 @@ const VALUE_BOUNDS = ['gradient', 'adjoint'] as const satisfies readonly ValueBo
 
 /** MAID's constants (DESIGN §2) with the reference defaults; stochastic MAID shares them. */
 export const MAID_SHAPE = {
-  epsilon0: positive().default(1e-1).describe('initial lower-level accuracy ε₀'),
-  delta0: positive().default(1e-1).describe('initial CG residual δ₀'),
-  step0: positive().default(1e-2).describe('initial step α₀'),
+  /** ε₀, δ₀, α₀: derived at θ₀ when not given (deriveStart); ε and δ are per element (RMS, see toleranceScale). */
+  epsilon0: positive().optional().describe('initial lower-level accuracy ε₀, RMS per unknown (default: derived at θ₀)'),
+  delta0: positive().optional().describe('initial CG residual δ₀, RMS per unknown in image units (default: derived at θ₀)'),
+  step0: positive().optional().describe('initial step α₀ (default: derived at θ₀ from ‖z₀‖ and stepScale)'),
+  stepScale: positive().default(1e-2).describe('derived α₀: the first step moves θ by stepScale·max(‖θ₀‖, √p)'),
   /** Descent test: recompute while ω > (1 − η)‖z‖. */
   eta: fraction().default(1e-4).describe('descent test ω ≤ (1 − η)‖z‖'),
   /** Sufficient decrease: U(θ⁺) − L(θ) + λα‖z‖² ≤ 0. */
@@ -31,8 +35,8 @@ export const MAID_SHAPE = {
   grow: positive().default(1.05).describe('ε, δ growth after success'),
   stepGrow: positive().default(10 / 9).describe('step growth after success'),
   maxBacktracks: z.number().int().gt(0).default(10).describe('steps tried before shrinking ε, δ'),
-  /** Converged once ‖z‖ + ω ≤ max(gradTol, relGradTol · ‖z₀‖). */
-  gradTol: nonNegative().default(0).describe('stop when ‖z‖ + ω ≤ gradTol'),
+  /** Converged once ‖z‖ + ω ≤ max(gradTol·P, relGradTol · ‖z₀‖) (gradTol per unknown: f sums over P per image). */
+  gradTol: nonNegative().default(0).describe('stop when (‖z‖ + ω)/P ≤ gradTol (P unknowns per image)'),
   relGradTol: nonNegative().default(1e-4).describe('stop when ‖z‖ + ω ≤ relGradTol·‖z₀‖'),
   /**
    * When ε or δ must go below the float32 floor: 'clamp' keeps iterating at the floor with uncertified steps
@@ -95,6 +99,7 @@ export interface CarriedHypergradient {
 /** Serializable MAID state (plain numbers): with the oracle's state it resumes a run bit-for-bit. */
 export interface MaidState extends MetricState {
   theta: number[];
+  /** ε and δ per element (RMS, see toleranceScale); 0 until derived at θ₀ (deriveStart), as is `step`. */
   epsilon: number;
   delta: number;
   step: number;
@@ -104,11 +109,15 @@ export interface MaidState extends MetricState {
   /** Whether the oracle's accepted evaluation is x̃ at θ (false at the start, and on each new minibatch). */
   evaluated: boolean;
   carried?: CarriedHypergradient;
+  /** The derived starting values, until the first row reports them. */
+  derivation?: StartDerivation;
+  /** α₀ was derived: the first accepted step may double (see expand). */
+  expandStep?: boolean;
 }
 
-/** MAID's state at θ₀: ε₀, δ₀, α₀ and no evaluation yet. */
+/** MAID's state at θ₀: ε₀, δ₀, α₀ as given (0: derived at the first step) and no evaluation yet. */
 export function initialMaidState(theta0: ArrayLike<number>, o: MaidOptions): MaidState {
-  return { theta: Array.from(theta0), epsilon: o.epsilon0, delta: o.delta0, step: o.step0, iter: 0, firstGradNorm: 0, evaluated: false };
+  return { theta: Array.from(theta0), epsilon: o.epsilon0 ?? 0, delta: o.delta0 ?? 0, step: o.step0 ?? 0, iter: 0, firstGradNorm: 0, evaluated: false };
 }
 
 /** z, ω (and the adjoint value estimate) at the accepted θ, fresh or carried. */
@@ -126,6 +135,8 @@ interface Iteration extends FloorStatus {
   /** The last trial rejected for accuracy alone: the retry after shrinking ε warm-starts from its x̃ (see closerTo). */
   retry: LowerEvaluation | undefined;
   backtracks: number;
+  /** The oracle's per-element tolerance scale. */
+  readonly scale: ToleranceScale;
 }
 
 /** An accepted trial step and what it commits. */
@@ -143,20 +154,20 @@ interface Accepted {
  * refinement becomes the oracle's accepted evaluation), then the solver and δ floors.
  */
 async function ensureEvaluation(oracle: Oracle, s: MaidState, it: Iteration, o: MaidOptions): Promise<Stop | undefined> {
-  const stop = await epsilonFloor(oracle, it.theta, s, it, o.atFloor);
+  const stop = await epsilonFloor(oracle, it.theta, s, it, o.atFloor, it.scale);
   if (stop) return stop;
-  if (it.current && it.current.lower.certifiedError > s.epsilon) {
+  if (it.current && it.current.lower.certifiedError > s.epsilon * it.scale.x) {
     oracle.release(it.current);
     it.current = undefined;
   }
   if (!it.current) {
-    it.current = await oracle.evaluate(it.theta, s.epsilon);
+    it.current = await oracle.evaluate(it.theta, s.epsilon * it.scale.x);
     // x̃ at the accepted θ, finer than the last accepted one: later refinements and trials warm-start from it.
     await oracle.accept(it.current);
     s.evaluated = true;
     s.carried = undefined;
   }
-  return solveFloors(oracle, it.theta, it.current, s, it, o.atFloor);
+  return solveFloors(oracle, it.theta, it.current, s, it, o.atFloor, it.scale);
 }
 
 /** z and ω at θ: the carried trial hypergradient while its δ still holds, else a fresh one at x̃. */
@@ -165,17 +176,61 @@ async function gradientAt(oracle: Oracle, s: MaidState, it: Iteration, o: MaidOp
   s.carried = undefined;
   if (c && c.delta <= s.delta) return { grad: Float64Array.from(c.grad), errorBound: c.errorBound, valueEstimate: c.valueEstimate, cgIterations: c.cgIterations };
   const current = it.current!;
-  const hg = await oracle.hypergradient(it.theta, current.lower.certifiedError, s.delta, current, { valueEstimate: o.valueBound === 'adjoint' });
+  const hg = await oracle.hypergradient(it.theta, current.lower.certifiedError, s.delta * it.scale.residual, current, { valueEstimate: o.valueBound === 'adjoint' });
   return { grad: hg.grad, errorBound: hg.errorBound, valueEstimate: hg.valueEstimate, cgIterations: hg.stats.cgIterations };
 }
+
+/** A trial point θ − αd, its x̃ (and the adjoint hypergradient there), its value bounds and whether it passes. */
+interface Trial {
+  readonly ev: LowerEvaluation;
+  readonly next?: HypergradientResult;
+  readonly bounds: { value: number; width: number };
+  readonly passes: boolean;
+}
+
+type Direction = { d: Float64Array; zd: number; step0: number };
+
+/** Solves at θ − αd (warm-started from `from`) and applies the sufficient-decrease test against `lower` = L(θ). */
+async function trialAt(oracle: Oracle, s: MaidState, it: Iteration, o: MaidOptions, dir: Direction, step: number, lower: number, from?: LowerEvaluation): Promise<Trial> {
+  const trial = it.theta.map((t, j) => t - step * dir.d[j]);
+  const ev = await oracle.evaluate(trial, s.epsilon * it.scale.x, from);
+  const next = o.valueBound === 'adjoint' ? await oracle.hypergradient(trial, ev.lower.certifiedError, s.delta * it.scale.residual, ev, { valueEstimate: true }) : undefined;
+  const bounds = valueBounds(ev, next?.valueEstimate, oracle.upperLipschitz);
+  const passes = (it.uncertified ? bounds.value : bounds.value + bounds.width) - lower + o.lambda * step * dir.zd <= 0;
+  return { ev, next, bounds, passes };
+}
+
+/**
+ * The first iteration with a derived α₀ measures the curvature along −d: while the step 2α also passes the test and
+ * lowers the computed value further, it doubles α (at most `MAX_EXPANSIONS` times), each trial warm-started from the
+ * last. Returns the best trial passed.
+ */
+async function expand(oracle: Oracle, s: MaidState, it: Iteration, o: MaidOptions, dir: Direction, lower: number, first: { trial: Trial; step: number }): Promise<{ trial: Trial; step: number }> {
+  let best = first;
+  for (let i = 0; i < MAX_EXPANSIONS; i++) {
+    const step = 2 * best.step;
+    const t = await trialAt(oracle, s, it, o, dir, step, lower, best.trial.ev);
+    if (!(t.passes && t.bounds.value < best.trial.bounds.value)) {
+      oracle.release(t.ev);
+      break;
+    }
+    oracle.release(best.trial.ev);
+    best = { trial: t, step };
+  }
+  return best;
+}
+
+/** Doublings of a derived α₀ in the first iteration (up to 2¹⁰ = 1024 × α₀). */
+const MAX_EXPANSIONS = 10;
 
 /**
  * Inexact backtracking along −d from α₀: accept the first α = α₀ρⁱ with U(θ − αd) − L(θ) + λα⟨z, d⟩ ≤ 0 (certified:
  * the ε-bounds; uncertified: the computed values). A trial whose computed values decrease enough while their bounds do
- * not ends the search (kept as `retry`; `needed` is the ε that would certify it): a shorter step cannot help.
+ * not ends the search (kept as `retry`; `needed` is the ε that would certify it): a shorter step cannot help. With a
+ * derived α₀, a first trial that passes at once is expanded (see expand).
  */
 async function backtrack(
-  oracle: Oracle, s: MaidState, it: Iteration, ctx: StepContext, o: MaidOptions, hg: Gradient, dir: { d: Float64Array; zd: number; step0: number },
+  oracle: Oracle, s: MaidState, it: Iteration, ctx: StepContext, o: MaidOptions, hg: Gradient, dir: Direction,
 ): Promise<{ accepted?: Omit<Accepted, 'hg' | 'commit'>; needed: number; stop?: Stop }> {
   const Lg = oracle.upperLipschitz;
   const current = it.current!;
@@ -184,28 +239,28 @@ async function backtrack(
   let needed = 0; // the ε at which the bounds would certify an accuracy-limited step's computed decrease
   for (let i = 0; i < o.maxBacktracks; i++) {
     const step = dir.step0 * o.backtrack ** i;
-    const trial = it.theta.map((t, j) => t - step * dir.d[j]);
-    const ev = await oracle.evaluate(trial, s.epsilon, it.retry && closerTo(trial, it.retry.theta, it.theta) ? it.retry : undefined);
+    const t = await trialAt(oracle, s, it, o, dir, step, lower, it.retry && closerTo(it.theta.map((v, j) => v - step * dir.d[j]), it.retry.theta, it.theta) ? it.retry : undefined);
     if (it.retry) oracle.release(it.retry);
     it.retry = undefined;
-    const next = o.valueBound === 'adjoint' ? await oracle.hypergradient(trial, ev.lower.certifiedError, s.delta, ev, { valueEstimate: true }) : undefined;
-    const bounds = valueBounds(ev, next?.valueEstimate, Lg);
-    if ((it.uncertified ? bounds.value : bounds.value + bounds.width) - lower + o.lambda * step * dir.zd <= 0) return { accepted: { ev, step, next }, needed };
+    if (t.passes) {
+      const best = i === 0 && s.expandStep ? await expand(oracle, s, it, o, dir, lower, { trial: t, step }) : { trial: t, step };
+      return { accepted: { ev: best.trial.ev, step: best.step, next: best.trial.next }, needed };
+    }
     // The computed values decrease enough but their ε-bounds do not: shorter steps cannot help, more accuracy can.
-    const decrease = now.value - bounds.value - o.lambda * step * dir.zd;
+    const decrease = now.value - t.bounds.value - o.lambda * step * dir.zd;
     const accuracyLimited = !it.uncertified && decrease >= 0;
     if (accuracyLimited) {
       // The adjoint widths are second order in ε (δ shrinks with it); the gradient widths solve Gε + L_g ε² = D.
-      needed = next?.valueEstimate && hg.valueEstimate
-        ? s.epsilon * Math.sqrt(decrease / (now.width + bounds.width))
-        : certifyingAccuracy(decrease, current.upperGradNorm + ev.upperGradNorm, Lg);
+      needed = t.next?.valueEstimate && hg.valueEstimate
+        ? s.epsilon * Math.sqrt(decrease / (now.width + t.bounds.width))
+        : certifyingAccuracy(decrease, current.upperGradNorm + t.ev.upperGradNorm, Lg) / it.scale.x;
     }
     it.backtracks++;
     if (accuracyLimited) {
-      it.retry = ev;
+      it.retry = t.ev;
       return { needed };
     }
-    oracle.release(ev);
+    oracle.release(t.ev);
     const stop = ctx.check();
     if (stop) return { needed, stop };
   }
@@ -238,7 +293,7 @@ async function attempt(oracle: Oracle, s: MaidState, it: Iteration, ctx: StepCon
   const hg = await gradientAt(oracle, s, it, o);
   const zNorm = Math.hypot(...hg.grad);
   if (s.iter === 0 && s.firstGradNorm === 0) s.firstGradNorm = zNorm;
-  if (zNorm + hg.errorBound <= Math.max(o.gradTol, o.relGradTol * s.firstGradNorm)) {
+  if (zNorm + hg.errorBound <= Math.max(o.gradTol * it.scale.pixels, o.relGradTol * s.firstGradNorm)) {
     return { stop: { reason: 'converged', message: `‖z‖ + ω = ${(zNorm + hg.errorBound).toExponential(2)} is below the gradient tolerance` } };
   }
   const { d: metricD, commit } = stepMetric(it.theta, hg.grad, s, o);
@@ -272,16 +327,21 @@ async function takeStep(oracle: Oracle, s: MaidState, it: Iteration, acc: Accept
     backtracks: it.backtracks,
     omegaRatio: acc.hg.errorBound / Math.hypot(...acc.hg.grad),
     lowerIterationsCall: acc.ev.lower.iterations,
+    /** The accepted x̃'s certified error per element, ‖∇ₓh‖/(μ√N) ≤ ε. */
+    lowerError: acc.ev.lower.certifiedError / it.scale.x,
     cgIterationsCall: acc.hg.cgIterations,
     lowerSeconds: c.lowerSeconds,
     cgSeconds: c.cgSeconds,
     otherSeconds: ctx.seconds - c.lowerSeconds - c.cgSeconds,
     certified: it.uncertified ? 0 : 1,
+    ...s.derivation,
   };
+  s.derivation = undefined;
   const next = acc.next;
   const estimate = next?.valueEstimate && { value: next.valueEstimate.value, bound: next.valueEstimate.bound };
   if (next) s.carried = { grad: Array.from(next.grad), errorBound: next.errorBound, ...(estimate ? { valueEstimate: estimate } : {}), cgIterations: next.stats.cgIterations, delta: s.delta };
   s.iter++;
+  s.expandStep = undefined;
   s.step = acc.step * o.stepGrow;
   s.epsilon *= o.grow;
   s.delta *= o.grow;
@@ -294,9 +354,11 @@ async function takeStep(oracle: Oracle, s: MaidState, it: Iteration, acc: Accept
  */
 export async function maidStep(oracle: Oracle, state: MaidState, ctx: StepContext, o: MaidOptions): Promise<StepResult<MaidState>> {
   const s = structuredClone(state);
+  const scale = toleranceScale(oracle);
+  if (needsDerivation(s)) s.derivation = await deriveStart(oracle, s, o, scale);
   const it: Iteration = {
     theta: Float64Array.from(s.theta), current: s.evaluated ? acceptedEvaluation(oracle, 'maid') : undefined, retry: undefined,
-    backtracks: 0, uncertified: false, cause: '',
+    backtracks: 0, uncertified: false, cause: '', scale,
   };
   for (;;) {
     const r = await attempt(oracle, s, it, ctx, o);

@@ -179,7 +179,7 @@ describe('inexact piggyback', () => {
     const final = async (metric: 'identity' | 'lbfgs') => {
       const oracle = new PiggybackOracle(family, noisy, clean, { huber: 1e-2 });
       const rows: IterationRecord[] = [];
-      const r = await runPiggyback(oracle, theta0, { kind: 'fixed', options: { epsilon: 1e-4, delta: 1e-4, step0: 0.1, metric } }, { budget: { maxIterations: 12 }, onIteration: (row) => void rows.push({ ...row }) });
+      const r = await runPiggyback(oracle, theta0, { kind: 'fixed', options: { epsilon: 4e-6, delta: 9e-6, step0: 0.1, metric } }, { budget: { maxIterations: 12 }, onIteration: (row) => void rows.push({ ...row }) });
       await oracle.dispose();
       expect(r.stopReason).toBe('max-iterations');
       for (let k = 1; k < rows.length; k++) expect(rows[k].upperLoss).toBeLessThan(rows[k - 1].upperLoss);

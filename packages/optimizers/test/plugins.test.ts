@@ -36,16 +36,16 @@ describe('optimizer plugins', () => {
 
   it('keeps the defaults of every optimizer (declared once, in its schema)', () => {
     expect(MAID_DEFAULTS).toEqual({
-      epsilon0: 1e-1, delta0: 1e-1, step0: 1e-2, eta: 1e-4, lambda: 1e-4, shrink: 0.5, backtrack: 0.5, grow: 1.05,
+      stepScale: 1e-2, eta: 1e-4, lambda: 1e-4, shrink: 0.5, backtrack: 0.5, grow: 1.05,
       stepGrow: 10 / 9, maxBacktracks: 10, gradTol: 0, relGradTol: 1e-4, atFloor: 'clamp',
       metric: 'identity', metricDecay: 0.9, metricMemory: 8, stepCap: 10, shrinkRule: 'fixed', valueBound: 'gradient',
     });
     expect(HOAG_DEFAULTS).toEqual({
-      schedule: 'geometric', epsilon0: 1e-1, delta0: 1e-1, decay: 0.9, L0: 0, lAccept: 0.95, lShrink: 2, rejectRatio: 1.2,
+      schedule: 'geometric', epsilon0: 3e-4, delta0: 3e-4, decay: 0.9, L0: 0, lAccept: 0.95, lShrink: 2, rejectRatio: 1.2,
       tighten: 0.5, C: 0.25, gradTol: 0, relGradTol: 1e-4, atFloor: 'clamp',
     });
     const isgd = {
-      batchSize: 4, step0: 1e-2, stepSchedule: 'poly', stepPower: 0.5, epsilon0: 1e-1, delta0: 1e-1, accuracySchedule: 'poly',
+      batchSize: 4, step0: 1e-2, stepSchedule: 'poly', stepPower: 0.5, epsilon0: 3e-4, delta0: 3e-4, accuracySchedule: 'poly',
       accuracyPower: 1, update: 'sgd', beta1: 0.9, beta2: 0.999, adamEpsilon: 1e-8, maxEpochs: 0, gradTol: 0, relGradTol: 1e-3,
       atFloor: 'stop', shuffle: 1, seed: 0, costScaling: 'per-image',
     };
@@ -53,10 +53,10 @@ describe('optimizer plugins', () => {
     expect(ADAM_DEFAULTS).toEqual({ ...isgd, update: 'adam', step0: 0.1, stepSchedule: 'constant' });
     expect(STOCHASTIC_MAID_DEFAULTS).toEqual({ ...MAID_DEFAULTS, batchSize: 4, noiseRatio: 1, maxEpochs: 0, shuffle: 1, seed: 0, costScaling: 'per-image' });
     expect(DFO_DEFAULTS).toEqual({
-      radius0: 1, radiusMin: 1e-3, radiusMax: 10, eta1: 0.1, eta2: 0.7, shrink: 0.5, grow: 2, epsilon0: 1e-1, noiseRatio: 0.25, atFloor: 'clamp',
+      radius0: 1, radiusMin: 1e-3, radiusMax: 10, eta1: 0.1, eta2: 0.7, shrink: 0.5, grow: 2, epsilon0: 3e-4, noiseRatio: 0.25, atFloor: 'clamp',
     });
     expect(FIXED_ACCURACY_DEFAULTS).toEqual({
-      epsilon: 1e-3, delta: 1e-3, step0: 1e-2, lambda: 1e-4, backtrack: 0.5, stepGrow: 10 / 9, maxBacktracks: 20, gradTol: 0, relGradTol: 1e-4,
+      epsilon: 1e-5, delta: 1e-5, step0: 1e-2, lambda: 1e-4, backtrack: 0.5, stepGrow: 10 / 9, maxBacktracks: 20, gradTol: 0, relGradTol: 1e-4,
       metric: 'identity', metricMemory: 8,
     });
     // The plugins given no options build exactly the defaults (seeds: the experiment's).

@@ -1,5 +1,5 @@
 import {
-  adjointValueBound, dot, FLOAT32_EPS, LowerLevelProblem, maidErrorBound, MeanSquaredUpperLoss, readCount, readScalars, readTensors, readVector,
+  adjointValueBound, dot, machineEpsilon, LowerLevelProblem, maidErrorBound, MeanSquaredUpperLoss, readCount, readScalars, readTensors, readVector,
   squaredNorm, tf, VALUE_ESTIMATE_WORK,
   type BatchCostScaling, type Curvature, type HypergradientOptions, type HypergradientResult, type ImageBatch, type LinearSolver,
   type LowerEvaluation, type LowerSolver, type LowerSolveSummary, type Oracle, type OracleCounters, type OracleState, type Tensor, type Tensor1D,
@@ -58,6 +58,12 @@ export class HypergradientOracle implements Oracle {
     return this.problem.batchSize;
   }
 
+  /** Unknowns per image. */
+  get pixels(): number {
+    const [, h, w, c] = this.problem.imageShape;
+    return h * w * c;
+  }
+
   /** L_g of the upper loss. */
   get upperLipschitz(): number {
     return this.upper.lipschitz;
@@ -77,7 +83,7 @@ export class HypergradientOracle implements Oracle {
     const r0 = readCount();
     this.warmNorm ??= (await readScalars(tf.norm(this.warmX)))[0];
     this.countReads(r0);
-    return 0.25 * FLOAT32_EPS * (L / mu) * Math.max(this.warmNorm, 1);
+    return 0.25 * machineEpsilon() * (L / mu) * Math.max(this.warmNorm, 1);
   }
 
   /** x̃ of a held evaluation (the accepted one's is the warm start). */

@@ -136,6 +136,8 @@ export type BatchCostScaling = 'per-image' | 'raw';
 export interface Oracle {
   /** Number of training images f averages over. */
   readonly size: number;
+  /** Unknowns per image (the size of one x̃ᵢ): with `size`, what per-element (RMS) tolerances are scaled by. */
+  readonly pixels: number;
   /** L_g = 1/n of the upper loss g(x) = (1/n) Σ ½‖xᵢ − xᵢ*‖². */
   readonly upperLipschitz: number;
   readonly counters: OracleCounters;

@@ -1,5 +1,5 @@
 import {
-  BilevelError, FLOAT32_EPS, MeanSquaredUpperLoss, readScalars, squaredNorm, tf,
+  BilevelError, machineEpsilon, MeanSquaredUpperLoss, readScalars, squaredNorm, tf,
   type BatchCostScaling, type Curvature, type HypergradientResult, type ImageBatch, type LowerEvaluation, type LowerStop, type Oracle,
   type OracleCounters, type OracleState,
 } from '@bilevel/core';
@@ -124,6 +124,12 @@ export class PiggybackOracle implements Oracle {
     return this.data.shape[0];
   }
 
+  /** Unknowns per image. */
+  get pixels(): number {
+    const [, h, w, c] = this.imageShape;
+    return h * w * c;
+  }
+
   get upperLipschitz(): number {
     return this.upper.lipschitz;
   }
@@ -168,7 +174,7 @@ export class PiggybackOracle implements Oracle {
     await this.operator(theta);
     const { mu, L } = this.curvature(theta);
     this.warmNorm ??= (await readScalars(tf.norm(this.warm.x)))[0];
-    return 0.25 * FLOAT32_EPS * (L / mu) * Math.max(this.warmNorm, 1);
+    return 0.25 * machineEpsilon() * (L / mu) * Math.max(this.warmNorm, 1);
   }
 
   /** Chambolle–Pock steps for μ_g = 1, μ_{f*} = ε_H: τ = m/2, σ = m/(2ε_H), extrapolation 1/(1 + m), m = 0.99·2√ε_H/‖K‖. */

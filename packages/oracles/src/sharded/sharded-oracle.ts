@@ -76,6 +76,11 @@ export class ShardedOracle implements Oracle {
     return new ShardedOracle(pool, 0, parts, o.size, o.imageShape, o.curvature);
   }
 
+  /** Unknowns per image. */
+  get pixels(): number {
+    return this.imageShape[0] * this.imageShape[1];
+  }
+
   get upperLipschitz(): number {
     return 1 / this.size;
   }
