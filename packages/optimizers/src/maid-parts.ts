@@ -1,4 +1,4 @@
-import type { LowerEvaluation, Oracle, Stop, ValueEstimate } from '@bilevel/core';
+import type { HypergradientResult, LowerEvaluation, Oracle, Stop, ValueEstimate } from '@bilevel/core';
 import { deltaFloor, distance, dot, norm, type FloorPolicy } from './common.js';
 import { lbfgsDirection, type LbfgsMemory } from './lbfgs.js';
 import type { ToleranceScale } from './tolerances.js';
@@ -145,4 +145,20 @@ export function solveFloors(oracle: Oracle, theta: Float64Array, current: LowerE
     f.cause = `δ at the float32 floor ${dFloor.toExponential(2)}`;
   }
   return undefined;
+}
+
+/** A hypergradient as plain numbers, carried into the next pass while x̃ and δ hold (the accepted trial's, the calibration's). */
+export interface CarriedHypergradient {
+  grad: number[];
+  errorBound: number;
+  valueEstimate?: ValueEstimate;
+  cgIterations: number;
+  /** The δ it was computed at. */
+  delta: number;
+}
+
+/** `hg` computed at residual δ, as a CarriedHypergradient. */
+export function carriedHypergradient(hg: HypergradientResult, delta: number): CarriedHypergradient {
+  const estimate = hg.valueEstimate && { value: hg.valueEstimate.value, bound: hg.valueEstimate.bound };
+  return { grad: Array.from(hg.grad), errorBound: hg.errorBound, ...(estimate ? { valueEstimate: estimate } : {}), cgIterations: hg.stats.cgIterations, delta };
 }

@@ -1,6 +1,7 @@
 import type { Oracle } from '@bilevel/core';
 import { norm } from './common.js';
 import type { MaidOptions, MaidState } from './maid.js';
+import { carriedHypergradient } from './maid-parts.js';
 import type { ToleranceScale } from './tolerances.js';
 
 /** What deriveStart found at θ₀ (per element), reported in the run's first row. */
@@ -64,10 +65,7 @@ export async function deriveStart(oracle: Oracle, s: MaidState, o: MaidOptions, 
   s.expandStep = !s.step;
   s.step = step;
   s.evaluated = true;
-  if (s.delta >= deltaC && ev.lower.certifiedError <= s.epsilon * sc.x) {
-    const estimate = hg.valueEstimate && { value: hg.valueEstimate.value, bound: hg.valueEstimate.bound };
-    s.carried = { grad: Array.from(hg.grad), errorBound: hg.errorBound, ...(estimate ? { valueEstimate: estimate } : {}), cgIterations: hg.stats.cgIterations, delta: deltaC };
-  }
+  if (s.delta >= deltaC && ev.lower.certifiedError <= s.epsilon * sc.x) s.carried = carriedHypergradient(hg, deltaC);
   return {
     naiveResidual, naiveError, calibrationEpsilon: epsC, calibrationRatio: ratio,
     epsilon0: s.epsilon, delta0: s.delta, step0: s.step,

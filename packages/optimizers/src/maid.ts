@@ -7,11 +7,11 @@ import { memoryAfterStep } from './lbfgs.js';
 import { deriveStart, needsDerivation, type StartDerivation } from './maid-start.js';
 import { toleranceScale, type ToleranceScale } from './tolerances.js';
 import {
-  certifiedDirection, certifyingAccuracy, closerTo, epsilonFloor, quasiNewtonStep, shrinkAccuracy, solveFloors, stepMetric,
-  valueBounds, type FloorStatus, type MetricState, type ShrinkRule, type StepMetric, type ValueBound,
+  carriedHypergradient, certifiedDirection, certifyingAccuracy, closerTo, epsilonFloor, quasiNewtonStep, shrinkAccuracy, solveFloors, stepMetric,
+  valueBounds, type CarriedHypergradient, type FloorStatus, type MetricState, type ShrinkRule, type StepMetric, type ValueBound,
 } from './maid-parts.js';
 
-export type { ShrinkRule, StepMetric, ValueBound } from './maid-parts.js';
+export type { CarriedHypergradient, ShrinkRule, StepMetric, ValueBound } from './maid-parts.js';
 
 const METRICS = ['identity', 'rms', 'lbfgs'] as const satisfies readonly StepMetric[];
 const SHRINK_RULES = ['fixed', 'predicted'] as const satisfies readonly ShrinkRule[];
@@ -86,15 +86,6 @@ export const MAID_SCHEMA = z.strictObject(MAID_SHAPE);
 export type MaidOptions = z.output<typeof MAID_SCHEMA>;
 export const MAID_DEFAULTS: MaidOptions = MAID_SCHEMA.parse({});
 
-/** The accepted trial's hypergradient (adjoint bounds) as plain numbers: the next iteration's z while x̃ and δ hold. */
-export interface CarriedHypergradient {
-  grad: number[];
-  errorBound: number;
-  valueEstimate?: ValueEstimate;
-  cgIterations: number;
-  /** The δ it was computed at. */
-  delta: number;
-}
 
 /** Serializable MAID state (plain numbers): with the oracle's state it resumes a run bit-for-bit. */
 export interface MaidState extends MetricState {
@@ -114,6 +105,7 @@ export interface MaidState extends MetricState {
   /** α₀ was derived: the first accepted step may double (see expand). */
   expandStep?: boolean;
 }
+
 
 /** MAID's state at θ₀: ε₀, δ₀, α₀ as given (0: derived at the first step) and no evaluation yet. */
 export function initialMaidState(theta0: ArrayLike<number>, o: MaidOptions): MaidState {
@@ -338,8 +330,7 @@ async function takeStep(oracle: Oracle, s: MaidState, it: Iteration, acc: Accept
   };
   s.derivation = undefined;
   const next = acc.next;
-  const estimate = next?.valueEstimate && { value: next.valueEstimate.value, bound: next.valueEstimate.bound };
-  if (next) s.carried = { grad: Array.from(next.grad), errorBound: next.errorBound, ...(estimate ? { valueEstimate: estimate } : {}), cgIterations: next.stats.cgIterations, delta: s.delta };
+  if (next) s.carried = carriedHypergradient(next, s.delta);
   s.iter++;
   s.expandStep = undefined;
   s.step = acc.step * o.stepGrow;
