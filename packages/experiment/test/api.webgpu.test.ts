@@ -5,8 +5,9 @@ import { OPTIMIZERS, tinyConfig } from './optimizer-configs.js';
 
 // The webgpu group: the programmatic API (buildExperiment + runExperiment, useWorkers) on webgpu, every optimizer on
 // a tiny TV problem (4 images 16×16, 3 iterations), against the same runs on wasm in the same process.
-async function learn(optimizer: string, workers = 0): Promise<number[]> {
-  const e = await buildExperiment(tinyConfig(optimizer, 3));
+async function learn(optimizer: string, workers = 0, options?: Record<string, unknown>): Promise<number[]> {
+  const config = tinyConfig(optimizer, 3);
+  const e = await buildExperiment(options ? { ...config, optimizer: { name: optimizer, options } } : config);
   if (workers) useWorkers(e, { workers, shards: 2 }); // no backend given: the workers take the active one
   const r = await runExperiment(e);
   tf.dispose([r.images.train.input, r.images.train.learned]);
@@ -37,8 +38,10 @@ describe('webgpu: the programmatic API, every optimizer, against wasm', () => {
 
   it('useWorkers without a backend: 2 workers on the active webgpu backend give the in-process θ to 1e-4', async () => {
     await useBackend('webgpu');
-    const inProcess = await learn('maid');
-    const sharded = await learn('maid', 2);
+    // A small given α₀: the derived one reaches the flat optimum in one step, where later accept / reject decisions
+    // turn on float32 round-off, which the shards' summation order changes.
+    const inProcess = await learn('maid', 0, { step0: 0.01 });
+    const sharded = await learn('maid', 2, { step0: 0.01 });
     expect(relative(sharded, inProcess)).toBeLessThan(1e-4);
   });
 });
