@@ -72,7 +72,8 @@ describe('webgpu: fused CRR spline (WGSL)', () => {
     kernels.push(...profile.kernelNames);
     expect(kernels).not.toContain('BilevelCrrSpline');
     expect(kernels).toContain('GatherV2');
-    OUTPUTS.forEach((_, i) => expect(maxRelativeError(off[i], gather[i])).toBe(0));
+    // The same path twice agrees to round-off: lavapipe's threads may change a sum's order between runs (5.9e-8 seen once).
+    OUTPUTS.forEach((name, i) => expect(maxRelativeError(off[i], gather[i]), name).toBeLessThanOrEqual(1e-6));
   });
 
   it('leaves no tensors or backend buffers behind', async () => {
