@@ -19,7 +19,8 @@ export interface RunRecord {
 
 const EDITED = 'it was truncated or edited: restore it, or start the run again with `bilevel run … --force`';
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-const wholeOrAbsent = (v: unknown, min: number) => v === undefined || (Number.isInteger(v) && (v as number) >= min);
+const whole = (v: unknown, min: number) => Number.isInteger(v) && (v as number) >= min;
+const wholeOrAbsent = (v: unknown, min: number) => v === undefined || whole(v, min);
 
 /** Reads and checks `dir`/run.json. */
 export function readRunRecord(dir: string): RunRecord {
@@ -36,8 +37,8 @@ export function readRunRecord(dir: string): RunRecord {
   const bad = (field: string, want: string) => new BilevelError(`${f}: "${field}" must be ${want}`, EDITED);
   if (!isObject(r.config)) throw bad('config', 'the run\'s config object');
   if (typeof r.baseDir !== 'string') throw bad('baseDir', 'a folder path');
-  if (!Number.isInteger(r.checkpointEvery) || (r.checkpointEvery as number) < 0) throw bad('checkpointEvery', 'a whole number ≥ 0');
-  if (!Number.isInteger(r.testEvery) || (r.testEvery as number) < 0) throw bad('testEvery', 'a whole number ≥ 0');
+  if (!whole(r.checkpointEvery, 0)) throw bad('checkpointEvery', 'a whole number ≥ 0');
+  if (!whole(r.testEvery, 0)) throw bad('testEvery', 'a whole number ≥ 0');
   if (!wholeOrAbsent(r.workers, 0)) throw bad('workers', 'a whole number ≥ 0');
   if (!wholeOrAbsent(r.shards, 1)) throw bad('shards', 'a whole number ≥ 1');
   for (const k of ['backend', 'engine'] as const) if (r[k] !== undefined && typeof r[k] !== 'string') throw bad(k, 'a string');

@@ -306,43 +306,35 @@ describe('SIGKILL at the worst moments, then resume: the uninterrupted θ', () =
   }, 300_000);
 });
 
+/** A run killed at checkpoint 5, a resume SIGKILLed by `hook`, then (after `settleMs`) a resume that must finish it. */
+async function resumeAfterKill(hook: Hook, settleMs = 0): Promise<void> {
+  const dir = join(tempDir(), 'run');
+  const from = await killedRun(dir, 5);
+  const killed = await launch(resumeArgs(dir), hook, dir).exit;
+  expect(killed.signal).toBe('SIGKILL');
+  if (settleMs) await new Promise((r) => setTimeout(r, settleMs));
+  const last = await launch(resumeArgs(dir)).exit;
+  expect(last.code, last.stderr).toBe(0);
+  expectResumedFrom(last, from);
+  expectLikeStraight(dir);
+}
+
 // Kills that earlier versions did not survive (found by these tests; each gap is fixed in src, named in the comment).
 describe('SIGKILLs inside the log, the log cut-back and the lock: resume still works, one process per folder', () => {
   it('a row torn at the end of the log, past the checkpoint (a crash inside an append), does not block resume', async () => {
     // resume-checks.ts logRows parses only the rows the checkpoint keeps (truncateLog drops the rest).
-    const dir = join(tempDir(), 'run');
-    const from = await killedRun(dir, 5);
-    const torn = await launch(resumeArgs(dir), { op: 'appendFileSync', file: 'iterations\\.jsonl$', nth: 1, keep: 0.5 }, dir).exit;
-    expect(torn.signal).toBe('SIGKILL');
-    const last = await launch(resumeArgs(dir)).exit;
-    expect(last.code, last.stderr).toBe(0);
-    expectResumedFrom(last, from);
-    expectLikeStraight(dir);
+    await resumeAfterKill({ op: 'appendFileSync', file: 'iterations\\.jsonl$', nth: 1, keep: 0.5 });
   }, 300_000);
 
   it('a resume killed while it cuts the log back to its checkpoint can be resumed', async () => {
     // checkpoint.ts truncateLog writes the cut log atomically (a temp file, then a rename): killed mid-write, the old log stays.
-    const dir = join(tempDir(), 'run');
-    const from = await killedRun(dir, 5);
-    const cut = await launch(resumeArgs(dir), { op: 'writeFileSync', file: 'iterations\\.jsonl\\.tmp-', nth: 1, keep: 0 }, dir).exit;
-    expect(cut.signal).toBe('SIGKILL');
-    const last = await launch(resumeArgs(dir)).exit;
-    expect(last.code, last.stderr).toBe(0);
-    expectResumedFrom(last, from);
-    expectLikeStraight(dir);
+    await resumeAfterKill({ op: 'writeFileSync', file: 'iterations\\.jsonl\\.tmp-', nth: 1, keep: 0 });
   }, 300_000);
 
   it('a resume killed while it writes the lock owner leaves a folder the next resume takes over', async () => {
     // lock.ts: the owner file lives inside the lock folder, written atomically; a lock without an owner older than 2 s
     // was left by a process killed while taking it, and is taken over.
-    const dir = join(tempDir(), 'run');
-    await killedRun(dir, 5);
-    const owner = await launch(resumeArgs(dir), { op: 'writeFileSync', file: 'owner\\.json\\.tmp-', nth: 1, keep: 0 }, dir).exit;
-    expect(owner.signal).toBe('SIGKILL');
-    await new Promise((r) => setTimeout(r, 2500));
-    const last = await launch(resumeArgs(dir)).exit;
-    expect(last.code, last.stderr).toBe(0);
-    expectLikeStraight(dir);
+    await resumeAfterKill({ op: 'writeFileSync', file: 'owner\\.json\\.tmp-', nth: 1, keep: 0 }, 2500);
   }, 300_000);
 
   it('of two resumes started together after a SIGKILL, only one writes the folder', async () => {

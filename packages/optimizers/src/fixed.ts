@@ -101,6 +101,7 @@ export class FixedAccuracyDescent implements OuterOptimizer<FixedAccuracyState> 
   /** Armijo backtracking along −d (d = z, or the L-BFGS direction with one retry along −z when it fails). */
   private async search(oracle: Oracle, s: FixedAccuracyState, theta: Float64Array, current: LowerEvaluation, z: Float64Array, ctx: StepContext): Promise<{ accepted?: Accepted; backtracks: number; stop?: Stop }> {
     const o = this.options;
+    const epsilon = o.epsilon * toleranceScale(oracle).x;
     let backtracks = 0;
     for (let attempt = 0; ; attempt++) {
       const { d, commit } = stepMetric(theta, z, s.memory, { metric: o.metric, metricDecay: 0, metricMemory: o.metricMemory });
@@ -108,7 +109,7 @@ export class FixedAccuracyDescent implements OuterOptimizer<FixedAccuracyState> 
       const zd = dot(z, d);
       for (let i = 0; i < o.maxBacktracks; i++) {
         const a = (quasiNewton ? 1 : s.step) * o.backtrack ** i;
-        const ev = await oracle.evaluate(theta.map((t, j) => t - a * d[j]), o.epsilon * toleranceScale(oracle).x);
+        const ev = await oracle.evaluate(theta.map((t, j) => t - a * d[j]), epsilon);
         if (ev.value <= current.value - o.lambda * a * zd) {
           ctx.check(); // polled after every trial as before (same shouldStop calls); an accepted trial is kept whatever it says
           return { accepted: { ev, step: a, commit, quasiNewton }, backtracks };

@@ -6,8 +6,10 @@ import { toleranceScale } from './tolerances.js';
 export const HOAG_SCHEDULES = ['geometric', 'quadratic', 'cubic', 'custom'] as const;
 export type HoagSchedule = (typeof HOAG_SCHEDULES)[number];
 
-/** ε₀ and δ₀ when neither they nor a custom schedule's first accuracy are given. */
-/** ε₀ = δ₀ per element (RMS): 10⁻¹ Euclidean on 8 images of 96×96, the reference's scale. */
+/**
+ * ε₀ and δ₀ when neither they nor a custom schedule's first accuracy are given, per element (RMS): 10⁻¹ Euclidean on
+ * 8 images of 96×96, the reference's scale.
+ */
 const HOAG_EPSILON0 = 3e-4;
 
 /** HOAG's options, declared once; ε₀ and δ₀ default to the custom schedule's first accuracy (see hoagOptions). */
@@ -104,14 +106,16 @@ export class Hoag implements OuterOptimizer<HoagState> {
 
   /**
    * Iteration k = iter + 1: ε_k, δ_k of the (tightened) schedule — per element, returned Euclidean (× toleranceScale) as
-   * the oracle and the reference's tests use them — raised to the float32 floors ('clamp'), and x̃_k.
+   * the oracle and the reference's tests use them, and per element for the rows — raised to the float32 floors ('clamp'),
+   * and x̃_k.
    */
-  private async accuracies(oracle: Oracle, theta: Float64Array, k: number, s: HoagState): Promise<{ stop: Stop } | { ev: LowerEvaluation; epsilon: number; delta: number; atFloor: boolean }> {
+  private async accuracies(oracle: Oracle, theta: Float64Array, k: number, s: HoagState): Promise<{ stop: Stop } | { ev: LowerEvaluation; epsilon: number; delta: number; atFloor: boolean; perElement: { epsilon: number; delta: number } }> {
     const o = this.options;
     const floorStop = (message: string) => ({ stop: { reason: 'accuracy-floor' as const, message } });
     const sc = toleranceScale(oracle);
-    let epsilon = this.scheduled(k) * s.tightening * sc.x;
-    let delta = this.scheduled(k) * s.tightening * (o.delta0 / o.epsilon0) * sc.residual;
+    const scheduled = this.scheduled(k) * s.tightening;
+    let epsilon = scheduled * sc.x;
+    let delta = scheduled * (o.delta0 / o.epsilon0) * sc.residual;
     const floor = await oracle.accuracyFloor(theta);
     let atFloor = false;
     if (epsilon < floor) {
@@ -133,7 +137,7 @@ export class Hoag implements OuterOptimizer<HoagState> {
       delta = dFloor;
       atFloor = true;
     }
-    return { ev, epsilon, delta, atFloor };
+    return { ev, epsilon, delta, atFloor, perElement: { epsilon: epsilon / sc.x, delta: delta / sc.residual } };
   }
 
   /** L-adaptation on the step θ_{k−1} → θ_k (the reference's accept / shrink / reject-and-tighten): 1, 0 or −1. */
@@ -156,9 +160,7 @@ export class Hoag implements OuterOptimizer<HoagState> {
     const theta = Float64Array.from(s.theta);
     const a = await this.accuracies(oracle, theta, s.iter + 1, s);
     if ('stop' in a) return { state: s, stop: a.stop };
-    const { ev, epsilon, delta, atFloor } = a;
-    const sc = toleranceScale(oracle);
-    const perElement = { epsilon: epsilon / sc.x, delta: delta / sc.residual };
+    const { ev, epsilon, delta, atFloor, perElement } = a;
     const outcome = this.adapt(s, theta, ev.value, epsilon);
     if (outcome === -1) {
       // A jump g_k ≥ rejectRatio·g_{k−1}: back to θ_{k−1}, the step shrunk (L ← lShrink·L) and the schedule tightened.

@@ -105,8 +105,9 @@ export class Isgd implements OuterOptimizer<IsgdState> {
   private async batchGradient(bo: Oracle, theta: Float64Array, k: number): Promise<{ stop: Stop } | { hg: HypergradientResult; epsilon: number; delta: number }> {
     const o = this.options;
     const sc = toleranceScale(bo);
-    let epsilon = this.accuracyAt(k) * sc.x;
-    let delta = this.accuracyAt(k) * (o.delta0 / o.epsilon0) * sc.residual;
+    const scheduled = this.accuracyAt(k);
+    let epsilon = scheduled * sc.x;
+    let delta = scheduled * (o.delta0 / o.epsilon0) * sc.residual;
     const floor = await bo.accuracyFloor(theta);
     if (epsilon < floor) {
       if (o.atFloor === 'stop') return { stop: { reason: 'accuracy-floor', message: `the schedule asks ε = ${epsilon.toExponential(2)} below the float32 floor ${floor.toExponential(2)}` } };

@@ -86,7 +86,6 @@ export const MAID_SCHEMA = z.strictObject(MAID_SHAPE);
 export type MaidOptions = z.output<typeof MAID_SCHEMA>;
 export const MAID_DEFAULTS: MaidOptions = MAID_SCHEMA.parse({});
 
-
 /** Serializable MAID state (plain numbers): with the oracle's state it resumes a run bit-for-bit. */
 export interface MaidState extends MetricState {
   theta: number[];
@@ -105,7 +104,6 @@ export interface MaidState extends MetricState {
   /** α₀ was derived: the first accepted step may double (see expand). */
   expandStep?: boolean;
 }
-
 
 /** MAID's state at θ₀: ε₀, δ₀, α₀ as given (0: derived at the first step) and no evaluation yet. */
 export function initialMaidState(theta0: ArrayLike<number>, o: MaidOptions): MaidState {
@@ -182,9 +180,11 @@ interface Trial {
 
 type Direction = { d: Float64Array; zd: number; step0: number };
 
-/** Solves at θ − αd (warm-started from `from`) and applies the sufficient-decrease test against `lower` = L(θ). */
-async function trialAt(oracle: Oracle, s: MaidState, it: Iteration, o: MaidOptions, dir: Direction, step: number, lower: number, from?: LowerEvaluation): Promise<Trial> {
-  const trial = it.theta.map((t, j) => t - step * dir.d[j]);
+/** θ − αd. */
+const pointAt = (it: Iteration, dir: Direction, step: number): Float64Array => it.theta.map((t, j) => t - step * dir.d[j]);
+
+/** Solves at `trial` = θ − αd (warm-started from `from`) and applies the sufficient-decrease test against `lower` = L(θ). */
+async function trialAt(oracle: Oracle, s: MaidState, it: Iteration, o: MaidOptions, dir: Direction, step: number, trial: Float64Array, lower: number, from?: LowerEvaluation): Promise<Trial> {
   const ev = await oracle.evaluate(trial, s.epsilon * it.scale.x, from);
   const next = o.valueBound === 'adjoint' ? await oracle.hypergradient(trial, ev.lower.certifiedError, s.delta * it.scale.residual, ev, { valueEstimate: true }) : undefined;
   const bounds = valueBounds(ev, next?.valueEstimate, oracle.upperLipschitz);
@@ -201,7 +201,7 @@ async function expand(oracle: Oracle, s: MaidState, it: Iteration, o: MaidOption
   let best = first;
   for (let i = 0; i < MAX_EXPANSIONS; i++) {
     const step = 2 * best.step;
-    const t = await trialAt(oracle, s, it, o, dir, step, lower, best.trial.ev);
+    const t = await trialAt(oracle, s, it, o, dir, step, pointAt(it, dir, step), lower, best.trial.ev);
     if (!(t.passes && t.bounds.value < best.trial.bounds.value)) {
       oracle.release(t.ev);
       break;
@@ -231,7 +231,8 @@ async function backtrack(
   let needed = 0; // the ε at which the bounds would certify an accuracy-limited step's computed decrease
   for (let i = 0; i < o.maxBacktracks; i++) {
     const step = dir.step0 * o.backtrack ** i;
-    const t = await trialAt(oracle, s, it, o, dir, step, lower, it.retry && closerTo(it.theta.map((v, j) => v - step * dir.d[j]), it.retry.theta, it.theta) ? it.retry : undefined);
+    const trial = pointAt(it, dir, step);
+    const t = await trialAt(oracle, s, it, o, dir, step, trial, lower, it.retry && closerTo(trial, it.retry.theta, it.theta) ? it.retry : undefined);
     if (it.retry) oracle.release(it.retry);
     it.retry = undefined;
     if (t.passes) {
