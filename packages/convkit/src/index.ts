@@ -9,6 +9,7 @@ export { PatchGeometry } from './patches.js';
 export { byChunks, imagesPerChunk } from './chunks.js';
 export { INIT_SALT, Rng, xavierNormal } from './rng.js';
 export { l1, lastValueCache, multiplierBound, multiplierGrid, schurBound } from './spectral.js';
+export { extendedBankBound } from './extension-bound.js';
 export { dctAtoms, derivativeFilters } from './filters.js';
 export { fusedGradActivation, fusedHessActivation, fusedPatchAdjoint } from './fused.js';
 export { BOUNDARY_OPTION_DOC, boundaryOption, convOptionsShape, engineOption } from './options.js';

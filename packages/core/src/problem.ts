@@ -64,7 +64,7 @@ export class LowerLevelProblem {
 
   /** Strong convexity μ and smoothness L of h(·, θ). */
   curvature(theta: Float32Array): Curvature {
-    const r = this.regularizer.curvature(theta);
+    const r = this.regularizer.curvature(theta, this.imageShape);
     const A = this.operator;
     return {
       mu: this.fidelity.mu * A.minEigenvalueAtA + r.mu + this.gamma,

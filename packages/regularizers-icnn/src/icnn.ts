@@ -1,5 +1,5 @@
 import { tf, type Curvature, type ImageBatch, type ParameterBlock, type ParameterLayout, type Regularizer, type Scalar, type Tensor, type Tensor1D } from '@bilevel/core';
-import { byChunks, imagesPerChunk, derivativeFilters, filterBank, lastValueCache, multiplierBound, INIT_SALT, Rng, schurBound, xavierNormal, type Boundary, type ConvEngineName, type FilterBank, type Prepared } from '@bilevel/convkit';
+import { byChunks, imagesPerChunk, derivativeFilters, extendedBankBound, filterBank, lastValueCache, INIT_SALT, Rng, schurBound, xavierNormal, type Boundary, type ConvEngineName, type FilterBank, type Prepared } from '@bilevel/convkit';
 
 export interface IcnnOptions {
   /** Channels of each layer, the last one included (default [32, 4]: two layers). */
@@ -98,7 +98,8 @@ export class Icnn implements Regularizer {
   private readonly scaleAt: number;
   private readonly gammaAt: number;
   private readonly bank: FilterBank;
-  private readonly bounds: (theta: Float32Array) => Curvature;
+  /** curvature(θ) per image shape ('' for any), each caching its last θ. */
+  private readonly bounds = new Map<string, (theta: Float32Array) => Curvature>();
 
   constructor(options: Partial<IcnnOptions> = {}) {
     this.options = { ...ICNN_DEFAULTS, ...options };
@@ -109,7 +110,6 @@ export class Icnn implements Regularizer {
     this.scaleAt = b.scale;
     this.gammaAt = b.gamma;
     this.bank = filterBank(this.options.size, this.options.engine, this.options.boundary);
-    this.bounds = lastValueCache((t) => this.computeCurvature(t));
   }
 
   /** See `init`; W⁺ ≈ U(0.5, 1.5)/C_{l−1} (1/C_{l−1} for 'derivatives'); log α and log γ from the options (seeded). */
@@ -328,8 +328,11 @@ export class Icnn implements Regularizer {
     });
   }
 
-  curvature(theta: Float32Array): Curvature {
-    return this.bounds(theta);
+  curvature(theta: Float32Array, imageShape?: readonly number[]): Curvature {
+    const key = imageShape ? imageShape.slice(1, 3).join('×') : '';
+    let bound = this.bounds.get(key);
+    if (!bound) this.bounds.set(key, (bound = lastValueCache((t) => this.computeCurvature(t, imageShape))));
+    return bound(theta);
   }
 
   /** Images per chunk (large batches are processed in chunks to bound the wasm heap). */
@@ -339,17 +342,18 @@ export class Icnn implements Regularizer {
 
   /**
    * Along any v: d²R = α Σ z̈_L + γ‖v‖², z̈_l = σ''(u_l) u̇_l² + σ'(u_l) W_l⁺ z̈_{l−1} ≥ 0, so with
-   * a_l ≥ ‖u̇_l‖/‖v‖ (a_1 = ‖𝒱_1‖, a_l = ‖W_l⁺‖ a_{l−1} + ‖𝒱_l‖, 𝒱_l the 1→C_l convolution, its norm from the
-   * frequency-grid bound) and β_l = max column sum of W_l⁺:  S_1 ≤ σ''_max a_1²,  S_l ≤ σ''_max a_l² + β_l S_{l−1},
-   * L = α S_L + γ, μ = γ. Cost: O(Σ C_l (32(s−1))² s) flops on the CPU per new θ (cached).
+   * a_l ≥ ‖u̇_l‖/‖v‖ (a_1 = ‖𝒱_1E‖, a_l = ‖W_l⁺‖ a_{l−1} + ‖𝒱_lE‖, 𝒱_l the 1→C_l convolution and E the boundary's
+   * extension, ‖𝒱_lE‖ from extendedBankBound: the frequency-grid bound plus the border's share for this image shape,
+   * ≤ 4× it for any shape) and β_l = max column sum of W_l⁺:  S_1 ≤ σ''_max a_1²,  S_l ≤ σ''_max a_l² + β_l S_{l−1},
+   * L = α S_L + γ, μ = γ. Cost: O(Σ C_l ((32(s−1))² s + (2s)⁴)) flops on the CPU per new θ (cached).
    */
-  private computeCurvature(theta: Float32Array): Curvature {
+  private computeCurvature(theta: Float32Array, imageShape?: readonly number[]): Curvature {
     const o = this.options, s = o.size, s2 = s * s;
     const d2max = (1 - o.leak) / (2 * o.smoothing);
     let a = 0, S = 0;
     for (const L of this.layers) {
       const kernels = Array.from({ length: L.C }, (_, c) => theta.subarray(L.V.offset + c * s2, L.V.offset + (c + 1) * s2));
-      const normV = Math.sqrt(multiplierBound(kernels, s, s));
+      const normV = Math.sqrt(extendedBankBound(kernels, s, o.boundary, imageShape));
       if (L.W) {
         const [C, Cp] = L.W.shape;
         const Wp = Float64Array.from(theta.subarray(L.W.offset, L.W.offset + C * Cp), (w) => Math.max(w, 0) + Math.log1p(Math.exp(-Math.abs(w))));
@@ -369,7 +373,6 @@ export class Icnn implements Regularizer {
     }
     const alpha = Math.exp(theta[this.scaleAt]);
     const gamma = this.gammaAt >= 0 ? Math.exp(theta[this.gammaAt]) : o.gamma;
-    const ext = o.boundary === 'valid' ? 1 : 4; // ‖E‖² of the mirror extension
-    return { mu: gamma, L: (ext * alpha * S + gamma) * (1 + 1e-6) };
+    return { mu: gamma, L: (alpha * S + gamma) * (1 + 1e-6) };
   }
 }

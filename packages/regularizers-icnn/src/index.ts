@@ -8,6 +8,7 @@ import { convOptionsShape } from '@bilevel/convkit';
 import { Icnn, ICNN_DEFAULTS, icnnParameterCount } from './icnn.js';
 
 export { Icnn, ICNN_DEFAULTS, icnnParameterCount, type IcnnOptions } from './icnn.js';
+export { tvStart, type TvStartOptions } from './tv-start.js';
 
 /** The options of "icnn", declared once (defaults ICNN_DEFAULTS). */
 export const icnnOptions = z.strictObject({

@@ -37,6 +37,9 @@ export interface Regularizer {
   hvpX(x: ImageBatch, theta: Tensor1D, v: ImageBatch): ImageBatch;
   /** (∂θ∂ₓR)ᵀ v = ∇_θ ⟨∇ₓR_θ(x), v⟩. */
   mixedVjp(x: ImageBatch, theta: Tensor1D, v: ImageBatch): Tensor1D;
-  /** Cheap bounds at θ (no power method per call). */
-  curvature(theta: Float32Array): Curvature;
+  /**
+   * Cheap bounds at θ (no power method per call). With `imageShape` ([n, h, w, 1] of x) the bounds need only hold on
+   * images of that shape (a regularizer may then work out its border exactly); without it, on every shape.
+   */
+  curvature(theta: Float32Array, imageShape?: readonly number[]): Curvature;
 }
