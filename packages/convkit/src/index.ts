@@ -8,7 +8,7 @@ export { conv2dAdjoint, conv2dFilterGrad, defaultEngine, ENGINE_OPTION_DOC, exte
 export { PatchGeometry } from './patches.js';
 export { byChunks, imagesPerChunk } from './chunks.js';
 export { INIT_SALT, Rng, xavierNormal } from './rng.js';
-export { l1, lastValueCache, multiplierBound, multiplierGrid, schurBound } from './spectral.js';
+export { l1, lastValueCache, multiplierBound, multiplierGrid, schurBound, shapeCache } from './spectral.js';
 export { extendedBankBound } from './extension-bound.js';
 export { dctAtoms, derivativeFilters } from './filters.js';
 export { fusedGradActivation, fusedHessActivation, fusedPatchAdjoint } from './fused.js';

@@ -97,3 +97,14 @@ export function lastValueCache<T>(fn: (theta: Float32Array) => T): (theta: Float
     return value;
   };
 }
+
+/** lastValueCache per image shape (h×w; '' for any shape): for curvature(θ, imageShape?) bounds that use the shape. */
+export function shapeCache<T>(fn: (theta: Float32Array, imageShape?: readonly number[]) => T): (theta: Float32Array, imageShape?: readonly number[]) => T {
+  const byShape = new Map<string, (theta: Float32Array) => T>();
+  return (theta, imageShape) => {
+    const key = imageShape ? imageShape.slice(1, 3).join('×') : '';
+    let cached = byShape.get(key);
+    if (!cached) byShape.set(key, (cached = lastValueCache((t) => fn(t, imageShape))));
+    return cached(theta);
+  };
+}

@@ -1,6 +1,6 @@
 import { tf, type Curvature, type ImageBatch, type ParameterBlock, type ParameterLayout, type Regularizer, type Scalar, type Tensor, type Tensor1D } from '@bilevel/core';
 import { evaluateSpline, splineTables, type SplineKind } from './spline.js';
-import { byChunks, imagesPerChunk, derivativeFilters, filterBank, lastValueCache, multiplierBound, multiplierGrid, INIT_SALT, Rng, xavierNormal, type Boundary, type ConvEngineName, type FilterBank, type Prepared } from '@bilevel/convkit';
+import { byChunks, imagesPerChunk, derivativeFilters, extendedBankBound, filterBank, multiplierBound, shapeCache, multiplierGrid, INIT_SALT, Rng, xavierNormal, type Boundary, type ConvEngineName, type FilterBank, type Prepared } from '@bilevel/convkit';
 
 export interface CrrOptions {
   /** Output channels of each convolution of W (input: one channel). Default [8, 32]: 1 → 8 → 32. */
@@ -98,7 +98,7 @@ export class ConvexRidge implements Regularizer {
   private readonly J: number;
   private readonly delta: number;
   private readonly bank: FilterBank;
-  private readonly bounds: (theta: Float32Array) => Curvature;
+  private readonly bounds = shapeCache((theta, imageShape) => this.computeCurvature(theta, imageShape));
 
   constructor(options: Partial<CrrOptions> = {}) {
     this.options = { ...CRR_DEFAULTS, ...options };
@@ -110,7 +110,6 @@ export class ConvexRidge implements Regularizer {
     this.J = o.knots - 1;
     this.delta = (2 * o.range) / this.J;
     this.bank = filterBank(this.S, this.options.engine, this.options.boundary);
-    this.bounds = lastValueCache((t) => this.computeCurvature(t));
   }
 
   /** Xavier-normal convolutions (first layer zero-mean), the last one scaled so that ‖W‖ = 1; slopes 1 (σ = clip(·, −T, T)); log λ from the options. */
@@ -272,8 +271,8 @@ export class ConvexRidge implements Regularizer {
     });
   }
 
-  curvature(theta: Float32Array): Curvature {
-    return this.bounds(theta);
+  curvature(theta: Float32Array, imageShape?: readonly number[]): Curvature {
+    return this.bounds(theta, imageShape);
   }
 
   /** Images per chunk (large batches are processed in chunks to bound the wasm heap). */
@@ -287,13 +286,18 @@ export class ConvexRidge implements Regularizer {
     return multiplierBound(kernels, S, S, undefined, 24);
   }
 
-  /** μ = 0, L = λ · max_{c,j} e^{θ_{c,j}} · ‖W‖² (σ' ≤ max slope). Cost: the composite kernels and a (24(S−1))²/2-point grid per new θ (cached). */
-  private computeCurvature(theta: Float32Array): Curvature {
+  /**
+   * μ = 0, L = λ · max_{c,j} e^{θ_{c,j}} · ‖WE‖² (σ' ≤ max slope), ‖WE‖² ≤ 4‖W‖² for the mirror extensions or, for a
+   * known image shape, ‖W‖² plus the border's share (extendedBankBound). Cost: the composite kernels and a
+   * (24(S−1))²/2-point grid per new θ (cached).
+   */
+  private computeCurvature(theta: Float32Array, imageShape?: readonly number[]): Curvature {
     const { spline, strength } = this.blocks;
     let maxLog = -Infinity;
     for (let i = spline.offset; i < spline.offset + spline.shape[0] * spline.shape[1]; i++) maxLog = Math.max(maxLog, theta[i]);
-    const ext = this.options.boundary === 'valid' ? 1 : 4; // ‖E‖² of the mirror extension
-    return { mu: 0, L: ext * Math.exp(theta[strength.offset] + maxLog) * this.normSquaredBound(theta) };
+    const { kernels, S } = compositeKernels(theta, this.blocks.convs, this.options.size);
+    const normWE = extendedBankBound(kernels, S, this.options.boundary, imageShape, multiplierBound(kernels, S, S, undefined, 24));
+    return { mu: 0, L: Math.exp(theta[strength.offset] + maxLog) * normWE };
   }
 
   /** The linear spline of θ for inspection: knots τ_j and per channel σ_c(τ_j) ('smooth' averages it over one spacing). */

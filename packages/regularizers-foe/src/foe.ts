@@ -1,7 +1,7 @@
 import { tf, type Curvature, type ImageBatch, type ParameterLayout, type Regularizer, type Scalar, type Tensor, type Tensor1D } from '@bilevel/core';
 import {
-  byChunks, dctAtoms, derivativeFilters, filterBank, fusedGradActivation, fusedHessActivation, imagesPerChunk, INIT_SALT, l1, lastValueCache,
-  multiplierBound, Rng, xavierNormal, type Boundary, type ConvEngineName, type FilterBank, type Prepared,
+  byChunks, dctAtoms, derivativeFilters, extendedBankBound, filterBank, fusedGradActivation, fusedHessActivation, imagesPerChunk, INIT_SALT, l1,
+  multiplierBound, Rng, shapeCache, xavierNormal, type Boundary, type ConvEngineName, type FilterBank, type Prepared,
 } from '@bilevel/convkit';
 
 export interface FoeOptions {
@@ -62,7 +62,7 @@ export class FieldsOfExperts implements Regularizer {
   readonly layout: ParameterLayout;
   readonly options: FoeOptions;
   private readonly bank: FilterBank;
-  private readonly bounds: (theta: Float32Array) => Curvature;
+  private readonly bounds = shapeCache((theta, imageShape) => this.computeCurvature(theta, imageShape));
 
   constructor(options: Partial<FoeOptions> = {}) {
     this.options = { ...FOE_DEFAULTS, ...options };
@@ -77,7 +77,6 @@ export class FieldsOfExperts implements Regularizer {
       ],
     };
     this.bank = filterBank(s, this.options.engine, this.options.boundary);
-    this.bounds = lastValueCache((theta) => this.computeCurvature(theta));
   }
 
   /** Reference: θ₀ = θ_1..K = −3, θ_{K+1..2K} = −3.5, filters Xavier-normal with the mean removed (seeded); see the init options. */
@@ -185,8 +184,8 @@ export class FieldsOfExperts implements Regularizer {
     return this.bank.mask(v ? tf.mul(tf.mul(tf.square(r), r), v) : tf.mul(t, r), p);
   }
 
-  curvature(theta: Float32Array): Curvature {
-    return this.bounds(theta);
+  curvature(theta: Float32Array, imageShape?: readonly number[]): Curvature {
+    return this.bounds(theta, imageShape);
   }
 
   /** Images per chunk (large batches are processed in chunks to bound the wasm heap). */
@@ -209,18 +208,19 @@ export class FieldsOfExperts implements Regularizer {
   }
 
   /**
-   * μ = 0 (convex, not strongly); L = ‖E‖² sup_ω Σ_k d_k |ĉ_k(ω)|², d_k = e^{θ₀+θ_k}/ν_k (φ'' ≤ 1/ν), the sup
-   * bounded on a Bernstein-corrected frequency grid or by Σ_k d_k ‖c_k‖₁² (Young), whichever is smaller, and
-   * ‖E‖² ≤ 4 for the mirror extensions (1 for 'valid').
-   * Cost: O(K·(32(s−1))²·s) flops on the CPU, once per new θ (cached).
+   * μ = 0 (convex, not strongly); L = ‖𝒱E‖² for the filters √d_k c_k, d_k = e^{θ₀+θ_k}/ν_k (φ'' ≤ 1/ν): B = sup_ω
+   * Σ_k d_k |ĉ_k(ω)|² bounded on a Bernstein-corrected frequency grid or by Σ_k d_k ‖c_k‖₁² (Young), whichever is
+   * smaller, times ‖E‖² ≤ 4 for the mirror extensions (1 for 'valid'), or, for a known image shape, B plus the
+   * border's share (extendedBankBound). Cost: O(K·((32(s−1))²·s + (2s)⁴)) flops on the CPU, once per new θ (cached).
    */
-  private computeCurvature(theta: Float32Array): Curvature {
+  private computeCurvature(theta: Float32Array, imageShape?: readonly number[]): Curvature {
     const K = this.options.filters, s = this.options.size;
     const a = Math.exp(theta[0]);
     const d = Array.from({ length: K }, (_, k) => (a * Math.exp(theta[1 + k])) / Math.exp(theta[1 + K + k]));
     const c = this.filters(theta);
     const young = c.reduce((sum, ck, k) => sum + d[k] * l1(ck) ** 2, 0);
-    const grid = multiplierBound(c, s, s, d);
-    return { mu: 0, L: Math.min(young, grid) * (this.options.boundary === 'valid' ? 1 : 4) };
+    const B = Math.min(young, multiplierBound(c, s, s, d));
+    const weighted = c.map((ck, k) => ck.map((v) => v * Math.sqrt(d[k])));
+    return { mu: 0, L: extendedBankBound(weighted, s, this.options.boundary, imageShape, B) };
   }
 }

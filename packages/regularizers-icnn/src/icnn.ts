@@ -1,5 +1,5 @@
 import { tf, type Curvature, type ImageBatch, type ParameterBlock, type ParameterLayout, type Regularizer, type Scalar, type Tensor, type Tensor1D } from '@bilevel/core';
-import { byChunks, imagesPerChunk, derivativeFilters, extendedBankBound, filterBank, lastValueCache, INIT_SALT, Rng, schurBound, xavierNormal, type Boundary, type ConvEngineName, type FilterBank, type Prepared } from '@bilevel/convkit';
+import { byChunks, imagesPerChunk, derivativeFilters, extendedBankBound, filterBank, shapeCache, INIT_SALT, Rng, schurBound, xavierNormal, type Boundary, type ConvEngineName, type FilterBank, type Prepared } from '@bilevel/convkit';
 
 export interface IcnnOptions {
   /** Channels of each layer, the last one included (default [32, 4]: two layers). */
@@ -98,8 +98,7 @@ export class Icnn implements Regularizer {
   private readonly scaleAt: number;
   private readonly gammaAt: number;
   private readonly bank: FilterBank;
-  /** curvature(θ) per image shape ('' for any), each caching its last θ. */
-  private readonly bounds = new Map<string, (theta: Float32Array) => Curvature>();
+  private readonly bounds = shapeCache((theta, imageShape) => this.computeCurvature(theta, imageShape));
 
   constructor(options: Partial<IcnnOptions> = {}) {
     this.options = { ...ICNN_DEFAULTS, ...options };
@@ -329,10 +328,7 @@ export class Icnn implements Regularizer {
   }
 
   curvature(theta: Float32Array, imageShape?: readonly number[]): Curvature {
-    const key = imageShape ? imageShape.slice(1, 3).join('×') : '';
-    let bound = this.bounds.get(key);
-    if (!bound) this.bounds.set(key, (bound = lastValueCache((t) => this.computeCurvature(t, imageShape))));
-    return bound(theta);
+    return this.bounds(theta, imageShape);
   }
 
   /** Images per chunk (large batches are processed in chunks to bound the wasm heap). */
