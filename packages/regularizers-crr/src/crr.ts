@@ -282,8 +282,13 @@ export class ConvexRidge implements Regularizer {
 
   /** ‖W‖² bound of θ's composite kernels (frequency grid, Bernstein-corrected). */
   normSquaredBound(theta: Float32Array): number {
+    return this.boundedKernels(theta).B;
+  }
+
+  /** θ's composite kernels (S×S) and their ‖W‖² bound B. */
+  private boundedKernels(theta: Float32Array): { kernels: Float64Array[]; S: number; B: number } {
     const { kernels, S } = compositeKernels(theta, this.blocks.convs, this.options.size);
-    return multiplierBound(kernels, S, S, undefined, 24);
+    return { kernels, S, B: multiplierBound(kernels, S, S, undefined, 24) };
   }
 
   /**
@@ -295,8 +300,8 @@ export class ConvexRidge implements Regularizer {
     const { spline, strength } = this.blocks;
     let maxLog = -Infinity;
     for (let i = spline.offset; i < spline.offset + spline.shape[0] * spline.shape[1]; i++) maxLog = Math.max(maxLog, theta[i]);
-    const { kernels, S } = compositeKernels(theta, this.blocks.convs, this.options.size);
-    const normWE = extendedBankBound(kernels, S, this.options.boundary, imageShape, multiplierBound(kernels, S, S, undefined, 24));
+    const { kernels, S, B } = this.boundedKernels(theta);
+    const normWE = extendedBankBound(kernels, S, this.options.boundary, imageShape, B);
     return { mu: 0, L: Math.exp(theta[strength.offset] + maxLog) * normWE };
   }
 
