@@ -4,7 +4,9 @@
 // TV (channels [4, 1], symmetric boundary, gain and scale from θ_TV; docs/models.md "Starting at a learned TV").
 //
 //   npx tsc -b && node tools/compare/icnn-tv-start.mjs runs/ct-tv examples/ct-icnn.json --size 5 [--smoothing 0.05] \
-//        [--out runs/ct-icnn.json]
+//        [--diagonals 0] [--out runs/ct-icnn.json]
+//
+// --diagonals δ > 0 adds the diagonal differences at δ times the weight (channels [8, 1]).
 //
 // Without --out the config goes to stdout.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -30,11 +32,11 @@ export function icnnAtTv(config, theta, o = {}) {
 function main() {
   const { positional, flags } = parseArgs(process.argv.slice(2));
   if (positional.length !== 2) {
-    console.error('usage: node tools/compare/icnn-tv-start.mjs TV_RUN_DIR CONFIG.json [--size 3] [--smoothing 0.05] [--out FILE]');
+    console.error('usage: node tools/compare/icnn-tv-start.mjs TV_RUN_DIR CONFIG.json [--size 3] [--smoothing 0.05] [--diagonals 0] [--out FILE]');
     process.exit(2);
   }
   const o = {};
-  for (const key of ['size', 'smoothing']) if (flags[key] !== undefined) o[key] = Number(flags[key]);
+  for (const key of ['size', 'smoothing', 'diagonals']) if (flags[key] !== undefined) o[key] = Number(flags[key]);
   const config = icnnAtTv(JSON.parse(readFileSync(positional[1], 'utf8')), tvTheta(positional[0]), o);
   const text = `${JSON.stringify(config, null, 2)}\n`;
   if (typeof flags.out === 'string') writeFileSync(flags.out, text);

@@ -29,13 +29,18 @@ export interface IcnnOptions {
    * the unit-norm filter response: k = √2 ε/ν starts the 'derivatives' network at a TV-like prior with corner ν.
    */
   initGain: number;
+  /**
+   * 'derivatives' start only: the second layer's weight W⁺ on each ± pair of first-layer filters, in the order of the
+   * difference stencils (horizontal, vertical, the two diagonals, …); empty (default): 1/C_1 on every channel.
+   */
+  pairWeights: number[];
   /** Convolution layout of the input convolutions (see @bilevel/regularizers-foe filterBank). */
   engine: ConvEngineName | 'auto';
   /** Windows at the border (see @bilevel/regularizers-foe): 'reflect' (default), 'symmetric' or 'valid'. */
   boundary: Boundary;
 }
 
-export const ICNN_DEFAULTS: IcnnOptions = { channels: [32, 4], size: 7, leak: 0.2, smoothing: 0.05, gamma: 1e-3, learnGamma: true, logScale: 0, init: 'paired', initGain: 1, engine: 'auto', boundary: 'reflect' };
+export const ICNN_DEFAULTS: IcnnOptions = { channels: [32, 4], size: 7, leak: 0.2, smoothing: 0.05, gamma: 1e-3, learnGamma: true, logScale: 0, init: 'paired', initGain: 1, pairWeights: [], engine: 'auto', boundary: 'reflect' };
 
 interface Layer {
   C: number;
@@ -75,6 +80,22 @@ export function icnnParameterCount(o: Partial<IcnnOptions> = {}): number {
 
 const softplusInverse = (y: number) => y + Math.log(-Math.expm1(-y));
 
+/** W⁺_l[·, j] at the start: pairWeights[⌊j/2⌋] (layer 2 of the 'derivatives' start), 1/C_{l−1} ('derivatives'), U(0.5, 1.5)/C_{l−1}. */
+function initialWeight(o: IcnnOptions, l: number, j: number, rng: Rng): number {
+  const Cp = o.channels[l - 1];
+  if (o.init !== 'derivatives') return (0.5 + rng.uniform()) / Cp;
+  return l === 1 && o.pairWeights.length > 0 ? o.pairWeights[j >> 1] : 1 / Cp;
+}
+
+function checkPairWeights(o: IcnnOptions): void {
+  const w = o.pairWeights;
+  if (w.length === 0) return;
+  const pairs = Math.floor(o.channels[0] / 2);
+  if (o.init !== 'derivatives' || o.channels.length < 2) throw new Error("ICNN pairWeights: set only with init 'derivatives' and at least two layers (it weights the second layer's inputs)");
+  if (w.length !== pairs || o.channels[0] % 2) throw new Error(`ICNN pairWeights: give one weight per ± pair of the ${o.channels[0]} first-layer channels (an even count, ${pairs} weights), got ${w.length}`);
+  if (w.some((v) => !(v > 0))) throw new Error('ICNN pairWeights: every weight must be positive (W⁺ = softplus(W) > 0)');
+}
+
 /**
  * Convolutional input-convex network on s×s windows (one per pixel of the mirror-extended image, or 'valid'),
  * hidden layers mixed by non-negative 1×1
@@ -103,6 +124,7 @@ export class Icnn implements Regularizer {
   constructor(options: Partial<IcnnOptions> = {}) {
     this.options = { ...ICNN_DEFAULTS, ...options };
     if (this.options.channels.length < 1) throw new Error('ICNN needs at least one layer');
+    checkPairWeights(this.options);
     const b = buildLayout(this.options);
     this.layout = b.layout;
     this.layers = b.layers;
@@ -133,7 +155,7 @@ export class Icnn implements Regularizer {
       if (l === 0) for (let i = 0; i < L.C * s2; i++) t[L.V.offset + i] *= o.initGain;
       if (L.W) {
         const [C, Cp] = L.W.shape;
-        for (let i = 0; i < C * Cp; i++) t[L.W.offset + i] = softplusInverse((o.init === 'derivatives' ? 1 : 0.5 + rng.uniform()) / Cp);
+        for (let i = 0; i < C * Cp; i++) t[L.W.offset + i] = softplusInverse(initialWeight(o, l, i % Cp, rng));
       }
     });
     t[this.scaleAt] = o.logScale;

@@ -24,6 +24,8 @@ export const icnnOptions = z.strictObject({
   init: z.enum(['paired', 'derivatives', 'xavier']).default(ICNN_DEFAULTS.init)
     .describe("'paired' (± pairs of first-layer filters, a FoE-like start), 'derivatives' or 'xavier'"),
   initGain: z.number().gt(0).default(ICNN_DEFAULTS.initGain).describe('gain k of the first-layer initial filters; σ\'s corner on a unit filter response is then ε/k'),
+  pairWeights: z.array(z.number().gt(0)).default(() => [...ICNN_DEFAULTS.pairWeights])
+    .describe("'derivatives' start: layer-2 weight W⁺ of each ± filter pair (horizontal, vertical, diagonals, …); empty: 1/C₁ each"),
 });
 
 export const icnnPlugins: PluginDescriptor<'regularizer'>[] = [

@@ -10,6 +10,12 @@ export interface TvStartOptions {
   leak: number;
   /** γ of the ICNN's γ/2‖x‖² (TV has none: keep it small; learned unless learnGamma is 0). */
   gamma: number;
+  /**
+   * Weight δ of the two diagonal differences relative to the horizontal and vertical ones (default 0: none, channels
+   * [4, 1]). δ > 0 adds their ± pairs (channels [8, 1]) at W⁺ = δ/4: R then starts at TV plus δ times a diagonal TV, so
+   * training can make the prior more isotropic; the match to TV holds to O(δ).
+   */
+  diagonals: number;
 }
 
 const slope = (u: number, o: TvStartOptions) => o.leak + ((1 - o.leak) * (1 + u / Math.sqrt(u * u + o.smoothing ** 2))) / 2;
@@ -25,11 +31,13 @@ const slope = (u: number, o: TvStartOptions) => o.leak + ((1 - o.leak) * (1 + u 
  * A richer model warm-started at the simpler one's optimum: bilevel training can then only lower the training loss.
  */
 export function tvStart(thetaTv: ArrayLike<number>, options: Partial<TvStartOptions> = {}): Partial<IcnnOptions> {
-  const o: TvStartOptions = { size: 3, smoothing: ICNN_DEFAULTS.smoothing, leak: ICNN_DEFAULTS.leak, gamma: 1e-6, ...options };
+  const o: TvStartOptions = { size: 3, smoothing: ICNN_DEFAULTS.smoothing, leak: ICNN_DEFAULTS.leak, gamma: 1e-6, diagonals: 0, ...options };
   if (thetaTv.length !== 2) throw new Error(`tvStart: θ_TV needs 2 entries [logWeight, logSmoothing] (the tv regularizer's theta.json), got ${thetaTv.length}`);
+  if (!(o.diagonals >= 0)) throw new Error(`tvStart: diagonals must be a weight ≥ 0 (got ${o.diagonals}); 0 leaves them out`);
   if (o.size < 3) throw new Error(`tvStart: size must be at least 3 (got ${o.size}): the differences need a 3×3 window`);
   const [a, b] = [thetaTv[0], thetaTv[1]];
   const initGain = (Math.SQRT2 * o.smoothing) / Math.exp(b);
   const logScale = Math.log((2 * Math.SQRT2 * Math.exp(a)) / (slope(1, o) * (1 - o.leak) * initGain));
-  return { channels: [4, 1], size: o.size, smoothing: o.smoothing, leak: o.leak, gamma: o.gamma, boundary: 'symmetric', init: 'derivatives', initGain, logScale };
+  const shape = o.diagonals > 0 ? { channels: [8, 1], pairWeights: [0.25, 0.25, o.diagonals / 4, o.diagonals / 4] } : { channels: [4, 1], pairWeights: [] };
+  return { ...shape, size: o.size, smoothing: o.smoothing, leak: o.leak, gamma: o.gamma, boundary: 'symmetric', init: 'derivatives', initGain, logScale };
 }
