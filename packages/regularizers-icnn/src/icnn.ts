@@ -87,13 +87,14 @@ function initialWeight(o: IcnnOptions, l: number, j: number, rng: Rng): number {
   return l === 1 && o.pairWeights.length > 0 ? o.pairWeights[j >> 1] : 1 / Cp;
 }
 
-function checkPairWeights(o: IcnnOptions): void {
-  const w = o.pairWeights;
-  if (w.length === 0) return;
-  const pairs = Math.floor(o.channels[0] / 2);
-  if (o.init !== 'derivatives' || o.channels.length < 2) throw new Error("ICNN pairWeights: set only with init 'derivatives' and at least two layers (it weights the second layer's inputs)");
-  if (w.length !== pairs || o.channels[0] % 2) throw new Error(`ICNN pairWeights: give one weight per ± pair of the ${o.channels[0]} first-layer channels (an even count, ${pairs} weights), got ${w.length}`);
-  if (w.some((v) => !(v > 0))) throw new Error('ICNN pairWeights: every weight must be positive (W⁺ = softplus(W) > 0)');
+/** What is wrong with `pairWeights` for these options, and the fix (undefined: nothing). */
+export function pairWeightsProblem(o: Pick<IcnnOptions, 'pairWeights' | 'channels' | 'init'>): { problem: string; fix: string } | undefined {
+  const w = o.pairWeights, C = o.channels[0];
+  if (w.length === 0) return undefined;
+  if (o.init !== 'derivatives' || o.channels.length < 2) return { problem: "is set, but it weights the second layer's inputs of a 'derivatives' start", fix: "use init 'derivatives' with at least two layers, or leave pairWeights empty" };
+  if (C % 2 || w.length !== C / 2) return { problem: `needs one weight per ± pair of the ${C} first-layer channels, got ${w.length}`, fix: C % 2 ? 'give the first layer an even number of channels' : `give ${C / 2} weights` };
+  if (w.some((v) => !(v > 0))) return { problem: 'has a weight ≤ 0 (W⁺ = softplus(W) > 0)', fix: 'make every weight positive' };
+  return undefined;
 }
 
 /**
@@ -124,7 +125,8 @@ export class Icnn implements Regularizer {
   constructor(options: Partial<IcnnOptions> = {}) {
     this.options = { ...ICNN_DEFAULTS, ...options };
     if (this.options.channels.length < 1) throw new Error('ICNN needs at least one layer');
-    checkPairWeights(this.options);
+    const bad = pairWeightsProblem(this.options);
+    if (bad) throw new Error(`ICNN pairWeights ${bad.problem}: ${bad.fix}`);
     const b = buildLayout(this.options);
     this.layout = b.layout;
     this.layers = b.layers;

@@ -3,9 +3,9 @@
  *
  * @module @bilevel/regularizers-icnn
  */
-import { bindPlugins, ContainerModule, definePlugin, z, type PluginDescriptor } from '@bilevel/core';
+import { addOptionIssue, bindPlugins, ContainerModule, definePlugin, z, type PluginDescriptor } from '@bilevel/core';
 import { convOptionsShape } from '@bilevel/convkit';
-import { Icnn, ICNN_DEFAULTS, icnnParameterCount } from './icnn.js';
+import { Icnn, ICNN_DEFAULTS, icnnParameterCount, pairWeightsProblem } from './icnn.js';
 
 export { Icnn, ICNN_DEFAULTS, icnnParameterCount, type IcnnOptions } from './icnn.js';
 export { tvStart, type TvStartOptions } from './tv-start.js';
@@ -26,6 +26,9 @@ export const icnnOptions = z.strictObject({
   initGain: z.number().gt(0).default(ICNN_DEFAULTS.initGain).describe('gain k of the first-layer initial filters; σ\'s corner on a unit filter response is then ε/k'),
   pairWeights: z.array(z.number().gt(0)).default(() => [...ICNN_DEFAULTS.pairWeights])
     .describe("'derivatives' start: layer-2 weight W⁺ of each ± filter pair (horizontal, vertical, diagonals, …); empty: 1/C₁ each"),
+}).superRefine((o, ctx) => {
+  const bad = pairWeightsProblem(o);
+  if (bad) addOptionIssue(ctx, 'pairWeights', bad.problem, bad.fix);
 });
 
 export const icnnPlugins: PluginDescriptor<'regularizer'>[] = [

@@ -56,9 +56,9 @@ describe('tvStart: an ICNN that starts at a learned anisotropic TV', () => {
   });
 
   it('pairWeights: one positive weight per ± pair of a derivatives start, else an error naming the fix', () => {
-    expect(() => new Icnn({ channels: [8, 1], init: 'derivatives', pairWeights: [1, 1] })).toThrow(/one weight per ± pair of the 8 first-layer channels \(an even count, 4 weights\), got 2/);
-    expect(() => new Icnn({ channels: [4, 1], init: 'paired', pairWeights: [1, 1] })).toThrow(/only with init 'derivatives'/);
-    expect(() => new Icnn({ channels: [4, 1], init: 'derivatives', pairWeights: [1, 0] })).toThrow(/must be positive/);
+    expect(() => new Icnn({ channels: [8, 1], init: 'derivatives', pairWeights: [1, 1] })).toThrow(/one weight per ± pair of the 8 first-layer channels, got 2: give 4 weights/);
+    expect(() => new Icnn({ channels: [4, 1], init: 'paired', pairWeights: [1, 1] })).toThrow(/use init 'derivatives' with at least two layers/);
+    expect(() => new Icnn({ channels: [4, 1], init: 'derivatives', pairWeights: [1, 0] })).toThrow(/make every weight positive/);
   });
 });
 
