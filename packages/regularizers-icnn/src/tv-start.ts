@@ -12,8 +12,8 @@ export interface TvStartOptions {
   gamma: number;
   /**
    * Weight δ of the two diagonal differences relative to the horizontal and vertical ones (default 0: none, channels
-   * [4, 1]). δ > 0 adds their ± pairs (channels [8, 1]) at W⁺ = δ/4: R then starts at TV plus δ times a diagonal TV, so
-   * training can make the prior more isotropic; the match to TV holds to O(δ).
+   * [4, 1]). δ > 0 adds their ± pairs (channels [8, 1]) at W⁺ = δ/4: R then starts at TV plus δ times the same TV over
+   * x(i+1, j+1) − x(i, j) and x(i+1, j) − x(i, j+1) (to σ'(1) as above), a less anisotropic prior but not TV's optimum.
    */
   diagonals: number;
 }
@@ -28,7 +28,7 @@ const slope = (u: number, o: TvStartOptions) => o.leak + ((1 - o.leak) * (1 + u 
  * the border is 0, as TV's mask). The second layer σ(¼ Σ z₁ + 1) has slope σ'(u) ∈ [σ'(1), 1) for u ≥ 1 (1 − 5·10⁻⁴ at
  * ε = 0.05), so ∇R_ICNN = ∇R_TV to that factor when
  *   α σ'(1) (1 − λ) k / (4√2) = w   ⇒   log α = log(2√2 e^a / (σ'(1)(1 − λ)k)).
- * A richer model warm-started at the simpler one's optimum: bilevel training can then only lower the training loss.
+ * A richer model warm-started at the simpler one's optimum (δ = 0): bilevel training can then only lower the training loss.
  */
 export function tvStart(thetaTv: ArrayLike<number>, options: Partial<TvStartOptions> = {}): Partial<IcnnOptions> {
   const o: TvStartOptions = { size: 3, smoothing: ICNN_DEFAULTS.smoothing, leak: ICNN_DEFAULTS.leak, gamma: 1e-6, diagonals: 0, ...options };
